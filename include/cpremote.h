@@ -1,0 +1,168 @@
+/*
+ * cpremote.h — start a program on another host over SSH with its IPC
+ * channel intact.  This header is the whole public API of libcpremote.
+ *
+ * The remote program finds a connected AF_UNIX stream socket on the fd
+ * named by its CHANNEL_FD environment variable; the caller holds the other
+ * end.  Bytes pass both ways untouched.  Stdio, exit status and signals
+ * behave as for a local child.
+ *
+ * Threads: every function may be called from any thread; one child handle
+ * must not be used from two threads at once.  The library forks a relay
+ * process once per caller process; it never appears in the caller's
+ * waitpid(-1) and it never touches the caller's signal handlers.
+ */
+#ifndef CPREMOTE_H
+#define CPREMOTE_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CPREMOTE_VERSION "0.1.0"
+
+/*
+ * Error codes.  Functions return 0 (or a count) on success and a negative
+ * code on failure: either -errno for a system error, or one of these, which
+ * lie outside the errno range.  cpremote_strerror() names both kinds.
+ */
+enum cpremote_error {
+	CPREMOTE_EINVAL = -3001,          /* bad argument or option */
+	CPREMOTE_ECONNECT = -3002,        /* could not connect to the host */
+	CPREMOTE_EHOSTKEY_UNKNOWN = -3003, /* host key not in known_hosts */
+	CPREMOTE_EHOSTKEY_CHANGED = -3004, /* host key differs from known_hosts */
+	CPREMOTE_EAUTH = -3005,           /* authentication refused */
+	CPREMOTE_EHELPER = -3006,         /* remote helper missing or incompatible */
+	CPREMOTE_ENOTFOUND = -3007,       /* program not found on the host */
+	CPREMOTE_ENOEXEC = -3008,         /* program not executable on the host */
+	CPREMOTE_ESPAWN = -3009,          /* other failure to start the program */
+	CPREMOTE_ECONNLOST = -3010,       /* connection lost while the child ran */
+	CPREMOTE_ERELAY = -3011,          /* the local relay process failed */
+	CPREMOTE_EPROTO = -3012,          /* protocol violation by the other side */
+};
+
+/* How a stdio stream of the child is connected on the caller's side. */
+enum cpremote_stdio_mode {
+	CPREMOTE_STDIO_NULL = 0,  /* remote /dev/null */
+	CPREMOTE_STDIO_PIPE,      /* a new pipe; see cpremote_stdio_fd() */
+	CPREMOTE_STDIO_INHERIT,   /* the caller's own fd 0, 1 or 2 */
+	CPREMOTE_STDIO_FD,        /* the fd in .fd (the library dups it) */
+};
+
+struct cpremote_stdio {
+	enum cpremote_stdio_mode mode;
+	int fd; /* only for CPREMOTE_STDIO_FD */
+};
+
+/* Spawn flags (struct cpremote_options.flags); unknown bits are refused. */
+#define CPREMOTE_NODE (1u << 0)        /* also set NODE_CHANNEL_FD and NODE_CHANNEL_SERIALIZATION_MODE=json */
+#define CPREMOTE_ACCEPT_NEW (1u << 1)  /* add an unknown host key to known_hosts (never a changed one) */
+#define CPREMOTE_CHANNEL_FD (1u << 2)  /* use .channel_fd as the caller's end instead of a new socketpair */
+
+/*
+ * Where and what to run.  Zero-initialise, then set what you need; NULL or
+ * 0 means "the default" (from the ssh_config, else OpenSSH's default).
+ * Nothing is kept after cpremote_run() returns.
+ */
+struct cpremote_options {
+	const char *host;               /* required: a name from ssh_config or an address */
+	const char *user;
+	int port;
+	const char *identity;           /* private key file; the agent and default keys otherwise */
+	const char *config;             /* ssh_config file; ~/.ssh/config otherwise */
+	const char *const *ssh_options; /* NULL-terminated "Option=value" list, as ssh -o */
+	const char *helper;             /* helper path on the host; $CPREMOTE_HELPER, else "cpremote-helper" */
+	int verbosity;                  /* 0 quiet; 1..3 as ssh -v, -vv, -vvv (to stderr of the relay) */
+
+	const char *file;               /* required: program to run (PATH searched on the host) */
+	const char *const *argv;        /* NULL-terminated; argv[0] included; NULL means { file } */
+	const char *const *env;         /* NULL-terminated "VAR=VALUE" additions */
+	const char *cwd;                /* working directory on the host; the login directory otherwise */
+	struct cpremote_stdio stdio[3]; /* stdin, stdout, stderr */
+	int channel_fd;                 /* with CPREMOTE_CHANNEL_FD: an AF_UNIX stream socket (dup'ed) */
+	unsigned flags;
+};
+
+typedef struct cpremote_child cpremote_child;
+
+/*
+ * Starts opts->file on opts->host and waits until it runs.  Returns 0 and
+ * sets *childp, or a negative error code; then cpremote_errmsg() tells the
+ * detail (host, program, libssh's own text).  Blocks for the SSH handshake
+ * when no connection to that destination is open yet, else about one round
+ * trip.  The caller owns *childp and releases it with cpremote_free().
+ */
+int cpremote_run(const struct cpremote_options *opts, cpremote_child **childp);
+
+/*
+ * The caller's end of the child's channel: a connected AF_UNIX stream
+ * socket, owned by the handle (closed by cpremote_free()).  Without
+ * CPREMOTE_CHANNEL_FD it is a new socket; with it, -1 (the caller kept its fd).
+ */
+int cpremote_channel_fd(const cpremote_child *child);
+
+/*
+ * The caller's end of stdio stream 0, 1 or 2 when it was set up as
+ * CPREMOTE_STDIO_PIPE (write to 0, read from 1 and 2), else -1.  Owned by
+ * the handle; cpremote_close_stdio() closes one early (to send EOF).
+ */
+int cpremote_stdio_fd(const cpremote_child *child, int stream);
+
+/* Closes the caller's end of a piped stdio stream.  Returns 0 or -EBADF. */
+int cpremote_close_stdio(cpremote_child *child, int stream);
+
+/*
+ * A file descriptor that becomes readable when the child has exited or its
+ * connection was lost (like a pidfd): poll it, then call cpremote_wait()
+ * with CPREMOTE_WNOHANG.  Owned by the handle.
+ */
+int cpremote_exit_fd(const cpremote_child *child);
+
+/* The child's process id on the host (for messages; it may be reused there). */
+long cpremote_pid(const cpremote_child *child);
+
+#define CPREMOTE_WNOHANG 1
+
+/*
+ * Waits for the child to end.  Returns 1 and sets *status as wait(2) does
+ * (WIFEXITED/WEXITSTATUS, WIFSIGNALED/WTERMSIG work on it); with
+ * CPREMOTE_WNOHANG returns 0 at once if it still runs.  When the
+ * connection was lost returns CPREMOTE_ECONNLOST (never a made-up status);
+ * cpremote_child_errmsg() tells more.  Every piece of stdout, stderr and
+ * channel data the child wrote has been handed to the caller's fds before
+ * the status is reported.  May be called again after it returned 1.
+ */
+int cpremote_wait(cpremote_child *child, int *status, int flags);
+
+/*
+ * Sends signal SIG to the remote child.  Returns 0 (sent; the child may
+ * already have exited), or a negative error code.  Does not block for the
+ * network.
+ */
+int cpremote_kill(cpremote_child *child, int sig);
+
+/*
+ * Releases the handle and its fds.  A child still running is sent SIGKILL,
+ * so that nothing is left behind on the host.  Accepts NULL.
+ */
+void cpremote_free(cpremote_child *child);
+
+/* A static, human text for an error code (project code or -errno). */
+const char *cpremote_strerror(int err);
+
+/*
+ * The detail of the last failure of cpremote_run() in this thread, e.g.
+ * "h1: /bin/nope: not found".  Valid until the next call in this thread.
+ */
+const char *cpremote_errmsg(void);
+
+/* The detail of the child's failure (connection lost), or "" when none. */
+const char *cpremote_child_errmsg(const cpremote_child *child);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

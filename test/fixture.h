@@ -1,0 +1,55 @@
+/*
+ * fixture.h — what the end-to-end tests share: the project's test hosts
+ * (real sshd, started by scripts/test-hosts before `meson test`), paths of
+ * the built programs, and running cprun as a subprocess.
+ *
+ * Environment (set by test/meson.build and scripts/test):
+ *   CPREMOTE_TEST_DIR   the hosts' directory: ssh_config (Host h1 h2 h3 ...),
+ *                       known_hosts, id_ed25519, id_unauthorized,
+ *                       known_hosts.changed, hN/sshd.log
+ *   CPREMOTE_TEST_BUILD the test build directory (test programs under it)
+ *   CPRUN               the built cprun
+ *   CPREMOTE_RELAY, CPREMOTE_HELPER   the built relay and helper
+ */
+#ifndef CPREMOTE_FIXTURE_H
+#define CPREMOTE_FIXTURE_H
+
+#include <stddef.h>
+#include "cpremote.h"
+
+/* The hosts' directory; skips the whole test (TAP) when there are no hosts. */
+const char *fixture_dir(void);
+
+/* A path under the hosts' directory, e.g. fixture_file("known_hosts"); malloc'ed. */
+char *fixture_file(const char *name);
+
+/* The path of a test program built under test/, e.g. fixture_prog("exec/echo_child"); malloc'ed. */
+char *fixture_prog(const char *relpath);
+
+/* Zeroes *o and sets host and config (the test hosts' ssh_config). */
+void fixture_options(struct cpremote_options *o, const char *host);
+
+/* What a finished subprocess left. */
+struct fixture_result {
+	int status;   /* as waitpid() */
+	char *out;    /* all of its stdout, NUL-terminated */
+	size_t out_len;
+	char *err;    /* all of its stderr, NUL-terminated */
+	size_t err_len;
+};
+
+/*
+ * Runs cprun with ARGS (NULL-terminated, without argv[0]); "-F <ssh_config>"
+ * is put first.  Feeds IN (may be NULL: empty stdin) and collects stdout
+ * and stderr.  Kills it and fails the test after TIMEOUT_S seconds.
+ * Returns 0, or -1 when it could not be run.
+ */
+int fixture_cprun(const char *const *args, const char *in, size_t in_len, int timeout_s,
+		  struct fixture_result *r);
+
+void fixture_result_free(struct fixture_result *r);
+
+/* Prints each host's sshd log as TAP diagnostics (call when a test failed). */
+void fixture_dump_logs(void);
+
+#endif
