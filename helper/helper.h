@@ -1,0 +1,133 @@
+/*
+ * helper.h — what the parts of cpremote-helper share: the helper's state,
+ * one record per child, and the functions main.c, children.c and spawn.c
+ * offer each other.  The helper is single-threaded and uses only libc.
+ */
+#ifndef CPREMOTE_HELPER_H
+#define CPREMOTE_HELPER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proto.h"
+
+/* Return CREDIT to the relay once this much was written on (or the buffer emptied). */
+#define HELPER_CREDIT_BATCH (32u * 1024)
+
+/* Stop reading children and the relay while this much waits to go to the relay. */
+#define HELPER_OUT_HIGH (512u * 1024)
+
+/* A stream from the child to the relay: channel, stdout or stderr. */
+struct outstream {
+	int fd;          /* what we read; -1 once at EOF or never piped */
+	uint32_t credit; /* bytes the relay still lets us send */
+	int ended;       /* EOF sent, or nothing to send (not piped) */
+};
+
+/* A stream from the relay to the child: channel or stdin. */
+struct instream {
+	int fd;              /* what we write; -1 once closed, shut down or broken */
+	struct cpr_buf buf;  /* bytes the relay sent, not yet written (at most CPR_WINDOW) */
+	uint32_t unacked;    /* written on, not yet credited back */
+	int eof;             /* the relay sent EOF */
+	int broken;          /* the child stopped reading: data is dropped and credited */
+};
+
+struct child {
+	struct child *next;
+	uint32_t id;
+	pid_t pid;
+	int reaped;
+	int status;          /* as waitpid() once reaped */
+	int chan_fd;         /* our end of the channel socketpair, closed when forgotten */
+	struct outstream out[CPR_NSTREAMS]; /* indexed by stream; CPR_STDIN unused */
+	struct instream in[2];              /* CPR_CHANNEL and CPR_STDIN */
+};
+
+struct helper {
+	struct cpr_buf out;      /* frames waiting to be written to fd 1 */
+	struct child *children;
+	int nchildren;
+};
+
+/* What a SPAWN asked for, decoded from its fields. */
+struct spawn_req {
+	char *file;
+	char **argv;  /* NULL-terminated */
+	char **env;   /* NULL-terminated "VAR=VALUE" */
+	char *cwd;    /* NULL: stay in the helper's directory */
+	uint32_t flags;
+	uint8_t stdio[3];
+};
+
+/*
+ * Decodes a SPAWN payload into *req (zeroed first).  Returns 0, or -1 with
+ * errno set (EINVAL for a malformed or incomplete request, ENOMEM).  Free
+ * with spawn_req_free() in both cases.
+ */
+int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req);
+void spawn_req_free(struct spawn_req *req);
+
+/*
+ * Starts REQ as child C (whose id is set): makes the channel and the
+ * pipes, forks, and waits until the program was exec'ed.  Returns 0 with
+ * C's pid and fds set (all non-blocking and close-on-exec), or -1 with
+ * *stage (enum cpr_spawn_stage) and errno telling why; nothing is then
+ * left open or running.  Blocks only for the child's exec.
+ */
+int spawn_child(const struct spawn_req *req, struct child *c, int *stage);
+
+/* Finds a live child by id; NULL when unknown (frames for it are ignored). */
+struct child *child_find(struct helper *h, uint32_t id);
+
+/*
+ * Allocates a child record for ID with every stream closed and full
+ * credit, not yet linked in.  NULL when out of memory.
+ */
+struct child *child_new(uint32_t id);
+
+/* Links C into the helper's list. */
+void child_add(struct helper *h, struct child *c);
+
+/* Closes every fd of C's (when the relay is gone: a child blocked on a full pipe then gets EPIPE). */
+void child_close_fds(struct child *c);
+
+/* Closes C's fds and frees it; C must not be linked.  Accepts NULL. */
+void child_free(struct child *c);
+
+/* Reaps every child that ended (after SIGCHLD); never blocks. */
+void children_reap(struct helper *h);
+
+/*
+ * Reads what C's stream S has (while credit allows and the output queue
+ * is not full) and queues DATA, or EOF at its end.  Returns 0, or -1 when
+ * memory ran out.
+ */
+int child_read(struct helper *h, struct child *c, int s);
+
+/*
+ * Writes what is buffered for C's input stream S, returns CREDIT, and
+ * closes or shuts the stream once the relay's EOF was reached.  Returns 0,
+ * or -1 when memory ran out.
+ */
+int child_write(struct helper *h, struct child *c, int s);
+
+/*
+ * Queues relay bytes for C's input stream S.  Returns 0, or -1 when the
+ * relay sent more than the credit it was given (a protocol violation).
+ */
+int child_input(struct helper *h, struct child *c, int s, const uint8_t *p, uint32_t len);
+
+/* The relay ended input stream S of C. */
+void child_input_eof(struct helper *h, struct child *c, int s);
+
+/*
+ * Sends EXIT for, and forgets, every child that was reaped and whose
+ * output streams all ended.  Returns 0, or -1 when memory ran out.
+ */
+int children_finish(struct helper *h);
+
+/* Writes a diagnostic line "cpremote-helper: ..." to stderr. */
+void helper_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,695 @@
+/*
+ * conn.c — one SSH connection per destination, running one remote helper
+ * that serves every child of the caller there.  libssh is driven without
+ * blocking from the relay's libevent loop: a small state machine advanced
+ * on every socket event, asking ssh_get_poll_flags() what to wait for.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libssh/libssh.h>
+
+#include "cpremote.h"
+#include "relay.h"
+
+#define HANDSHAKE_TIMEOUT_S 30
+#define IDLE_CLOSE_MS 2000
+#define STDERR_TAIL 1024
+
+enum conn_state { K_CONNECTING, K_AUTH, K_OPEN, K_EXEC, K_HELLO, K_READY, K_DEAD };
+
+struct conn {
+	TAILQ_ENTRY(conn) link;
+	struct dest dest;
+	ssh_session s;
+	ssh_channel ch;
+	enum conn_state state;
+	int fd;
+	struct event *rd, *wr, *timer, *kick;
+	char config_error[512];
+	struct cpr_buf in, out;
+	char stderr_tail[STDERR_TAIL + 1];
+	size_t stderr_len;
+	struct rchild **kids;
+	size_t nkids, capkids;
+	uint32_t next_id;
+	int handshake_timeout_s;
+};
+
+static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
+
+static void conn_step(struct conn *k);
+static void conn_free(struct conn *k);
+
+void dest_free(struct dest *d)
+{
+	free(d->host);
+	free(d->user);
+	free(d->identity);
+	free(d->config);
+	free(d->helper);
+	if (d->options)
+		for (char **o = d->options; *o; o++)
+			free(*o);
+	free(d->options);
+	cpr_buf_free(&d->key);
+	memset(d, 0, sizeof *d);
+}
+
+const char *conn_host(const struct conn *k)
+{
+	return k->dest.host;
+}
+
+/* Fails every child with CODE and a message, then frees the connection. */
+static void conn_fail(struct conn *k, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void conn_fail(struct conn *k, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	relay_log(1, "%s", msg);
+	if (k->state == K_READY && code != CPREMOTE_EPROTO)
+		code = CPREMOTE_ECONNLOST;
+	k->state = K_DEAD;
+	/* Each child detaches itself, so take them from the end. */
+	while (k->nkids > 0)
+		rchild_on_conn_lost(k->kids[k->nkids - 1], code, msg);
+	conn_free(k);
+}
+
+/* The helper's stderr: kept (its tail) for error messages, shown with -v. */
+static void keep_stderr(struct conn *k, const char *p, size_t n)
+{
+	if (n >= STDERR_TAIL) {
+		p += n - STDERR_TAIL;
+		n = STDERR_TAIL;
+	}
+	if (k->stderr_len + n > STDERR_TAIL) {
+		size_t drop = k->stderr_len + n - STDERR_TAIL;
+		memmove(k->stderr_tail, k->stderr_tail + drop, k->stderr_len - drop);
+		k->stderr_len -= drop;
+	}
+	memcpy(k->stderr_tail + k->stderr_len, p, n);
+	k->stderr_len += n;
+	k->stderr_tail[k->stderr_len] = '\0';
+	relay_log(1, "%s: helper: %.*s", k->dest.host, (int)n, p);
+}
+
+/* The last line the helper (or the remote shell) printed, for a message. */
+static const char *stderr_last_line(struct conn *k)
+{
+	char *end = k->stderr_tail + k->stderr_len;
+
+	while (end > k->stderr_tail && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	char *nl = strrchr(k->stderr_tail, '\n');
+	return nl ? nl + 1 : k->stderr_tail;
+}
+
+/* Sets an "-o Option=value" the way ssh -o would.  Returns 0 or -1 with MSG set. */
+static int apply_option(struct conn *k, const char *opt, char *msg, size_t msglen)
+{
+	static const struct {
+		const char *name;
+		enum ssh_options_e o1, o2;
+	} map[] = {
+		{ "Ciphers", SSH_OPTIONS_CIPHERS_C_S, SSH_OPTIONS_CIPHERS_S_C },
+		{ "MACs", SSH_OPTIONS_HMAC_C_S, SSH_OPTIONS_HMAC_S_C },
+		{ "KexAlgorithms", SSH_OPTIONS_KEY_EXCHANGE, SSH_OPTIONS_KEY_EXCHANGE },
+		{ "HostKeyAlgorithms", SSH_OPTIONS_HOSTKEYS, SSH_OPTIONS_HOSTKEYS },
+		{ "Port", SSH_OPTIONS_PORT_STR, SSH_OPTIONS_PORT_STR },
+		{ "User", SSH_OPTIONS_USER, SSH_OPTIONS_USER },
+		{ "IdentityFile", SSH_OPTIONS_ADD_IDENTITY, SSH_OPTIONS_ADD_IDENTITY },
+		{ "UserKnownHostsFile", SSH_OPTIONS_KNOWNHOSTS, SSH_OPTIONS_KNOWNHOSTS },
+		{ "GlobalKnownHostsFile", SSH_OPTIONS_GLOBAL_KNOWNHOSTS, SSH_OPTIONS_GLOBAL_KNOWNHOSTS },
+		{ "Compression", SSH_OPTIONS_COMPRESSION, SSH_OPTIONS_COMPRESSION },
+		{ "ProxyCommand", SSH_OPTIONS_PROXYCOMMAND, SSH_OPTIONS_PROXYCOMMAND },
+	};
+	char name[64];
+	const char *value;
+	size_t n = strcspn(opt, "= \t");
+
+	if (n == 0 || n >= sizeof name || opt[n] == '\0')
+		goto bad;
+	memcpy(name, opt, n);
+	name[n] = '\0';
+	value = opt + n + strspn(opt + n, "= \t");
+	if (strcasecmp(name, "ConnectTimeout") == 0) {
+		k->handshake_timeout_s = atoi(value) > 0 ? atoi(value) : HANDSHAKE_TIMEOUT_S;
+		return 0;
+	}
+	if (strcasecmp(name, "StrictHostKeyChecking") == 0) {
+		if (strcasecmp(value, "accept-new") == 0)
+			k->dest.accept_new = 1;
+		else if (strcasecmp(value, "yes") != 0) {
+			snprintf(msg, msglen, "StrictHostKeyChecking=%s is not supported (yes or accept-new)", value);
+			return -1;
+		}
+		return 0;
+	}
+	/* Always on or not applicable: no prompts are ever shown. */
+	if (strcasecmp(name, "BatchMode") == 0 || strcasecmp(name, "LogLevel") == 0 ||
+	    strcasecmp(name, "IdentitiesOnly") == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+		if (strcasecmp(name, map[i].name) != 0)
+			continue;
+		if (ssh_options_set(k->s, map[i].o1, value) < 0 ||
+		    (map[i].o2 != map[i].o1 && ssh_options_set(k->s, map[i].o2, value) < 0)) {
+			snprintf(msg, msglen, "bad value for -o %s: %s", name, ssh_get_error(k->s));
+			return -1;
+		}
+		return 0;
+	}
+bad:
+	snprintf(msg, msglen, "unsupported option -o %s", opt);
+	return -1;
+}
+
+/* Configures the session from the destination.  Returns 0 or -1 with MSG set. */
+static int configure(struct conn *k, char *msg, size_t msglen)
+{
+	struct dest *d = &k->dest;
+	int one = 1, level;
+
+	ssh_set_blocking(k->s, 0);
+	if (ssh_options_set(k->s, SSH_OPTIONS_HOST, d->host) < 0)
+		goto libssh_error;
+	/* ssh_config first, so that the command line wins as with ssh. */
+	if (ssh_options_parse_config(k->s, d->config) < 0) {
+		snprintf(msg, msglen, "cannot read ssh config %s", d->config ? d->config : "~/.ssh/config");
+		return -1;
+	}
+	if (d->user && ssh_options_set(k->s, SSH_OPTIONS_USER, d->user) < 0)
+		goto libssh_error;
+	if (d->port > 0 && ssh_options_set(k->s, SSH_OPTIONS_PORT, &d->port) < 0)
+		goto libssh_error;
+	if (d->identity && ssh_options_set(k->s, SSH_OPTIONS_ADD_IDENTITY, d->identity) < 0)
+		goto libssh_error;
+	for (char **o = d->options; o && *o; o++)
+		if (apply_option(k, *o, msg, msglen) < 0)
+			return -1;
+	/* Small frames must not wait for Nagle and delayed ACKs. */
+	ssh_options_set(k->s, SSH_OPTIONS_NODELAY, &one);
+	/* Only keys: never a password or keyboard prompt. */
+	ssh_options_set(k->s, SSH_OPTIONS_PASSWORD_AUTH, &(int){ 0 });
+	ssh_options_set(k->s, SSH_OPTIONS_KBDINT_AUTH, &(int){ 0 });
+	ssh_options_set(k->s, SSH_OPTIONS_GSSAPI_AUTH, &(int){ 0 });
+	level = d->verbosity >= 3 ? SSH_LOG_PROTOCOL : d->verbosity == 2 ? SSH_LOG_WARNING : SSH_LOG_NOLOG;
+	ssh_options_set(k->s, SSH_OPTIONS_LOG_VERBOSITY, &level);
+	return 0;
+libssh_error:
+	snprintf(msg, msglen, "%s", ssh_get_error(k->s));
+	return -1;
+}
+
+/* Checks the server's key against known_hosts.  Returns 0, or fails K and returns -1. */
+static int check_host_key(struct conn *k)
+{
+	char *kh = NULL, *fp = NULL;
+	ssh_key key = NULL;
+	unsigned char *hash = NULL;
+	size_t hlen = 0;
+	enum ssh_known_hosts_e st = ssh_session_is_known_server(k->s);
+	int r = -1;
+
+	ssh_options_get(k->s, SSH_OPTIONS_KNOWNHOSTS, &kh);
+	if (ssh_get_server_publickey(k->s, &key) == SSH_OK &&
+	    ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0)
+		fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
+	switch (st) {
+	case SSH_KNOWN_HOSTS_OK:
+		r = 0;
+		break;
+	case SSH_KNOWN_HOSTS_CHANGED:
+	case SSH_KNOWN_HOSTS_OTHER:
+		conn_fail(k, CPREMOTE_EHOSTKEY_CHANGED,
+			  "%s: host key verification failed: the host's key (%s) differs from the one "
+			  "recorded in %s; if the change is expected, remove the old entry",
+			  k->dest.host, fp ? fp : "?", kh ? kh : "known_hosts");
+		break;
+	case SSH_KNOWN_HOSTS_UNKNOWN:
+	case SSH_KNOWN_HOSTS_NOT_FOUND:
+		if (k->dest.accept_new) {
+			if (ssh_session_update_known_hosts(k->s) == SSH_OK) {
+				relay_log(1, "%s: added host key %s to %s", k->dest.host, fp ? fp : "?",
+					  kh ? kh : "known_hosts");
+				r = 0;
+				break;
+			}
+			conn_fail(k, CPREMOTE_EHOSTKEY_UNKNOWN, "%s: cannot record host key: %s",
+				  k->dest.host, ssh_get_error(k->s));
+			break;
+		}
+		conn_fail(k, CPREMOTE_EHOSTKEY_UNKNOWN,
+			  "%s: host key verification failed: the host is not known (key %s, not in %s); "
+			  "use --accept-new to trust it",
+			  k->dest.host, fp ? fp : "?", kh ? kh : "known_hosts");
+		break;
+	default:
+		conn_fail(k, CPREMOTE_ECONNECT, "%s: cannot check the host key: %s", k->dest.host,
+			  ssh_get_error(k->s));
+		break;
+	}
+	ssh_string_free_char(fp);
+	ssh_clean_pubkey_hash(&hash);
+	ssh_key_free(key);
+	ssh_string_free_char(kh);
+	return r;
+}
+
+/* The fixed exec string: the helper, quoted for any POSIX-like login shell. */
+static char *helper_command(const char *helper)
+{
+	size_t n = strlen(helper);
+	char *cmd = malloc(4 * n + 16), *p;
+
+	if (!cmd)
+		return NULL;
+	p = cmd + sprintf(cmd, "exec '");
+	for (const char *h = helper; *h; h++) {
+		if (*h == '\'')
+			p += sprintf(p, "'\\''");
+		else
+			*p++ = *h;
+	}
+	strcpy(p, "'");
+	return cmd;
+}
+
+/* Routes the helper's frames to the children.  Returns 0 or -1 (K failed). */
+static int dispatch_frames(struct conn *k)
+{
+	for (;;) {
+		struct cpr_header h;
+		const uint8_t *payload;
+		ssize_t n = cpr_frame_next(cpr_buf_peek(&k->in), cpr_buf_len(&k->in), &h, &payload);
+
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			conn_fail(k, CPREMOTE_EPROTO, "%s: protocol violation by the helper (bad frame header)",
+				  k->dest.host);
+			return -1;
+		}
+		for (size_t i = 0; i < k->nkids; i++) {
+			if (rchild_id(k->kids[i]) == h.child) {
+				rchild_on_frame(k->kids[i], &h, payload);
+				break;
+			}
+		}
+		cpr_buf_consume(&k->in, (size_t)n);
+	}
+}
+
+/* Waits for the helper's hello among whatever the login shell printed.  Returns 0 or -1. */
+static int find_hello(struct conn *k)
+{
+	uint8_t version;
+	uint32_t caps;
+	ssize_t n = cpr_hello_find(cpr_buf_peek(&k->in), cpr_buf_len(&k->in), &version, &caps);
+
+	if (n == 0)
+		return 0;
+	if (n < 0) {
+		conn_fail(k, CPREMOTE_EHELPER, "%s: the helper did not answer (only unexpected output)",
+			  k->dest.host);
+		return -1;
+	}
+	if (version != CPR_VERSION) {
+		conn_fail(k, CPREMOTE_EHELPER, "%s: the helper speaks protocol version %u, this relay %u",
+			  k->dest.host, version, CPR_VERSION);
+		return -1;
+	}
+	cpr_buf_consume(&k->in, (size_t)n);
+	k->state = K_READY;
+	evtimer_del(k->timer); /* the handshake is over */
+	relay_log(1, "%s: helper ready", k->dest.host);
+	return 0;
+}
+
+/* Writes queued frames into the channel as far as the SSH window allows.  Returns bytes written or -1. */
+static ssize_t pump_out(struct conn *k)
+{
+	ssize_t total = 0;
+
+	while (cpr_buf_len(&k->out) > 0) {
+		int n = ssh_channel_write(k->ch, cpr_buf_peek(&k->out), (uint32_t)cpr_buf_len(&k->out));
+		if (n < 0) {
+			conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost: %s", k->dest.host,
+				  ssh_get_error(k->s));
+			return -1;
+		}
+		if (n == 0)
+			break; /* the SSH window is full: a window adjust will come */
+		cpr_buf_consume(&k->out, (size_t)n);
+		total += n;
+	}
+	return total;
+}
+
+/* Takes what the helper sent (frames and stderr).  Returns bytes read or -1 (K failed). */
+static ssize_t pump_in(struct conn *k)
+{
+	static uint8_t buf[64 * 1024];
+	ssize_t total = 0;
+	int n;
+
+	while ((n = ssh_channel_read_nonblocking(k->ch, buf, sizeof buf, 1)) > 0)
+		keep_stderr(k, (const char *)buf, (size_t)n);
+	while ((n = ssh_channel_read_nonblocking(k->ch, buf, sizeof buf, 0)) != 0) {
+		if (n < 0) {
+			const char *why = stderr_last_line(k);
+			if (k->state != K_READY)
+				conn_fail(k, CPREMOTE_EHELPER, "%s: could not start the helper '%s'%s%s",
+					  k->dest.host, k->dest.helper, *why ? ": " : "", why);
+			else
+				conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost%s%s", k->dest.host,
+					  *why ? ": " : "", why);
+			return -1;
+		}
+		total += n;
+		/* Frames are taken out as they arrive, so this holds at most one frame. */
+		if (cpr_buf_append(&k->in, buf, (size_t)n) < 0) {
+			conn_fail(k, CPREMOTE_EPROTO, "%s: the helper sent an oversized frame", k->dest.host);
+			return -1;
+		}
+		if (k->state == K_HELLO && find_hello(k) < 0)
+			return -1;
+		if (k->state == K_READY && dispatch_frames(k) < 0)
+			return -1;
+	}
+	return total;
+}
+
+/*
+ * Moves bytes both ways until neither side can make progress.  Reading
+ * processes incoming packets, among them SSH window adjusts that carry no
+ * data, so writing is tried again while the window has room.  Returns 0
+ * or -1.
+ */
+static int pump(struct conn *k)
+{
+	ssize_t in;
+
+	do {
+		if (pump_out(k) < 0 || (in = pump_in(k)) < 0)
+			return -1;
+	} while (in > 0 || (cpr_buf_len(&k->out) > 0 && ssh_channel_window_size(k->ch) > 0));
+	return 0;
+}
+
+/* Registers the socket with the loop once libssh has one. */
+static void watch_socket(struct conn *k);
+
+/* Arms the write event when libssh has output waiting. */
+static void rearm(struct conn *k)
+{
+	if (k->fd < 0)
+		return;
+	if (ssh_get_poll_flags(k->s) & SSH_WRITE_PENDING)
+		event_add(k->wr, NULL);
+	else
+		event_del(k->wr);
+}
+
+static void on_socket(evutil_socket_t fd, short what, void *arg)
+{
+	conn_step(arg);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *k = arg;
+
+	if (k->state == K_READY && k->nkids == 0) {
+		relay_log(1, "%s: idle, closing", k->dest.host);
+		conn_free(k);
+	} else if (k->state != K_READY) {
+		conn_fail(k, CPREMOTE_ECONNECT, "%s: connection timed out during the SSH handshake",
+			  k->dest.host);
+	}
+}
+
+static void watch_socket(struct conn *k)
+{
+	if (k->fd >= 0)
+		return;
+	k->fd = ssh_get_fd(k->s);
+	if (k->fd < 0)
+		return;
+	k->rd = event_new(relay_base, k->fd, EV_READ | EV_PERSIST, on_socket, k);
+	k->wr = event_new(relay_base, k->fd, EV_WRITE, on_socket, k);
+	event_add(k->rd, NULL);
+}
+
+/* Advances the handshake as far as it goes without blocking, then pumps. */
+static void conn_step(struct conn *k)
+{
+	int rc;
+	char *cmd;
+
+	switch (k->state) {
+	case K_CONNECTING:
+		rc = ssh_connect(k->s);
+		watch_socket(k);
+		if (rc == SSH_AGAIN)
+			break;
+		if (rc != SSH_OK) {
+			conn_fail(k, CPREMOTE_ECONNECT, "%s: cannot connect: %s", k->dest.host,
+				  ssh_get_error(k->s));
+			return;
+		}
+		if (check_host_key(k) < 0)
+			return;
+		k->state = K_AUTH;
+		/* fall through */
+	case K_AUTH:
+		rc = ssh_userauth_publickey_auto(k->s, NULL, NULL);
+		if (rc == SSH_AUTH_AGAIN)
+			break;
+		if (rc != SSH_AUTH_SUCCESS) {
+			char *user = NULL;
+			ssh_options_get(k->s, SSH_OPTIONS_USER, &user);
+			conn_fail(k, CPREMOTE_EAUTH,
+				  "%s: authentication failed for user %s (publickey): no key was accepted%s%s",
+				  k->dest.host, user ? user : "?", rc == SSH_AUTH_ERROR ? ": " : "",
+				  rc == SSH_AUTH_ERROR ? ssh_get_error(k->s) : "");
+			ssh_string_free_char(user);
+			return;
+		}
+		k->ch = ssh_channel_new(k->s);
+		if (!k->ch) {
+			conn_fail(k, CPREMOTE_ECONNECT, "%s: %s", k->dest.host, ssh_get_error(k->s));
+			return;
+		}
+		k->state = K_OPEN;
+		/* fall through */
+	case K_OPEN:
+		rc = ssh_channel_open_session(k->ch);
+		if (rc == SSH_AGAIN)
+			break;
+		if (rc != SSH_OK) {
+			conn_fail(k, CPREMOTE_ECONNECT, "%s: cannot open a session: %s", k->dest.host,
+				  ssh_get_error(k->s));
+			return;
+		}
+		k->state = K_EXEC;
+		/* fall through */
+	case K_EXEC:
+		cmd = helper_command(k->dest.helper);
+		rc = cmd ? ssh_channel_request_exec(k->ch, cmd) : SSH_ERROR;
+		free(cmd);
+		if (rc == SSH_AGAIN)
+			break;
+		if (rc != SSH_OK) {
+			conn_fail(k, CPREMOTE_EHELPER, "%s: cannot run the helper: %s", k->dest.host,
+				  ssh_get_error(k->s));
+			return;
+		}
+		k->state = K_HELLO;
+		/*
+		 * Our hello is already queued; the children's SPAWN frames go
+		 * right behind it, before the helper's hello arrives, so a
+		 * spawn on a new connection costs no extra round trip.
+		 */
+		for (size_t i = 0; i < k->nkids; i++)
+			rchild_on_conn_ready(k->kids[i]);
+		/* fall through */
+	case K_HELLO:
+	case K_READY:
+		if (pump(k) < 0)
+			return;
+		break;
+	case K_DEAD:
+		return;
+	}
+	rearm(k);
+}
+
+/* Starts the connection from the loop: failures are then reported to attached children. */
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *k = arg;
+
+	if (k->config_error[0]) {
+		conn_fail(k, CPREMOTE_EINVAL, "%s: %s", k->dest.host, k->config_error);
+		return;
+	}
+	struct timeval tv = { .tv_sec = k->handshake_timeout_s };
+
+	evtimer_add(k->timer, &tv);
+	conn_step(k);
+}
+
+static struct conn *conn_new(struct dest *d)
+{
+	struct conn *k = calloc(1, sizeof *k);
+	uint8_t hello[CPR_HELLO_LEN];
+
+	if (!k)
+		return NULL;
+	k->dest = *d;
+	memset(d, 0, sizeof *d);
+	if (!k->dest.helper) {
+		const char *env = getenv("CPREMOTE_HELPER");
+		k->dest.helper = strdup(env && *env ? env : "cpremote-helper");
+	}
+	k->fd = -1;
+	k->next_id = 1;
+	k->handshake_timeout_s = HANDSHAKE_TIMEOUT_S;
+	/* Frames are taken out as they arrive: one frame plus one read at most. */
+	k->in.limit = CPR_HEADER_LEN + CPR_MAX_SPAWN + 64 * 1024;
+	cpr_hello_encode(hello, 0);
+	cpr_buf_append(&k->out, hello, sizeof hello);
+	k->timer = evtimer_new(relay_base, on_timer, k);
+	k->kick = event_new(relay_base, -1, 0, on_kick, k);
+	k->s = ssh_new();
+	k->state = K_CONNECTING;
+	TAILQ_INSERT_TAIL(&conns, k, link);
+	if (!k->s || !k->timer || !k->kick || !k->dest.helper) {
+		conn_free(k);
+		return NULL;
+	}
+	if (configure(k, k->config_error, sizeof k->config_error) < 0 && !k->config_error[0])
+		snprintf(k->config_error, sizeof k->config_error, "bad options");
+	event_active(k->kick, 0, 0);
+	relay_log(1, "%s: connecting", k->dest.host);
+	return k;
+}
+
+struct conn *conn_attach(struct dest *d, struct rchild *c, uint32_t *id)
+{
+	struct conn *k;
+
+	TAILQ_FOREACH(k, &conns, link) {
+		if (k->state != K_DEAD && cpr_buf_len(&k->dest.key) == cpr_buf_len(&d->key) &&
+		    memcmp(cpr_buf_peek(&k->dest.key), cpr_buf_peek(&d->key), cpr_buf_len(&d->key)) == 0)
+			break;
+	}
+	if (k)
+		dest_free(d);
+	else if (!(k = conn_new(d)))
+		return NULL;
+	if (k->nkids == k->capkids) {
+		size_t cap = k->capkids ? 2 * k->capkids : 8;
+		struct rchild **kids = realloc(k->kids, cap * sizeof *kids);
+		if (!kids)
+			return NULL;
+		k->kids = kids;
+		k->capkids = cap;
+	}
+	k->kids[k->nkids++] = c;
+	*id = k->next_id++;
+	if (k->state == K_READY)
+		evtimer_del(k->timer); /* no longer idle */
+	return k;
+}
+
+int conn_can_send(const struct conn *k)
+{
+	return k->state == K_HELLO || k->state == K_READY;
+}
+
+void conn_detach(struct conn *k, struct rchild *c)
+{
+	for (size_t i = 0; i < k->nkids; i++) {
+		if (k->kids[i] == c) {
+			k->kids[i] = k->kids[--k->nkids];
+			break;
+		}
+	}
+	if (k->nkids == 0 && k->state == K_READY) {
+		const char *env = getenv("CPREMOTE_IDLE_MS");
+		long ms = env ? atol(env) : IDLE_CLOSE_MS;
+		struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+		evtimer_add(k->timer, &tv);
+	}
+}
+
+int conn_send(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, const void *payload,
+	      uint32_t len)
+{
+	if (k->state == K_DEAD)
+		return -1;
+	if (cpr_frame_append(&k->out, type, stream, child, payload, len) < 0)
+		return -1;
+	/* Sent from the loop, so many frames of one turn go out together. */
+	if (k->state == K_HELLO || k->state == K_READY)
+		event_active(k->wr, EV_WRITE, 0);
+	return 0;
+}
+
+int conn_send_u32(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, uint32_t v)
+{
+	uint8_t p[4];
+
+	cpr_put_u32(p, v);
+	return conn_send(k, type, stream, child, p, sizeof p);
+}
+
+static void conn_free(struct conn *k)
+{
+	TAILQ_REMOVE(&conns, k, link);
+	if (k->rd)
+		event_free(k->rd);
+	if (k->wr)
+		event_free(k->wr);
+	if (k->timer)
+		event_free(k->timer);
+	if (k->kick)
+		event_free(k->kick);
+	if (k->ch) {
+		/* Closing the channel ends the helper's stdin: it ends its children. */
+		ssh_channel_close(k->ch);
+		ssh_channel_free(k->ch);
+	}
+	if (k->s) {
+		ssh_disconnect(k->s);
+		ssh_free(k->s);
+	}
+	cpr_buf_free(&k->in);
+	cpr_buf_free(&k->out);
+	dest_free(&k->dest);
+	free(k->kids);
+	free(k);
+}
+
+void conn_close_all(void)
+{
+	while (!TAILQ_EMPTY(&conns)) {
+		struct conn *k = TAILQ_FIRST(&conns);
+		k->state = K_DEAD;
+		conn_free(k);
+	}
+}

@@ -1,0 +1,86 @@
+/*
+ * main.c — cpremote-relay: the process the library forks once per caller.
+ * It receives children over its control socket and serves them until the
+ * control socket closes (the caller is gone), then ends every connection
+ * (the helpers then end their children) and exits.
+ *
+ * Usage: cpremote-relay --control-fd N   (not meant to be run by hand)
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+
+#include "fdpass.h"
+#include "relay.h"
+
+struct event_base *relay_base;
+int relay_verbose;
+
+void relay_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (relay_verbose < level)
+		return;
+	va_start(ap, fmt);
+	fputs("cpremote-relay: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void on_control(evutil_socket_t fd, short what, void *arg)
+{
+	uint8_t mask;
+	int fds[CPR_MAX_PASSED_FDS], nfds = 0;
+	int r = cpr_recv_fds(fd, &mask, fds, CPR_MAX_PASSED_FDS, &nfds);
+
+	if (r == -EAGAIN || r == -EINTR)
+		return;
+	if (r <= 0) {
+		/* The caller is gone: nothing of it may be left running. */
+		event_base_loopbreak(relay_base);
+		return;
+	}
+	rchild_new(mask, fds, nfds);
+}
+
+int main(int argc, char **argv)
+{
+	struct event *control_ev;
+	int control_fd = -1;
+
+	if (argc == 3 && strcmp(argv[1], "--control-fd") == 0)
+		control_fd = atoi(argv[2]);
+	if (control_fd < 0) {
+		fprintf(stderr, "usage: cpremote-relay --control-fd N (started by libcpremote)\n");
+		return 2;
+	}
+	/* Writes to a reader that left must fail with EPIPE, not kill the relay. */
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("CPREMOTE_RELAY_VERBOSE"))
+		relay_verbose = atoi(getenv("CPREMOTE_RELAY_VERBOSE"));
+	ssh_init();
+	relay_base = event_base_new();
+	if (!relay_base)
+		return 1;
+	evutil_make_socket_nonblocking(control_fd);
+	/* A ProxyCommand started by libssh must not keep the caller's socket open. */
+	evutil_make_socket_closeonexec(control_fd);
+	control_ev = event_new(relay_base, control_fd, EV_READ | EV_PERSIST, on_control, NULL);
+	event_add(control_ev, NULL);
+	event_base_dispatch(relay_base);
+
+	rchild_free_all();
+	conn_close_all();
+	event_free(control_ev);
+	event_base_free(relay_base);
+	ssh_finalize();
+	return 0;
+}

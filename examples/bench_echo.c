@@ -1,0 +1,68 @@
+/*
+ * bench_echo.c — the remote half of scripts/bench.
+ *   bench_echo echo   writes one byte ("R", the first message), then
+ *                     echoes the channel back until end of file.
+ *   bench_echo sink   reads the channel to end of file, then writes the
+ *                     count as 8 bytes, big-endian.
+ * Exit 0, or 2 on misuse or an I/O error.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static char buf[256 * 1024];
+	const char *fdstr = getenv("CHANNEL_FD");
+	int fd = fdstr != NULL ? atoi(fdstr) : -1, echo, i;
+	uint64_t count = 0;
+	uint8_t be[8];
+
+	if (argc != 2 || fd < 0 || (strcmp(argv[1], "echo") != 0 && strcmp(argv[1], "sink") != 0)) {
+		fprintf(stderr, "usage: bench_echo echo|sink (with CHANNEL_FD)\n");
+		return 2;
+	}
+	echo = strcmp(argv[1], "echo") == 0;
+	if (echo && write_all(fd, "R", 1) < 0)
+		return 2;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return 2;
+		if (n == 0)
+			break;
+		count += (uint64_t)n;
+		if (echo && write_all(fd, buf, (size_t)n) < 0)
+			return 2;
+	}
+	if (!echo) {
+		for (i = 0; i < 8; i++)
+			be[i] = (uint8_t)(count >> (56 - 8 * i));
+		if (write_all(fd, be, sizeof(be)) < 0)
+			return 2;
+	}
+	return 0;
+}

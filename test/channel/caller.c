@@ -1,0 +1,250 @@
+/* caller.c — caller-side helpers of the channel tests (see caller.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "caller.h"
+#include "fixture.h"
+
+long long cl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cl_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+void cl_random(void *buf, size_t n)
+{
+	char *p = buf;
+
+	while (n > 0) {
+		ssize_t r = getrandom(p, n, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			perror("getrandom");
+			exit(2);
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+int cl_read_eof(int fd, int timeout_ms, char **out, size_t *len)
+{
+	long long deadline = cl_now_ms() + timeout_ms;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	int r;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = deadline - cl_now_ms();
+		ssize_t got;
+
+		if (left <= 0) {
+			r = -ETIMEDOUT;
+			goto out;
+		}
+		r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (r == 0)
+			continue;
+		if (n == cap) {
+			char *nb = realloc(buf, 2 * cap + 1);
+
+			if (nb == NULL) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	r = 0;
+out:
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return r;
+}
+
+int cl_wait_child(cpremote_child *child, int *status, int timeout_s)
+{
+	long long deadline = cl_now_ms() + 1000LL * timeout_s;
+
+	for (;;) {
+		struct pollfd p = { .fd = cpremote_exit_fd(child), .events = POLLIN };
+		long long left = deadline - cl_now_ms();
+		int r = cpremote_wait(child, status, CPREMOTE_WNOHANG);
+
+		if (r != 0)
+			return r;
+		if (left <= 0)
+			return 0;
+		/* Poll briefly even without an exit fd, so a bad fd cannot hang the test. */
+		if (p.fd < 0) {
+			usleep(10000);
+			continue;
+		}
+		if (poll(&p, 1, left > 200 ? 200 : (int)left) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int cl_spawn_cprun(const char *const *args, int chan, pid_t *pid)
+{
+	const char *cprun = getenv("CPRUN");
+	char *config = fixture_file("ssh_config");
+	const char **argv = NULL;
+	size_t n = 0, i, k = 0;
+	pid_t p;
+	int r;
+
+	if (cprun == NULL || config == NULL) {
+		r = -ENOENT;
+		goto out;
+	}
+	while (args[n] != NULL)
+		n++;
+	argv = calloc(n + 6, sizeof(*argv));
+	if (argv == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	argv[k++] = cprun;
+	argv[k++] = "-F";
+	argv[k++] = config;
+	argv[k++] = "--channel-fd";
+	argv[k++] = "3";
+	for (i = 0; i < n; i++)
+		argv[k++] = args[i];
+	argv[k] = NULL;
+	fflush(NULL);
+	p = fork();
+	if (p < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (p == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		/* Between fork and exec only async-signal-safe calls. */
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(2, 1) < 0 || dup2(chan, 3) < 0)
+			_exit(127);
+		execv(cprun, (char *const *)argv);
+		_exit(127);
+	}
+	*pid = p;
+	r = 0;
+out:
+	free(argv);
+	free(config);
+	return r;
+}
+
+int cl_waitpid(pid_t pid, int *status, int timeout_s)
+{
+	long long deadline = cl_now_ms() + 1000LL * timeout_s;
+
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (cl_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+				;
+			return 0;
+		}
+		usleep(5000);
+	}
+}
+
+char *cl_host_addr(const char *host)
+{
+	char *path = fixture_file("ssh_config"), *addr = NULL;
+	char line[512];
+	int in_block = 0;
+	FILE *f = NULL;
+
+	if (path == NULL || (f = fopen(path, "re")) == NULL)
+		goto out;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char key[64], val[256];
+
+		if (sscanf(line, " %63s %255s", key, val) != 2)
+			continue;
+		if (strcasecmp(key, "Host") == 0) {
+			/* A Host line may list several names; match any word. */
+			char *save = NULL, *w;
+
+			in_block = 0;
+			for (w = strtok_r(line + strspn(line, " \t") + 4, " \t\r\n", &save); w != NULL;
+			     w = strtok_r(NULL, " \t\r\n", &save))
+				if (strcmp(w, host) == 0)
+					in_block = 1;
+		} else if (in_block && strcasecmp(key, "HostName") == 0) {
+			addr = strdup(val);
+			break;
+		}
+	}
+out:
+	if (f != NULL)
+		fclose(f);
+	free(path);
+	return addr;
+}
+
+const char *cl_status_str(int status)
+{
+	static char buf[64];
+
+	if (WIFEXITED(status))
+		snprintf(buf, sizeof(buf), "exited %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, sizeof(buf), "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, sizeof(buf), "status 0x%x", (unsigned)status);
+	return buf;
+}

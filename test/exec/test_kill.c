@@ -1,0 +1,190 @@
+/*
+ * test_kill.c — signals reach the remote child: cpremote_kill() with a
+ * signal the child traps or not, and a SIGTERM sent to a running cprun.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exec_util.h"
+#include "fixture.h"
+#include "tap.h"
+
+static char *exec_child;
+
+/* Starts ARGV on HOST with stdout piped; NULL (and a failed test) on error. */
+static cpremote_child *start(const char *host, const char *const *argv)
+{
+	struct cpremote_options o;
+	cpremote_child *c = NULL;
+	int rc;
+
+	fixture_options(&o, host);
+	o.file = argv[0];
+	o.argv = argv;
+	o.stdio[1].mode = CPREMOTE_STDIO_PIPE;
+	o.stdio[2].mode = CPREMOTE_STDIO_INHERIT;
+	rc = cpremote_run(&o, &c);
+	if (!ok(rc == 0, "lib: the child starts")) {
+		printf("#   %s: %s\n", cpremote_strerror(rc), cpremote_errmsg());
+		return NULL;
+	}
+	return c;
+}
+
+/* Sends SIG to a child that traps it once it said "ready"; it must print PRINTS and exit 7. */
+static void lib_trapped(const char *host, const char *const *argv, int sig, const char *prints,
+			const char *name)
+{
+	struct fixture_result r;
+	cpremote_child *c;
+	char line[64], msg[128];
+
+	if ((c = start(host, argv)) == NULL)
+		return;
+	snprintf(msg, sizeof(msg), "lib %s: the child says it is ready", name);
+	if (ok(exec_read_line(cpremote_stdio_fd(c, 1), line, sizeof(line), 30), msg)) {
+		snprintf(msg, sizeof(msg), "lib %s: cpremote_kill returns 0", name);
+		ok_int(cpremote_kill(c, sig), 0, msg);
+		snprintf(msg, sizeof(msg), "lib %s: the status arrives", name);
+		ok_int(exec_pump(c, NULL, 0, 30, &r), 1, msg);
+		snprintf(msg, sizeof(msg), "lib %s: the child's trap ran", name);
+		ok_text(r.out, prints, msg);
+		snprintf(msg, sizeof(msg), "lib %s: the child exits 7 from its trap", name);
+		ok_int(WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1, 7, msg);
+		fixture_result_free(&r);
+	}
+	cpremote_free(c);
+}
+
+static void lib_signals(void)
+{
+	const char *trap[] = {exec_child, "trap", NULL};
+	/* sh runs a trap between commands: `sleep 1` bounds the delay. */
+	const char *sh_trap[] = {"sh", "-c",
+				 "trap 'echo got USR1; exit 7' USR1; echo ready; while :; do sleep 1; done",
+				 NULL};
+	const char *sleeper[] = {"sleep", "100", NULL};
+	struct fixture_result r;
+	cpremote_child *c;
+
+	lib_trapped("h1", trap, SIGTERM, "got TERM\n", "SIGTERM");
+	lib_trapped("h2", trap, SIGUSR1, "got USR1\n", "SIGUSR1");
+	lib_trapped("h3", sh_trap, SIGUSR1, "got USR1\n", "SIGUSR1 to sh");
+
+	if ((c = start("h1", sleeper)) != NULL) {
+		double t0 = exec_now();
+
+		ok_int(cpremote_kill(c, SIGKILL), 0, "lib SIGKILL: cpremote_kill returns 0");
+		ok_int(exec_pump(c, NULL, 0, 30, &r), 1, "lib SIGKILL: the status arrives");
+		ok(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGKILL,
+		   "lib SIGKILL: sleep 100 died of SIGKILL");
+		ok(exec_now() - t0 < 20, "lib SIGKILL: well before sleep would have ended");
+		fixture_result_free(&r);
+		cpremote_free(c);
+	}
+}
+
+/*
+ * Runs cprun on a child that traps SIGTERM, sends cprun a SIGTERM once the
+ * child said "ready", and checks that the child's answer and exit code
+ * came through cprun.
+ */
+static void cprun_sigterm(void)
+{
+	const char *cprun = getenv("CPRUN");
+	char *config = fixture_file("ssh_config");
+	const char *argv[] = {cprun, "-F", config, "h2", exec_child, "trap", NULL};
+	int outp[2] = {-1, -1}, nullfd = -1, status = 0;
+	struct fixture_result r = {0};
+	char line[64], buf[4096];
+	pid_t pid = -1;
+	double deadline;
+
+	if (!ok(cprun != NULL, "CPRUN is set"))
+		goto out;
+	if (pipe2(outp, O_CLOEXEC) == -1 || (nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		ok(0, "pipe and /dev/null");
+		goto out;
+	}
+	fflush(stdout);
+	if ((pid = fork()) == -1) {
+		ok(0, "fork");
+		goto out;
+	}
+	if (pid == 0) {
+		if (dup2(nullfd, 0) == -1 || dup2(outp[1], 1) == -1)
+			_exit(127);
+		execv(cprun, (char *const *)argv);
+		_exit(127);
+	}
+	close(outp[1]);
+	outp[1] = -1;
+	if (!ok(exec_read_line(outp[0], line, sizeof(line), 60), "cprun: the child says it is ready")) {
+		kill(pid, SIGKILL);
+		goto out;
+	}
+	ok_int(kill(pid, SIGTERM), 0, "cprun: SIGTERM sent to cprun");
+
+	/* What follows "ready", until cprun ends and closes its stdout. */
+	deadline = exec_now() + 30;
+	r.out = calloc(1, sizeof(buf) + 1);
+	for (;;) {
+		struct pollfd pfd = {.fd = outp[0], .events = POLLIN};
+		double left = deadline - exec_now();
+		ssize_t n;
+
+		if (left <= 0) {
+			tap_diag("cprun did not end 30 s after SIGTERM: killed");
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		n = read(outp[0], buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (r.out_len + (size_t)n <= sizeof(buf)) {
+			memcpy(r.out + r.out_len, buf, (size_t)n);
+			r.out_len += (size_t)n;
+		}
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	pid = -1;
+	ok_text(r.out, "got TERM\n", "cprun: the remote child's trap ran");
+	ok_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 7, "cprun: exits 7, the child's code");
+out:
+	if (pid > 0) {
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+	}
+	if (outp[0] != -1)
+		close(outp[0]);
+	if (outp[1] != -1)
+		close(outp[1]);
+	if (nullfd != -1)
+		close(nullfd);
+	free(r.out);
+	free(config);
+}
+
+int main(void)
+{
+	fixture_dir();
+	exec_child = fixture_prog("exec/exec_child");
+	lib_signals();
+	cprun_sigterm();
+	if (tap_failed)
+		fixture_dump_logs();
+	free(exec_child);
+	return tap_done();
+}
