@@ -137,6 +137,9 @@ on_frame(struct helper *h, const struct cpr_header *f, const uint8_t *p)
 
 	if (f->type == CPR_SPAWN)
 		return on_spawn(h, f->child, p, f->length);
+	/* The relay's keepalive: proof that the link and the helper still work. */
+	if (f->type == CPR_PING)
+		return cpr_frame_append(&h->out, CPR_PONG, 0, 0, p, f->length);
 	/* Frames for an unknown child crossed its EXIT (or are stray): ignored. */
 	if ((c = child_find(h, f->child)) == NULL)
 		return 0;

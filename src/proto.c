@@ -71,6 +71,8 @@ cpr_max_length(uint8_t type)
 	case CPR_CREDIT:
 	case CPR_SIGNAL:
 	case CPR_EXIT:
+	case CPR_PING:
+	case CPR_PONG:
 		return CPR_MAX_CONTROL;
 	default:
 		return 0;

@@ -40,7 +40,7 @@ struct fixture_result {
 
 /*
  * Runs cprun with ARGS (NULL-terminated, without argv[0]); "-F <ssh_config>"
- * is put first.  Feeds IN (may be NULL: empty stdin) and collects stdout
+ * is put first unless ARGS already start with -F (another config).  Feeds IN (may be NULL: empty stdin) and collects stdout
  * and stderr.  Kills it and fails the test after TIMEOUT_S seconds.
  * Returns 0, or -1 when it could not be run.
  */

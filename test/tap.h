@@ -48,22 +48,50 @@ static inline int tap_done(void)
 			printf("#   got %lld, want %lld\n", g_, w_);                    \
 	} while (0)
 
+/* Prints S as one diagnostic-safe line: newlines and control bytes escaped. */
+static inline void tap_print_escaped(const char *s)
+{
+	if (!s) {
+		fputs("(null)", stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '\n')
+			fputs("\\n", stdout);
+		else if (ch < 0x20 || ch == 0x7f)
+			printf("\\x%02x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
 #define ok_str(got, want, what)                                                        \
 	do {                                                                           \
 		const char *g_ = (got), *w_ = (want);                                  \
 		int e_ = g_ && w_ && strcmp(g_, w_) == 0;                              \
-		if (!tap_ok(e_, __FILE__, __LINE__, (what)))                           \
-			printf("#   got \"%s\", want \"%s\"\n", g_ ? g_ : "(null)",       \
-			       w_ ? w_ : "(null)");                                     \
+		if (!tap_ok(e_, __FILE__, __LINE__, (what))) {                         \
+			fputs("#   got ", stdout);                                     \
+			tap_print_escaped(g_);                                         \
+			fputs(", want ", stdout);                                      \
+			tap_print_escaped(w_);                                         \
+			putchar('\n');                                                 \
+		}                                                                      \
 	} while (0)
 
 /* Passes when HAYSTACK contains NEEDLE. */
 #define ok_contains(haystack, needle, what)                                            \
 	do {                                                                           \
 		const char *h_ = (haystack), *n_ = (needle);                           \
-		if (!tap_ok(h_ && n_ && strstr(h_, n_) != NULL, __FILE__, __LINE__, (what))) \
-			printf("#   \"%s\" does not contain \"%s\"\n", h_ ? h_ : "(null)", \
-			       n_ ? n_ : "(null)");                                     \
+		if (!tap_ok(h_ && n_ && strstr(h_, n_) != NULL, __FILE__, __LINE__, (what))) { \
+			fputs("#   ", stdout);                                         \
+			tap_print_escaped(h_);                                         \
+			fputs(" does not contain ", stdout);                           \
+			tap_print_escaped(n_);                                         \
+			putchar('\n');                                                 \
+		}                                                                      \
 	} while (0)
 
 #endif

@@ -15,9 +15,14 @@
 
 #include "cpremote.h"
 #include "relay.h"
+#include "session.h"
 
 #define HANDSHAKE_TIMEOUT_S 30
 #define IDLE_CLOSE_MS 2000
+#define KEEPALIVE_INTERVAL_S 5
+#define KEEPALIVE_COUNT 3
+#define HANDSHAKE_ATTEMPTS 6     /* sshd's MaxStartups drops handshakes at random under load */
+#define RETRY_BASE_MS 100
 #define STDERR_TAIL 1024
 
 enum conn_state { K_CONNECTING, K_AUTH, K_OPEN, K_EXEC, K_HELLO, K_READY, K_DEAD };
@@ -37,7 +42,13 @@ struct conn {
 	struct rchild **kids;
 	size_t nkids, capkids;
 	uint32_t next_id;
-	int handshake_timeout_s;
+	struct session_opts so;
+	/* Keepalive: a frozen link shows as silence, not as an error. */
+	struct event *keepalive;
+	int missed;
+	int heard; /* something arrived since the last keepalive tick */
+	uint32_t ping_cookie;
+	int attempts; /* handshakes dropped by the server so far */
 };
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
@@ -115,158 +126,6 @@ static const char *stderr_last_line(struct conn *k)
 	return nl ? nl + 1 : k->stderr_tail;
 }
 
-/* Sets an "-o Option=value" the way ssh -o would.  Returns 0 or -1 with MSG set. */
-static int apply_option(struct conn *k, const char *opt, char *msg, size_t msglen)
-{
-	static const struct {
-		const char *name;
-		enum ssh_options_e o1, o2;
-	} map[] = {
-		{ "Ciphers", SSH_OPTIONS_CIPHERS_C_S, SSH_OPTIONS_CIPHERS_S_C },
-		{ "MACs", SSH_OPTIONS_HMAC_C_S, SSH_OPTIONS_HMAC_S_C },
-		{ "KexAlgorithms", SSH_OPTIONS_KEY_EXCHANGE, SSH_OPTIONS_KEY_EXCHANGE },
-		{ "HostKeyAlgorithms", SSH_OPTIONS_HOSTKEYS, SSH_OPTIONS_HOSTKEYS },
-		{ "Port", SSH_OPTIONS_PORT_STR, SSH_OPTIONS_PORT_STR },
-		{ "User", SSH_OPTIONS_USER, SSH_OPTIONS_USER },
-		{ "IdentityFile", SSH_OPTIONS_ADD_IDENTITY, SSH_OPTIONS_ADD_IDENTITY },
-		{ "UserKnownHostsFile", SSH_OPTIONS_KNOWNHOSTS, SSH_OPTIONS_KNOWNHOSTS },
-		{ "GlobalKnownHostsFile", SSH_OPTIONS_GLOBAL_KNOWNHOSTS, SSH_OPTIONS_GLOBAL_KNOWNHOSTS },
-		{ "Compression", SSH_OPTIONS_COMPRESSION, SSH_OPTIONS_COMPRESSION },
-		{ "ProxyCommand", SSH_OPTIONS_PROXYCOMMAND, SSH_OPTIONS_PROXYCOMMAND },
-	};
-	char name[64];
-	const char *value;
-	size_t n = strcspn(opt, "= \t");
-
-	if (n == 0 || n >= sizeof name || opt[n] == '\0')
-		goto bad;
-	memcpy(name, opt, n);
-	name[n] = '\0';
-	value = opt + n + strspn(opt + n, "= \t");
-	if (strcasecmp(name, "ConnectTimeout") == 0) {
-		k->handshake_timeout_s = atoi(value) > 0 ? atoi(value) : HANDSHAKE_TIMEOUT_S;
-		return 0;
-	}
-	if (strcasecmp(name, "StrictHostKeyChecking") == 0) {
-		if (strcasecmp(value, "accept-new") == 0)
-			k->dest.accept_new = 1;
-		else if (strcasecmp(value, "yes") != 0) {
-			snprintf(msg, msglen, "StrictHostKeyChecking=%s is not supported (yes or accept-new)", value);
-			return -1;
-		}
-		return 0;
-	}
-	/* Always on or not applicable: no prompts are ever shown. */
-	if (strcasecmp(name, "BatchMode") == 0 || strcasecmp(name, "LogLevel") == 0 ||
-	    strcasecmp(name, "IdentitiesOnly") == 0)
-		return 0;
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-		if (strcasecmp(name, map[i].name) != 0)
-			continue;
-		if (ssh_options_set(k->s, map[i].o1, value) < 0 ||
-		    (map[i].o2 != map[i].o1 && ssh_options_set(k->s, map[i].o2, value) < 0)) {
-			snprintf(msg, msglen, "bad value for -o %s: %s", name, ssh_get_error(k->s));
-			return -1;
-		}
-		return 0;
-	}
-bad:
-	snprintf(msg, msglen, "unsupported option -o %s", opt);
-	return -1;
-}
-
-/* Configures the session from the destination.  Returns 0 or -1 with MSG set. */
-static int configure(struct conn *k, char *msg, size_t msglen)
-{
-	struct dest *d = &k->dest;
-	int one = 1, level;
-
-	ssh_set_blocking(k->s, 0);
-	if (ssh_options_set(k->s, SSH_OPTIONS_HOST, d->host) < 0)
-		goto libssh_error;
-	/* ssh_config first, so that the command line wins as with ssh. */
-	if (ssh_options_parse_config(k->s, d->config) < 0) {
-		snprintf(msg, msglen, "cannot read ssh config %s", d->config ? d->config : "~/.ssh/config");
-		return -1;
-	}
-	if (d->user && ssh_options_set(k->s, SSH_OPTIONS_USER, d->user) < 0)
-		goto libssh_error;
-	if (d->port > 0 && ssh_options_set(k->s, SSH_OPTIONS_PORT, &d->port) < 0)
-		goto libssh_error;
-	if (d->identity && ssh_options_set(k->s, SSH_OPTIONS_ADD_IDENTITY, d->identity) < 0)
-		goto libssh_error;
-	for (char **o = d->options; o && *o; o++)
-		if (apply_option(k, *o, msg, msglen) < 0)
-			return -1;
-	/* Small frames must not wait for Nagle and delayed ACKs. */
-	ssh_options_set(k->s, SSH_OPTIONS_NODELAY, &one);
-	/* Only keys: never a password or keyboard prompt. */
-	ssh_options_set(k->s, SSH_OPTIONS_PASSWORD_AUTH, &(int){ 0 });
-	ssh_options_set(k->s, SSH_OPTIONS_KBDINT_AUTH, &(int){ 0 });
-	ssh_options_set(k->s, SSH_OPTIONS_GSSAPI_AUTH, &(int){ 0 });
-	level = d->verbosity >= 3 ? SSH_LOG_PROTOCOL : d->verbosity == 2 ? SSH_LOG_WARNING : SSH_LOG_NOLOG;
-	ssh_options_set(k->s, SSH_OPTIONS_LOG_VERBOSITY, &level);
-	return 0;
-libssh_error:
-	snprintf(msg, msglen, "%s", ssh_get_error(k->s));
-	return -1;
-}
-
-/* Checks the server's key against known_hosts.  Returns 0, or fails K and returns -1. */
-static int check_host_key(struct conn *k)
-{
-	char *kh = NULL, *fp = NULL;
-	ssh_key key = NULL;
-	unsigned char *hash = NULL;
-	size_t hlen = 0;
-	enum ssh_known_hosts_e st = ssh_session_is_known_server(k->s);
-	int r = -1;
-
-	ssh_options_get(k->s, SSH_OPTIONS_KNOWNHOSTS, &kh);
-	if (ssh_get_server_publickey(k->s, &key) == SSH_OK &&
-	    ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0)
-		fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
-	switch (st) {
-	case SSH_KNOWN_HOSTS_OK:
-		r = 0;
-		break;
-	case SSH_KNOWN_HOSTS_CHANGED:
-	case SSH_KNOWN_HOSTS_OTHER:
-		conn_fail(k, CPREMOTE_EHOSTKEY_CHANGED,
-			  "%s: host key verification failed: the host's key (%s) differs from the one "
-			  "recorded in %s; if the change is expected, remove the old entry",
-			  k->dest.host, fp ? fp : "?", kh ? kh : "known_hosts");
-		break;
-	case SSH_KNOWN_HOSTS_UNKNOWN:
-	case SSH_KNOWN_HOSTS_NOT_FOUND:
-		if (k->dest.accept_new) {
-			if (ssh_session_update_known_hosts(k->s) == SSH_OK) {
-				relay_log(1, "%s: added host key %s to %s", k->dest.host, fp ? fp : "?",
-					  kh ? kh : "known_hosts");
-				r = 0;
-				break;
-			}
-			conn_fail(k, CPREMOTE_EHOSTKEY_UNKNOWN, "%s: cannot record host key: %s",
-				  k->dest.host, ssh_get_error(k->s));
-			break;
-		}
-		conn_fail(k, CPREMOTE_EHOSTKEY_UNKNOWN,
-			  "%s: host key verification failed: the host is not known (key %s, not in %s); "
-			  "use --accept-new to trust it",
-			  k->dest.host, fp ? fp : "?", kh ? kh : "known_hosts");
-		break;
-	default:
-		conn_fail(k, CPREMOTE_ECONNECT, "%s: cannot check the host key: %s", k->dest.host,
-			  ssh_get_error(k->s));
-		break;
-	}
-	ssh_string_free_char(fp);
-	ssh_clean_pubkey_hash(&hash);
-	ssh_key_free(key);
-	ssh_string_free_char(kh);
-	return r;
-}
-
 /* The fixed exec string: the helper, quoted for any POSIX-like login shell. */
 static char *helper_command(const char *helper)
 {
@@ -333,6 +192,10 @@ static int find_hello(struct conn *k)
 	cpr_buf_consume(&k->in, (size_t)n);
 	k->state = K_READY;
 	evtimer_del(k->timer); /* the handshake is over */
+	if (k->so.keepalive_s > 0) {
+		struct timeval tv = { .tv_sec = k->so.keepalive_s };
+		evtimer_add(k->keepalive, &tv);
+	}
 	relay_log(1, "%s: helper ready", k->dest.host);
 	return 0;
 }
@@ -378,6 +241,7 @@ static ssize_t pump_in(struct conn *k)
 			return -1;
 		}
 		total += n;
+		k->heard = 1;
 		/* Frames are taken out as they arrive, so this holds at most one frame. */
 		if (cpr_buf_append(&k->in, buf, (size_t)n) < 0) {
 			conn_fail(k, CPREMOTE_EPROTO, "%s: the helper sent an oversized frame", k->dest.host);
@@ -427,6 +291,32 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
 	conn_step(arg);
 }
 
+/*
+ * Every interval: a PING, answered by the helper with a PONG.  After
+ * keepalive_count silent intervals in a row the link is declared lost, so
+ * a frozen link is found within interval * (count + 1) seconds.
+ */
+static void on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *k = arg;
+	struct timeval tv = { .tv_sec = k->so.keepalive_s };
+
+	if (k->heard)
+		k->missed = 0;
+	else if (k->nkids > 0 && ++k->missed >= k->so.keepalive_count) {
+		conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost: no answer for %d s (keepalive)",
+			  k->dest.host, k->missed * k->so.keepalive_s);
+		return;
+	}
+	k->heard = 0;
+	if (k->nkids > 0) {
+		conn_send_u32(k, CPR_PING, 0, 0, ++k->ping_cookie);
+		/* A frozen link may leave the write event armed forever: pump now. */
+		conn_step(k);
+	}
+	evtimer_add(k->keepalive, &tv);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *k = arg;
@@ -452,11 +342,51 @@ static void watch_socket(struct conn *k)
 	event_add(k->rd, NULL);
 }
 
+/*
+ * Whether the server closed the connection during the handshake, as sshd
+ * does beyond MaxStartups; a refused or unresolvable host is final.
+ */
+static int handshake_dropped(struct conn *k)
+{
+	const char *e = ssh_get_error(k->s);
+
+	return k->fd >= 0 && !strstr(e, "refused") && !strstr(e, "resolve") &&
+	       !strstr(e, "unreachable") && !strstr(e, "No route");
+}
+
+/* Forgets the failed session and starts a new one after a backoff with jitter. */
+static void retry_later(struct conn *k)
+{
+	long ms = RETRY_BASE_MS << k->attempts;
+	struct timeval tv;
+
+	ms += random() % (ms + 1);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	relay_log(1, "%s: handshake dropped (%s); retrying in %ld ms", k->dest.host,
+		  ssh_get_error(k->s), ms);
+	k->attempts++;
+	event_free(k->rd);
+	event_free(k->wr);
+	k->rd = k->wr = NULL;
+	k->fd = -1;
+	ssh_disconnect(k->s);
+	ssh_free(k->s);
+	k->s = ssh_new();
+	if (!k->s || session_configure(k->s, &k->dest, &k->so, k->config_error,
+				       sizeof k->config_error) < 0) {
+		if (!k->config_error[0])
+			snprintf(k->config_error, sizeof k->config_error, "out of memory");
+		tv = (struct timeval){ 0 };
+	}
+	event_add(k->kick, &tv);
+}
+
 /* Advances the handshake as far as it goes without blocking, then pumps. */
 static void conn_step(struct conn *k)
 {
 	int rc;
-	char *cmd;
+	char *cmd, msg[1024];
 
 	switch (k->state) {
 	case K_CONNECTING:
@@ -465,12 +395,19 @@ static void conn_step(struct conn *k)
 		if (rc == SSH_AGAIN)
 			break;
 		if (rc != SSH_OK) {
-			conn_fail(k, CPREMOTE_ECONNECT, "%s: cannot connect: %s", k->dest.host,
-				  ssh_get_error(k->s));
+			if (handshake_dropped(k) && k->attempts + 1 < HANDSHAKE_ATTEMPTS) {
+				retry_later(k);
+				return;
+			}
+			conn_fail(k, CPREMOTE_ECONNECT, "%s: cannot connect: %s%s", k->dest.host,
+				  ssh_get_error(k->s), k->attempts ? " (after retries)" : "");
 			return;
 		}
-		if (check_host_key(k) < 0)
+		rc = session_check_host_key(k->s, k->dest.host, k->so.accept_new, msg, sizeof msg);
+		if (rc != 0) {
+			conn_fail(k, rc, "%s", msg);
 			return;
+		}
 		k->state = K_AUTH;
 		/* fall through */
 	case K_AUTH:
@@ -540,14 +477,14 @@ static void conn_step(struct conn *k)
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *k = arg;
+	struct timeval tv = { .tv_sec = k->so.handshake_timeout_s };
 
 	if (k->config_error[0]) {
 		conn_fail(k, CPREMOTE_EINVAL, "%s: %s", k->dest.host, k->config_error);
 		return;
 	}
-	struct timeval tv = { .tv_sec = k->handshake_timeout_s };
-
-	evtimer_add(k->timer, &tv);
+	if (k->attempts == 0)
+		evtimer_add(k->timer, &tv); /* one deadline for every attempt */
 	conn_step(k);
 }
 
@@ -566,21 +503,25 @@ static struct conn *conn_new(struct dest *d)
 	}
 	k->fd = -1;
 	k->next_id = 1;
-	k->handshake_timeout_s = HANDSHAKE_TIMEOUT_S;
+	k->so.handshake_timeout_s = HANDSHAKE_TIMEOUT_S;
+	k->so.keepalive_s = KEEPALIVE_INTERVAL_S;
+	k->so.keepalive_count = KEEPALIVE_COUNT;
 	/* Frames are taken out as they arrive: one frame plus one read at most. */
 	k->in.limit = CPR_HEADER_LEN + CPR_MAX_SPAWN + 64 * 1024;
 	cpr_hello_encode(hello, 0);
 	cpr_buf_append(&k->out, hello, sizeof hello);
 	k->timer = evtimer_new(relay_base, on_timer, k);
 	k->kick = event_new(relay_base, -1, 0, on_kick, k);
+	k->keepalive = evtimer_new(relay_base, on_keepalive, k);
 	k->s = ssh_new();
 	k->state = K_CONNECTING;
 	TAILQ_INSERT_TAIL(&conns, k, link);
-	if (!k->s || !k->timer || !k->kick || !k->dest.helper) {
+	if (!k->s || !k->timer || !k->kick || !k->keepalive || !k->dest.helper) {
 		conn_free(k);
 		return NULL;
 	}
-	if (configure(k, k->config_error, sizeof k->config_error) < 0 && !k->config_error[0])
+	if (session_configure(k->s, &k->dest, &k->so, k->config_error, sizeof k->config_error) < 0 &&
+	    !k->config_error[0])
 		snprintf(k->config_error, sizeof k->config_error, "bad options");
 	event_active(k->kick, 0, 0);
 	relay_log(1, "%s: connecting", k->dest.host);
@@ -669,6 +610,8 @@ static void conn_free(struct conn *k)
 		event_free(k->timer);
 	if (k->kick)
 		event_free(k->kick);
+	if (k->keepalive)
+		event_free(k->keepalive);
 	if (k->ch) {
 		/* Closing the channel ends the helper's stdin: it ends its children. */
 		ssh_channel_close(k->ch);

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libssh/libssh.h>
@@ -62,10 +64,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: cpremote-relay --control-fd N (started by libcpremote)\n");
 		return 2;
 	}
+	/* Every child holds a few fds here (status, channel, stdio): allow many. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	/* Writes to a reader that left must fail with EPIPE, not kill the relay. */
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("CPREMOTE_RELAY_VERBOSE"))
 		relay_verbose = atoi(getenv("CPREMOTE_RELAY_VERBOSE"));
+	/* Retry jitter must differ between the relays of concurrent callers. */
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	ssh_init();
 	relay_base = event_base_new();
 	if (!relay_base)
