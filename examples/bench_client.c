@@ -212,8 +212,15 @@ static pid_t run_cmd(char **cmd, int *to, int *from)
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
 		return -1;
 	pid = fork();
+	if (pid < 0) {
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		if (dup2(to != NULL ? in[0] : null, 0) < 0 || dup2(from != NULL ? out[1] : null, 1) < 0)
 			_exit(127);

@@ -8,6 +8,7 @@
  * hosts are this machine).  Exit 0 when pong answered everything and
  * exited 0; 1 otherwise; 2 on misuse.
  */
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -88,7 +89,8 @@ int main(int argc, char **argv)
 	printf("started %s on %s: remote pid %ld, %.1f ms (new SSH connection)\n", pong, o.host,
 	       cpremote_pid(child), (now_us() - t0) / 1e3);
 	fd = cpremote_channel_fd(child);
-	in = fdopen(dup(fd), "r");
+	/* A stdio reader on a copy, so that fclose() leaves the handle's fd alone. */
+	in = fdopen(fcntl(fd, F_DUPFD_CLOEXEC, 0), "r");
 	if (in == NULL)
 		goto out;
 	if (get_line(in, &line, &cap) < 0)

@@ -220,7 +220,7 @@ child_write(struct helper *h, struct child *c, int s)
 	if (cpr_buf_len(&in->buf) == 0) {
 		if (in->eof)
 			in_close(c, s);
-		return in_credit(h, c, s, 1);
+		return in_credit(h, c, s, 0);
 	}
 	return 0;
 }

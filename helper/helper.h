@@ -12,7 +12,7 @@
 #include "proto.h"
 
 /* Return CREDIT to the relay once this much was written on (or the buffer emptied). */
-#define HELPER_CREDIT_BATCH (32u * 1024)
+#define HELPER_CREDIT_BATCH CPR_CREDIT_BATCH
 
 /* Stop reading children and the relay while this much waits to go to the relay. */
 #define HELPER_OUT_HIGH (512u * 1024)

@@ -2,6 +2,8 @@
  * spawn.c — the helper's side of SPAWN: decoding the request, and starting
  * the program in its own process group with CHANNEL_FD naming its end of a
  * socketpair, an exec failure reported back through a close-on-exec pipe.
+ * It also keeps the guardian, which ends the children if the helper itself
+ * is killed (see guard_start()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,8 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -154,6 +160,181 @@ close_fd(int *fd)
 	}
 }
 
+/*
+ * The guardian.  The helper ends its children itself when the relay goes
+ * away (SIGTERM, then SIGKILL after the grace period), but nothing would
+ * if the helper were killed with SIGKILL (or crashed): the children would
+ * be re-parented and run on.  PR_SET_PDEATHSIG on each child was the
+ * obvious alternative and was rejected: it reaches only the direct child,
+ * not the rest of its process group, and it allows one signal only, so
+ * either a child that ignores SIGTERM survives or no child gets a chance
+ * to clean up.  Instead a small process forked from the helper holds the
+ * read end of a pipe to which the helper writes each child's process
+ * group; the pipe's EOF means the helper is gone, however it went.  The
+ * guardian then does what the helper would have done: SIGTERM to every
+ * group still there, SIGKILL after the same grace period.  When the helper
+ * ended normally it has already done this, the groups are gone and the
+ * guardian simply exits.
+ */
+#define GUARD_GRACE_MS 5000
+#define GUARD_PRUNE_MS 1000
+
+static int guard_fd = -1;
+
+static long
+guard_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The same grace period as the helper's: CPREMOTE_GRACE_MS, else 5 s. */
+static long
+guard_grace_ms(void)
+{
+	const char *s = getenv("CPREMOTE_GRACE_MS");
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return GUARD_GRACE_MS;
+	v = strtol(s, &end, 10);
+	return *end != '\0' || v < 0 || v > 600000 ? GUARD_GRACE_MS : v;
+}
+
+/* Keeps only the groups that still have a member; returns how many. */
+static size_t
+guard_prune(pid_t *groups, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (kill(-groups[i], 0) == 0 || errno != ESRCH)
+			groups[k++] = groups[i];
+	return k;
+}
+
+/* Signals every group; returns how many still had a member. */
+static size_t
+guard_signal(pid_t *groups, size_t n, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		kill(-groups[i], sig);
+	return guard_prune(groups, n);
+}
+
+/* The guardian's whole life, in the forked process: FD is the pipe's read end. */
+static void __attribute__((noreturn))
+guard_main(int fd)
+{
+	pid_t *groups = NULL, *ng, pg;
+	size_t n = 0, cap = 0;
+	struct pollfd pfd;
+	sigset_t none;
+	long deadline;
+	ssize_t r;
+	int null, sig;
+
+	/* It must hold nothing of the helper's: sshd waits for the session's pipes to close. */
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	if (fd != 3 && dup2(fd, 3) == 3)
+		fd = 3;
+	if (syscall(SYS_close_range, 4u, ~0u, 0u) < 0)
+		for (int k = 4; k < 1024; k++)
+			close(k);
+	/* A hang-up or TERM aimed at the session must not stop it before its work is done. */
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, sig == SIGTERM || sig == SIGHUP || sig == SIGINT || sig == SIGPIPE
+					    ? SIG_IGN : SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, "cpremote-guard", 0, 0, 0);
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if (poll(&pfd, 1, GUARD_PRUNE_MS) < 0 && errno != EINTR)
+			break;
+		n = guard_prune(groups, n);
+		if (pfd.revents == 0)
+			continue;
+		do
+			r = read(fd, &pg, sizeof(pg));
+		while (r < 0 && errno == EINTR);
+		if (r != (ssize_t)sizeof(pg))
+			break; /* EOF: the helper is gone */
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			if ((ng = realloc(groups, cap * sizeof(*ng))) == NULL)
+				break;
+			groups = ng;
+		}
+		groups[n++] = pg;
+	}
+	if ((n = guard_signal(groups, n, SIGTERM)) > 0) {
+		deadline = guard_now_ms() + guard_grace_ms();
+		while ((n = guard_prune(groups, n)) > 0 && guard_now_ms() < deadline)
+			poll(NULL, 0, 50);
+		guard_signal(groups, n, SIGKILL);
+	}
+	_exit(0);
+}
+
+/* Starts the guardian when none runs.  Failure is not fatal: children still start. */
+static void
+guard_start(void)
+{
+	int p[2];
+	sigset_t all, old;
+	pid_t pid;
+
+	if (guard_fd >= 0)
+		return;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		guard_main(p[0]);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		return;
+	}
+	guard_fd = p[1];
+}
+
+/* Tells the guardian about a new child's process group. */
+static void
+guard_add(pid_t pgid)
+{
+	ssize_t n;
+
+	if (guard_fd < 0)
+		return;
+	do
+		n = write(guard_fd, &pgid, sizeof(pgid));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(pgid)) {
+		/* It died: the next spawn starts another one. */
+		close(guard_fd);
+		guard_fd = -1;
+	}
+}
+
 /* Tells the parent why the child cannot run, then ends it. */
 static void __attribute__((noreturn))
 child_fail(int report_fd, int stage)
@@ -253,6 +434,7 @@ spawn_child(const struct spawn_req *req, struct child *c, int *stage)
 		goto out;
 	snprintf(chan_str, sizeof(chan_str), "%d", sv[1]);
 
+	guard_start();
 	/*
 	 * All signals blocked across fork, so that no handler of the helper
 	 * runs in the child before it has reset them (the libuv way).
@@ -288,6 +470,8 @@ spawn_child(const struct spawn_req *req, struct child *c, int *stage)
 		goto out;
 	}
 
+	/* The child made itself a group leader before exec: its group is its pid. */
+	guard_add(pid);
 	c->pid = pid;
 	c->chan_fd = sv[0];
 	c->out[CPR_CHANNEL].fd = sv[0];

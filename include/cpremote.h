@@ -60,6 +60,16 @@ struct cpremote_stdio {
 #define CPREMOTE_NODE (1u << 0)        /* also set NODE_CHANNEL_FD and NODE_CHANNEL_SERIALIZATION_MODE=json */
 #define CPREMOTE_ACCEPT_NEW (1u << 1)  /* add an unknown host key to known_hosts (never a changed one) */
 #define CPREMOTE_CHANNEL_FD (1u << 2)  /* use .channel_fd as the caller's end instead of a new socketpair */
+#define CPREMOTE_NO_UPLOAD (1u << 3)  /* never upload the helper: fail when the host has none (no .helper set) */
+/*
+ * Return as soon as the request is handed to the relay, without waiting
+ * for the program to start, so that one thread can start many children
+ * on many hosts at once.  cpremote_exit_fd() then also becomes readable
+ * when the start is confirmed (cpremote_pid() turns from -1 to the pid)
+ * or failed: cpremote_wait() returns that failure (e.g. CPREMOTE_ENOTFOUND,
+ * CPREMOTE_EAUTH) with cpremote_child_errmsg() telling the detail.
+ */
+#define CPREMOTE_NOWAIT (1u << 4)
 
 /*
  * Where and what to run.  Zero-initialise, then set what you need; NULL or
@@ -92,7 +102,8 @@ typedef struct cpremote_child cpremote_child;
  * sets *childp, or a negative error code; then cpremote_errmsg() tells the
  * detail (host, program, libssh's own text).  Blocks for the SSH handshake
  * when no connection to that destination is open yet, else about one round
- * trip.  The caller owns *childp and releases it with cpremote_free().
+ * trip; with CPREMOTE_NOWAIT it does not wait for the network at all.  The
+ * caller owns *childp and releases it with cpremote_free().
  */
 int cpremote_run(const struct cpremote_options *opts, cpremote_child **childp);
 
@@ -120,7 +131,7 @@ int cpremote_close_stdio(cpremote_child *child, int stream);
  */
 int cpremote_exit_fd(const cpremote_child *child);
 
-/* The child's process id on the host (for messages; it may be reused there). */
+/* The child's process id on the host (for messages; it may be reused there); -1 until started. */
 long cpremote_pid(const cpremote_child *child);
 
 #define CPREMOTE_WNOHANG 1

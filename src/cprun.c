@@ -14,14 +14,21 @@
 #include <unistd.h>
 
 #include "cpremote.h"
+#include "cprun_hosts.h"
+#include "cprun_multi.h"
+#include "cprun_status.h"
 
 #define USAGE \
 "usage: cprun [options] HOST PROGRAM [ARGS...]\n" \
+"       cprun [options] -H HOST,...|@FILE [--no-prefix] PROGRAM [ARGS...]\n" \
 "\n" \
 "Runs PROGRAM on HOST over SSH.  PROGRAM finds its IPC channel on the fd\n" \
 "named by $CHANNEL_FD; cprun's own channel is --channel-fd, else $CHANNEL_FD,\n" \
 "else $NODE_CHANNEL_FD, else a channel that just ends.  Stdio is cprun's own;\n" \
 "SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded.\n" \
+"\n" \
+"With -H, PROGRAM runs on every host at once: stdin is /dev/null, each line\n" \
+"of output is prefixed \"HOST: \", each channel just ends, a summary ends it.\n" \
 "\n" \
 "options:\n" \
 "  -p PORT            port on HOST\n" \
@@ -35,21 +42,29 @@
 "  --node             PROGRAM is Node.js: also set NODE_CHANNEL_FD (the default\n" \
 "                     when PROGRAM's basename is \"node\")\n" \
 "  --channel-fd N     use fd N (a connected AF_UNIX stream socket) as the channel\n" \
-"  --helper PATH      path of cpremote-helper on HOST\n" \
+"  --helper PATH      use this installed cpremote-helper on HOST (no upload)\n" \
+"  --no-upload        never upload the helper; fail when HOST has none\n" \
 "  --accept-new       add an unknown host key to known_hosts (never a changed one)\n" \
+"  -H HOST,...        run on these hosts at once (repeatable)\n" \
+"  -H @FILE           ... on the hosts of FILE: one a line, '#' comments\n" \
+"  --no-prefix        with -H: no \"HOST: \" before each line\n" \
 "  --help, --version\n" \
 "\n" \
 "exit status: PROGRAM's own; 128+N when it died of signal N; 2 usage error;\n" \
 "126 PROGRAM could not be started; 127 PROGRAM not found on HOST; 255\n" \
-"connection, host key, authentication, helper or relay failure.\n"
+"connection, host key, authentication, helper or relay failure.  With -H,\n" \
+"the highest of the hosts' statuses.\n"
 
-enum { OPT_NODE = 256, OPT_CHANNEL_FD, OPT_HELPER, OPT_ACCEPT_NEW, OPT_HELP, OPT_VERSION };
+enum { OPT_NODE = 256, OPT_CHANNEL_FD, OPT_HELPER, OPT_ACCEPT_NEW, OPT_NO_UPLOAD, OPT_NO_PREFIX,
+       OPT_HELP, OPT_VERSION };
 
 static const struct option long_opts[] = {
 	{ "node", no_argument, NULL, OPT_NODE },
 	{ "channel-fd", required_argument, NULL, OPT_CHANNEL_FD },
 	{ "helper", required_argument, NULL, OPT_HELPER },
 	{ "accept-new", no_argument, NULL, OPT_ACCEPT_NEW },
+	{ "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
+	{ "no-prefix", no_argument, NULL, OPT_NO_PREFIX },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -90,19 +105,6 @@ parse_nonneg(const char *s)
 	if (errno != 0 || *end != '\0' || v > INT_MAX)
 		return -1;
 	return (int)v;
-}
-
-/* The exit status for a failure of cpremote_run(), as the usage text documents. */
-static int
-run_failure_status(int err)
-{
-	switch (err) {
-	case CPREMOTE_ENOTFOUND: return 127;
-	case CPREMOTE_ENOEXEC: return 126;
-	case CPREMOTE_ESPAWN: return 126;
-	case CPREMOTE_EINVAL: return 2;
-	default: return 255;
-	}
 }
 
 /*
@@ -164,14 +166,14 @@ supervise(cpremote_child *child, int sfd, const char *host)
 			if (r < 0) {
 				const char *m = cpremote_child_errmsg(child);
 
-				fprintf(stderr, "cprun: %s: %s\n", host, *m != '\0' ? m : cpremote_strerror(r));
+				/* The relay's messages name the host already. */
+				if (*m != '\0')
+					fprintf(stderr, "cprun: %s\n", m);
+				else
+					fprintf(stderr, "cprun: %s: %s\n", host, cpremote_strerror(r));
 				return 255;
 			}
-			if (WIFEXITED(status))
-				return WEXITSTATUS(status);
-			if (WIFSIGNALED(status))
-				return 128 + WTERMSIG(status);
-			return 255;
+			return cprun_status_wait(status);
 		}
 	}
 }
@@ -182,7 +184,8 @@ main(int argc, char **argv)
 	struct cpremote_options o = { 0 };
 	const char **ssh_opts, **env;
 	size_t nssh = 0, nenv = 0;
-	int node = 0, chan_fd = -1, own_chan[2] = { -1, -1 };
+	int node = 0, chan_fd = -1, own_chan[2] = { -1, -1 }, prefix = 1, multi = 0;
+	struct cprun_hosts hosts = { 0 };
 	cpremote_child *child = NULL;
 	sigset_t fwd;
 	int c, r, sfd, code;
@@ -194,7 +197,7 @@ main(int argc, char **argv)
 		die(255, "out of memory", NULL);
 
 	/* '+': stop at HOST, so PROGRAM's own options are never taken for ours. */
-	while ((c = getopt_long(argc, argv, "+p:l:i:F:o:ve:C:", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:l:i:F:o:ve:C:H:", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			o.port = parse_nonneg(optarg);
@@ -222,20 +225,49 @@ main(int argc, char **argv)
 			break;
 		case OPT_HELPER: o.helper = optarg; break;
 		case OPT_ACCEPT_NEW: o.flags |= CPREMOTE_ACCEPT_NEW; break;
+		case OPT_NO_UPLOAD: o.flags |= CPREMOTE_NO_UPLOAD; break;
+		case 'H':
+			multi = 1;
+			if (cprun_hosts_add(&hosts, optarg) < 0)
+				exit(2);
+			break;
+		case OPT_NO_PREFIX: prefix = 0; break;
 		case OPT_HELP: fputs(USAGE, stdout); return 0;
 		case OPT_VERSION: puts("cprun " CPREMOTE_VERSION); return 0;
 		default: usage_error(NULL, NULL);
 		}
 	}
-	if (argc - optind < 2)
-		usage_error(argc - optind == 0 ? "no HOST given" : "no PROGRAM given", NULL);
-	o.host = argv[optind];
-	o.file = argv[optind + 1];
-	o.argv = (const char *const *)&argv[optind + 1];
+	if (multi) {
+		/* Multi-host mode: no HOST operand, one channel per child made by the library. */
+		if (hosts.n == 0)
+			usage_error("-H names no host", NULL);
+		if (chan_fd >= 0)
+			usage_error("--channel-fd cannot be used with -H", NULL);
+		if (argc - optind < 1)
+			usage_error("no PROGRAM given", NULL);
+		o.file = argv[optind];
+		o.argv = (const char *const *)&argv[optind];
+	} else {
+		if (argc - optind < 2)
+			usage_error(argc - optind == 0 ? "no HOST given" : "no PROGRAM given", NULL);
+		if (!prefix)
+			usage_error("--no-prefix needs -H", NULL);
+		o.host = argv[optind];
+		o.file = argv[optind + 1];
+		o.argv = (const char *const *)&argv[optind + 1];
+	}
 	o.ssh_options = nssh > 0 ? ssh_opts : NULL;
 	o.env = nenv > 0 ? env : NULL;
 	if (node || is_node(o.file))
 		o.flags |= CPREMOTE_NODE;
+	if (multi) {
+		code = cprun_multi(&o, &hosts, prefix, fwd_signals,
+				   (int)(sizeof(fwd_signals) / sizeof(fwd_signals[0])));
+		cprun_hosts_free(&hosts);
+		free(ssh_opts);
+		free(env);
+		return code;
+	}
 	/* A closed stdio fd of ours becomes the child's /dev/null rather than a failure. */
 	for (int i = 0; i < 3; i++)
 		o.stdio[i].mode = fcntl(i, F_GETFD) >= 0 ? CPREMOTE_STDIO_INHERIT : CPREMOTE_STDIO_NULL;
@@ -264,8 +296,10 @@ main(int argc, char **argv)
 		close(own_chan[1]);
 	}
 	if (r < 0) {
-		code = run_failure_status(r);
+		code = cprun_status_run_error(r);
 		fprintf(stderr, "cprun: %s\n", *cpremote_errmsg() != '\0' ? cpremote_errmsg() : cpremote_strerror(r));
+		free(ssh_opts);
+		free(env);
 		return code;
 	}
 

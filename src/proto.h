@@ -21,6 +21,13 @@
 #define CPR_MAX_SPAWN (4u * 1024 * 1024) /* largest SPAWN payload */
 #define CPR_MAX_CONTROL 4096u       /* largest payload of every other type */
 #define CPR_WINDOW (256u * 1024)    /* initial credit of every data stream, each way */
+/*
+ * A receiver returns credit once this much has been consumed, never for
+ * every small message: a round trip then costs one frame each way, not
+ * two.  It cannot stall a sender: a sender waits only at zero credit,
+ * when a whole window is owed.
+ */
+#define CPR_CREDIT_BATCH (CPR_WINDOW / 4)
 #define CPR_MAX_NOISE (64u * 1024)  /* bytes tolerated before the hello (login-shell noise) */
 
 enum cpr_type {
@@ -73,6 +80,7 @@ enum cpr_field {
 	CPR_F_HELPER = 22,
 	CPR_F_VERBOSITY = 23, /* u32 */
 	CPR_F_ACCEPT_NEW = 24, /* u32 0/1 */
+	CPR_F_NO_UPLOAD = 25,  /* u32 0/1: never upload the helper */
 	/* errors */
 	CPR_F_CODE = 32,    /* u32: stage (helper) or cpremote error code as int32 (relay) */
 	CPR_F_ERRNO = 33,   /* u32 */

@@ -9,7 +9,8 @@
 #include "fdpass.h"
 #include "lib.h"
 
-#define KNOWN_FLAGS (CPREMOTE_NODE | CPREMOTE_ACCEPT_NEW | CPREMOTE_CHANNEL_FD)
+#define KNOWN_FLAGS (CPREMOTE_NODE | CPREMOTE_ACCEPT_NEW | CPREMOTE_CHANNEL_FD | CPREMOTE_NO_UPLOAD | \
+		     CPREMOTE_NOWAIT)
 
 /* Checks OPTS before anything is created.  Returns 0 or CPREMOTE_EINVAL with the message set. */
 static int
@@ -212,7 +213,8 @@ cpremote_run(const struct cpremote_options *opts, cpremote_child **childp)
 		r = CPREMOTE_ERELAY;
 		goto out;
 	}
-	if ((r = await_spawned(c, opts)) < 0)
+	/* Without waiting, SPAWNED or ERROR is read later by cpremote_wait(). */
+	if (!(opts->flags & CPREMOTE_NOWAIT) && (r = await_spawned(c, opts)) < 0)
 		goto out;
 	*childp = c;
 	c = NULL;

@@ -51,6 +51,7 @@ lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
 	    put_opt_str(&p, CPR_F_HELPER, helper) < 0 ||
 	    cpr_field_put_u32(&p, CPR_F_VERBOSITY, (uint32_t)opts->verbosity) < 0 ||
 	    ((opts->flags & CPREMOTE_ACCEPT_NEW) && cpr_field_put_u32(&p, CPR_F_ACCEPT_NEW, 1) < 0) ||
+	    ((opts->flags & CPREMOTE_NO_UPLOAD) && cpr_field_put_u32(&p, CPR_F_NO_UPLOAD, 1) < 0) ||
 	    cpr_field_put_str(&p, CPR_F_FILE, opts->file) < 0 ||
 	    put_list(&p, CPR_F_ARG, opts->argv != NULL ? opts->argv : only_file) < 0 ||
 	    put_list(&p, CPR_F_ENV, opts->env) < 0 ||

@@ -71,12 +71,17 @@ cpremote_wait(cpremote_child *c, int *status, int flags)
 			finish(c, r, 0);
 		} else if (h.type == CPR_EXIT && h.length >= 4) {
 			finish(c, 1, exit_status(pl));
+		} else if (h.type == CPR_SPAWNED && h.length >= 4) {
+			/* The start confirmed (CPREMOTE_NOWAIT): still running. */
+			c->pid = (long)cpr_get_u32(pl);
+			if (flags & CPREMOTE_WNOHANG)
+				return 0;
 		} else if (h.type == CPR_ERROR) {
 			lib_error_fields(pl, h.length, &code, &msg, &msglen);
 			keep_errmsg(c, msg, msglen, code);
 			finish(c, code, 0);
 		}
-		/* Anything else (a late SPAWNED, an unknown type) carries nothing for us. */
+		/* Anything else (an unknown type) carries nothing for us. */
 	}
 	if (c->result == 1 && status != NULL)
 		*status = c->status;

@@ -13,7 +13,6 @@
 #include "cpremote.h"
 #include "relay.h"
 
-#define CREDIT_BATCH (32u * 1024)
 #define REQUEST_LIMIT (CPR_HEADER_LEN + CPR_MAX_SPAWN)
 
 enum rstate { R_REQUEST, R_QUEUED, R_SPAWNING, R_RUNNING };
@@ -35,6 +34,7 @@ struct rchild {
 	struct event *status_ev;
 	struct cpr_buf status_in;
 	int orphan; /* the caller let go of it: output is dropped */
+	uint32_t pending_signal; /* sent by the caller before the child ran (wire number) */
 
 	/* Per stream: the local fd (the channel socket serves both ways). */
 	struct localfd lfd[CPR_NSTREAMS];
@@ -125,9 +125,9 @@ static void fail(struct rchild *c, int code, const char *msg)
 
 /* ---- helper -> local ---- */
 
-static void give_credit(struct rchild *c, int s, int force)
+static void give_credit(struct rchild *c, int s)
 {
-	if (c->unacked[s] == 0 || !(force || c->unacked[s] >= CREDIT_BATCH))
+	if (c->unacked[s] < CPR_CREDIT_BATCH)
 		return;
 	conn_send_u32(c->conn, CPR_CREDIT, (uint8_t)s, c->id, c->unacked[s]);
 	c->unacked[s] = 0;
@@ -163,7 +163,7 @@ static void flush_out(struct rchild *c, int s)
 		cpr_buf_consume(b, (size_t)n);
 		c->unacked[s] += (uint32_t)n;
 	}
-	give_credit(c, s, cpr_buf_len(b) == 0);
+	give_credit(c, s);
 	if (cpr_buf_len(b) == 0 && c->out_eof[s] && !c->out_done[s]) {
 		c->out_done[s] = 1;
 		/* A half-close for the channel: the caller may still write to it. */
@@ -287,6 +287,8 @@ void rchild_on_frame(struct rchild *c, const struct cpr_header *h, const uint8_t
 		status_send(c, CPR_SPAWNED, p, 4);
 		if (c->orphan)
 			conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
+		else if (c->pending_signal)
+			conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, c->pending_signal);
 		start_streams(c);
 		break;
 	case CPR_ERROR:
@@ -340,14 +342,23 @@ void rchild_on_conn_lost(struct rchild *c, int code, const char *message)
 	fail(c, code, message); /* detaches c, as the connection expects */
 }
 
-void rchild_on_conn_ready(struct rchild *c)
+/* Sends the SPAWN frame.  Returns 0, or -1 when C failed (and is gone). */
+static int rchild_send_spawn(struct rchild *c)
 {
 	if (c->state != R_QUEUED)
-		return;
+		return 0;
 	c->state = R_SPAWNING;
 	if (conn_send(c->conn, CPR_SPAWN, 0, c->id, cpr_buf_peek(&c->spawn),
-		      (uint32_t)cpr_buf_len(&c->spawn)) < 0)
+		      (uint32_t)cpr_buf_len(&c->spawn)) < 0) {
 		fail(c, CPREMOTE_ECONNLOST, "connection lost");
+		return -1;
+	}
+	return 0;
+}
+
+void rchild_on_conn_ready(struct rchild *c)
+{
+	rchild_send_spawn(c);
 }
 
 /* ---- the caller's request ---- */
@@ -378,7 +389,7 @@ static int parse_request(struct rchild *c, const uint8_t *p, uint32_t len, uint8
 	int rc;
 
 	while ((rc = cpr_field_next(&r, &tag, &v, &vlen)) == 1) {
-		if (tag >= CPR_F_HOST && tag <= CPR_F_ACCEPT_NEW)
+		if (tag >= CPR_F_HOST && tag <= CPR_F_NO_UPLOAD)
 			cpr_field_put(&d->key, tag, v, vlen);
 		switch (tag) {
 		case CPR_F_HOST: free(d->host); d->host = dup_field(v, vlen); break;
@@ -422,17 +433,18 @@ static int parse_request(struct rchild *c, const uint8_t *p, uint32_t len, uint8
 	return 0;
 }
 
-/* Puts the child on its connection; D's contents are taken. */
-static void on_request(struct rchild *c, struct dest *d)
+/* Puts the child on its connection; D's contents are taken.  Returns 0, or -1 when C is gone. */
+static int on_request(struct rchild *c, struct dest *d)
 {
 	c->state = R_QUEUED;
 	c->conn = conn_attach(d, c, &c->id);
 	if (!c->conn) {
 		fail(c, -ENOMEM, "relay: out of memory");
-		return;
+		return -1;
 	}
-	if (conn_can_send(c->conn))
-		rchild_on_conn_ready(c);
+	if (conn_can_send(c->conn) && rchild_send_spawn(c) < 0)
+		return -1;
+	return 0;
 }
 
 /* Frames from the library: the SPAWN request first, then SIGNALs. */
@@ -483,13 +495,19 @@ static void on_status(evutil_socket_t fd, short what, void *arg)
 			if (bad) {
 				dest_free(&d);
 				fail(c, CPREMOTE_EINVAL, msg);
-			} else {
-				on_request(c, &d);
+				return;
 			}
-			return; /* c may be gone; the library sends nothing more until SPAWNED */
+			if (on_request(c, &d) < 0)
+				return;
+			continue;
 		}
-		if (h.type == CPR_SIGNAL && h.length == 4 && c->state == R_RUNNING)
-			conn_send(c->conn, CPR_SIGNAL, 0, c->id, p, 4);
+		if (h.type == CPR_SIGNAL && h.length == 4) {
+			/* A caller that did not wait for the start may signal before it. */
+			if (c->state == R_RUNNING)
+				conn_send(c->conn, CPR_SIGNAL, 0, c->id, p, 4);
+			else
+				c->pending_signal = cpr_get_u32(p);
+		}
 		cpr_buf_consume(&c->status_in, (size_t)f);
 	}
 }

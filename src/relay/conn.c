@@ -13,6 +13,7 @@
 
 #include <libssh/libssh.h>
 
+#include "bootstrap.h"
 #include "cpremote.h"
 #include "relay.h"
 #include "session.h"
@@ -25,7 +26,8 @@
 #define RETRY_BASE_MS 100
 #define STDERR_TAIL 1024
 
-enum conn_state { K_CONNECTING, K_AUTH, K_OPEN, K_EXEC, K_HELLO, K_READY, K_DEAD };
+/* K_UPLOAD: the host had no helper; it is being installed over a second channel. */
+enum conn_state { K_CONNECTING, K_AUTH, K_OPEN, K_EXEC, K_HELLO, K_UPLOAD, K_READY, K_DEAD };
 
 struct conn {
 	TAILQ_ENTRY(conn) link;
@@ -49,6 +51,12 @@ struct conn {
 	int heard; /* something arrived since the last keepalive tick */
 	uint32_t ping_cookie;
 	int attempts; /* handshakes dropped by the server so far */
+	/* Zero-install (bootstrap.h): no helper path given, the run stub finds or asks for it. */
+	int bootstrap;
+	int no_upload;         /* --no-upload: a missing helper is an error */
+	int installed;         /* uploaded once on this connection: not again */
+	uint32_t resend_below; /* children whose SPAWN went to the stub that asked for the helper */
+	struct upload up;
 };
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
@@ -145,6 +153,62 @@ static char *helper_command(const char *helper)
 	return cmd;
 }
 
+/* The exec string: the run stub, or the helper the caller named. */
+static char *exec_command(struct conn *k)
+{
+	const char *stub;
+
+	if (!k->bootstrap)
+		return helper_command(k->dest.helper);
+	stub = bootstrap_run_command();
+	return stub ? strdup(stub) : NULL;
+}
+
+/*
+ * The run stub found no usable helper (BS_NEED) or none for the host's
+ * architecture (BS_NOARCH).  Either fails K, or drops the stub's channel
+ * and starts the upload; the SPAWN frames already sent are sent again to
+ * the helper that follows.  Returns 0 (upload started) or -1 (K failed).
+ */
+static int on_stub_marker(struct conn *k, enum bootstrap_marker m, const char *arch)
+{
+	const struct helper_blob *b = m == BS_NEED ? bootstrap_blob(arch) : NULL;
+
+	if (!b) {
+		conn_fail(k, CPREMOTE_EHELPER,
+			  "%s: no cpremote-helper for this host's architecture '%s' (this relay carries: %s); "
+			  "build one for it and use --helper PATH", k->dest.host, arch, bootstrap_arches());
+		return -1;
+	}
+	if (k->installed) {
+		conn_fail(k, CPREMOTE_EHELPER, "%s: the helper was installed as %s, but the host does not run it",
+			  k->dest.host, k->up.path);
+		return -1;
+	}
+	if (k->no_upload) {
+		conn_fail(k, CPREMOTE_EHELPER,
+			  "%s: cpremote-helper is not installed there and uploading is off (--no-upload): install "
+			  "it as ~/.cache/cpremote/cpremote-helper-%d-%s (mode 700), or use --helper PATH",
+			  k->dest.host, CPR_VERSION, b->sha256);
+		return -1;
+	}
+	relay_log(1, "%s: no usable helper there; uploading %zu bytes for %s", k->dest.host, b->len, arch);
+	ssh_channel_close(k->ch);
+	ssh_channel_free(k->ch);
+	k->ch = NULL;
+	cpr_buf_consume(&k->in, cpr_buf_len(&k->in));
+	cpr_buf_consume(&k->out, cpr_buf_len(&k->out));
+	k->resend_below = k->next_id;
+	if (upload_start(&k->up, k->s, b) < 0) {
+		conn_fail(k, CPREMOTE_EHELPER, "%s: out of memory", k->dest.host);
+		return -1;
+	}
+	k->state = K_UPLOAD;
+	/* Run from the loop: the caller is still reading the old channel. */
+	event_active(k->wr, EV_WRITE, 0);
+	return 0;
+}
+
 /* Routes the helper's frames to the children.  Returns 0 or -1 (K failed). */
 static int dispatch_frames(struct conn *k)
 {
@@ -176,7 +240,12 @@ static int find_hello(struct conn *k)
 	uint8_t version;
 	uint32_t caps;
 	ssize_t n = cpr_hello_find(cpr_buf_peek(&k->in), cpr_buf_len(&k->in), &version, &caps);
+	char arch[64];
+	enum bootstrap_marker m;
 
+	if (k->bootstrap && n == 0 &&
+	    (m = bootstrap_scan(cpr_buf_peek(&k->in), cpr_buf_len(&k->in), arch, sizeof arch)) != BS_NONE)
+		return on_stub_marker(k, m, arch);
 	if (n == 0)
 		return 0;
 	if (n < 0) {
@@ -185,8 +254,10 @@ static int find_hello(struct conn *k)
 		return -1;
 	}
 	if (version != CPR_VERSION) {
-		conn_fail(k, CPREMOTE_EHELPER, "%s: the helper speaks protocol version %u, this relay %u",
-			  k->dest.host, version, CPR_VERSION);
+		conn_fail(k, CPREMOTE_EHELPER,
+			  "%s: the helper '%s' speaks protocol version %u, this relay %u: install the "
+			  "cpremote-helper of this version there, or leave --helper out so that the right "
+			  "one is uploaded", k->dest.host, k->dest.helper, version, CPR_VERSION);
 		return -1;
 	}
 	cpr_buf_consume(&k->in, (size_t)n);
@@ -249,6 +320,8 @@ static ssize_t pump_in(struct conn *k)
 		}
 		if (k->state == K_HELLO && find_hello(k) < 0)
 			return -1;
+		if (k->state == K_UPLOAD)
+			return 0; /* that channel is gone */
 		if (k->state == K_READY && dispatch_frames(k) < 0)
 			return -1;
 	}
@@ -268,6 +341,8 @@ static int pump(struct conn *k)
 	do {
 		if (pump_out(k) < 0 || (in = pump_in(k)) < 0)
 			return -1;
+		if (k->state == K_UPLOAD)
+			return 0;
 	} while (in > 0 || (cpr_buf_len(&k->out) > 0 && ssh_channel_window_size(k->ch) > 0));
 	return 0;
 }
@@ -324,6 +399,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	if (k->state == K_READY && k->nkids == 0) {
 		relay_log(1, "%s: idle, closing", k->dest.host);
 		conn_free(k);
+	} else if (k->state == K_UPLOAD) {
+		conn_fail(k, CPREMOTE_EHELPER, "%s: timed out while installing the helper", k->dest.host);
 	} else if (k->state != K_READY) {
 		conn_fail(k, CPREMOTE_ECONNECT, "%s: connection timed out during the SSH handshake",
 			  k->dest.host);
@@ -380,6 +457,40 @@ static void retry_later(struct conn *k)
 		tv = (struct timeval){ 0 };
 	}
 	event_add(k->kick, &tv);
+}
+
+/*
+ * Drives the upload; once the helper is installed, runs the stub again on
+ * a new channel, from K_OPEN.  Returns 0, or -1 when K failed or moved on.
+ */
+static int step_upload(struct conn *k)
+{
+	char msg[700];
+	enum upload_result r = upload_step(&k->up, msg, sizeof msg);
+	uint8_t hello[CPR_HELLO_LEN];
+
+	if (r == UPLOAD_AGAIN)
+		return 0;
+	if (r == UPLOAD_FAILED) {
+		conn_fail(k, CPREMOTE_EHELPER, "%s: cannot install the helper: %s", k->dest.host, msg);
+		return -1;
+	}
+	relay_log(1, "%s: helper installed as %s", k->dest.host, k->up.path);
+	k->installed = 1;
+	ssh_channel_close(k->up.ch);
+	ssh_channel_free(k->up.ch);
+	k->up.ch = NULL;
+	k->ch = ssh_channel_new(k->s);
+	if (!k->ch) {
+		conn_fail(k, CPREMOTE_ECONNECT, "%s: %s", k->dest.host, ssh_get_error(k->s));
+		return -1;
+	}
+	cpr_buf_consume(&k->out, cpr_buf_len(&k->out));
+	cpr_hello_encode(hello, 0);
+	cpr_buf_append(&k->out, hello, sizeof hello);
+	k->state = K_OPEN;
+	conn_step(k);
+	return -1;
 }
 
 /* Advances the handshake as far as it goes without blocking, then pumps. */
@@ -443,7 +554,7 @@ static void conn_step(struct conn *k)
 		k->state = K_EXEC;
 		/* fall through */
 	case K_EXEC:
-		cmd = helper_command(k->dest.helper);
+		cmd = exec_command(k);
 		rc = cmd ? ssh_channel_request_exec(k->ch, cmd) : SSH_ERROR;
 		free(cmd);
 		if (rc == SSH_AGAIN)
@@ -457,14 +568,25 @@ static void conn_step(struct conn *k)
 		/*
 		 * Our hello is already queued; the children's SPAWN frames go
 		 * right behind it, before the helper's hello arrives, so a
-		 * spawn on a new connection costs no extra round trip.
+		 * spawn on a new connection costs no extra round trip.  Those
+		 * the run stub swallowed before an upload go again first.
 		 */
+		for (size_t i = 0; i < k->nkids; i++)
+			if (rchild_id(k->kids[i]) < k->resend_below)
+				conn_send(k, CPR_SPAWN, 0, rchild_id(k->kids[i]),
+					  cpr_buf_peek(rchild_spawn_payload(k->kids[i])),
+					  (uint32_t)cpr_buf_len(rchild_spawn_payload(k->kids[i])));
+		k->resend_below = 0;
 		for (size_t i = 0; i < k->nkids; i++)
 			rchild_on_conn_ready(k->kids[i]);
 		/* fall through */
 	case K_HELLO:
 	case K_READY:
 		if (pump(k) < 0)
+			return;
+		break;
+	case K_UPLOAD:
+		if (step_upload(k) < 0)
 			return;
 		break;
 	case K_DEAD:
@@ -488,6 +610,21 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	conn_step(k);
 }
 
+/* Whether the caller refused uploads: CPREMOTE_NO_UPLOAD in its request, or in the environment. */
+static int want_no_upload(const struct dest *d)
+{
+	struct cpr_reader r = { cpr_buf_peek(&d->key), cpr_buf_len(&d->key) };
+	const char *env = getenv("CPREMOTE_NO_UPLOAD");
+	const uint8_t *v;
+	uint32_t len;
+	uint8_t tag;
+
+	while (cpr_field_next(&r, &tag, &v, &len) == 1)
+		if (tag == CPR_F_NO_UPLOAD && len == 4 && cpr_get_u32(v) != 0)
+			return 1;
+	return env && *env && strcmp(env, "0") != 0;
+}
+
 static struct conn *conn_new(struct dest *d)
 {
 	struct conn *k = calloc(1, sizeof *k);
@@ -499,8 +636,11 @@ static struct conn *conn_new(struct dest *d)
 	memset(d, 0, sizeof *d);
 	if (!k->dest.helper) {
 		const char *env = getenv("CPREMOTE_HELPER");
-		k->dest.helper = strdup(env && *env ? env : "cpremote-helper");
+		/* No helper named: the run stub finds it in the host's cache, or asks for it. */
+		k->bootstrap = !env || !*env;
+		k->dest.helper = strdup(k->bootstrap ? "cpremote-helper" : env);
 	}
+	k->no_upload = want_no_upload(&k->dest);
 	k->fd = -1;
 	k->next_id = 1;
 	k->so.handshake_timeout_s = HANDSHAKE_TIMEOUT_S;
@@ -617,6 +757,7 @@ static void conn_free(struct conn *k)
 		ssh_channel_close(k->ch);
 		ssh_channel_free(k->ch);
 	}
+	upload_free(&k->up);
 	if (k->s) {
 		ssh_disconnect(k->s);
 		ssh_free(k->s);

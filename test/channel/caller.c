@@ -164,10 +164,16 @@ int cl_spawn_cprun(const char *const *args, int chan, pid_t *pid)
 		goto out;
 	}
 	if (p == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
+		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-		/* Between fork and exec only async-signal-safe calls. */
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(2, 1) < 0 || dup2(chan, 3) < 0)
+		/*
+		 * Between fork and exec only async-signal-safe calls.  dup2()
+		 * onto itself keeps close-on-exec, so a CHAN that already is
+		 * fd 3 needs the flag cleared by hand.
+		 */
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(2, 1) < 0)
+			_exit(127);
+		if (chan == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(chan, 3) < 0)
 			_exit(127);
 		execv(cprun, (char *const *)argv);
 		_exit(127);

@@ -1,0 +1,235 @@
+/*
+ * hostile_helper.c — a misbehaving stand-in for cpremote-helper, run by
+ * the test hosts' real sshd in its place (opts.helper).  It reads the
+ * relay's hello and first SPAWN, takes the SPAWN's program name as the
+ * way to misbehave, and then breaks the protocol that way.  Used only by
+ * test_hostile_relay.c; it is a test program, not a fake of a part that
+ * cannot run here: the real helper is tested by the other tests.
+ *
+ * Modes (the program name):
+ *   garbage      hello, then bytes that are no frame header
+ *   truncated    hello, half a SPAWNED frame, then EOF
+ *   huge         hello, a DATA header announcing 4 GiB
+ *   big_spawns   hello, 64 MiB of SPAWN frames of 4 MiB (the largest a
+ *                header may announce), which the relay must drop, then EOF
+ *   unknown_ids  SPAWNED, frames for child ids never spawned, "ok" on
+ *                stdout, EXIT for another id, then EOF
+ *   malformed    SPAWNED, then payloads of the wrong size for their type
+ *                (SPAWNED 0 bytes, CREDIT 2, EXIT 0, ERROR with a field
+ *                running past its end), then EOF
+ *   overcredit   SPAWNED, 8 MiB of stdout without waiting for credit, EOF
+ *   after_exit   SPAWNED, EXIT 0, then DATA, EOF, SPAWNED, EXIT for the
+ *                same (now dead) child, then stays until the relay closes
+ *   noise        no hello at all: endless text until the relay hangs up
+ *   bad_version  a hello of protocol version 9
+ * Exit status: 0; 2 when the relay's hello or SPAWN did not come.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+/* Never outlive a test that forgot us, whatever the relay does. */
+#define LIFETIME_S 60
+
+static int
+write_all(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t k = write(1, b, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int
+read_all(void *p, size_t n)
+{
+	uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t k = read(0, b, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Sends the frames queued in B; returns 0 or -1 (the relay hung up). */
+static int
+flush(struct cpr_buf *b)
+{
+	int r = write_all(cpr_buf_peek(b), cpr_buf_len(b));
+
+	cpr_buf_consume(b, cpr_buf_len(b));
+	return r;
+}
+
+/* Waits until the relay closes the link (reading and dropping what it sends). */
+static void
+drain_until_eof(void)
+{
+	uint8_t buf[65536];
+	ssize_t k;
+
+	while ((k = read(0, buf, sizeof(buf))) != 0)
+		if (k < 0 && errno != EINTR)
+			break;
+}
+
+static void
+hello(struct cpr_buf *b, uint8_t version)
+{
+	uint8_t h[CPR_HELLO_LEN];
+
+	cpr_hello_encode(h, 0);
+	h[CPR_MAGIC_LEN] = version;
+	cpr_buf_append(b, h, sizeof(h));
+}
+
+int
+main(void)
+{
+	static uint8_t big[1024 * 1024];
+	struct cpr_buf out = { 0 };
+	uint8_t relay_hello[CPR_HELLO_LEN], hdr[CPR_HEADER_LEN];
+	struct cpr_header h;
+	struct cpr_reader rd;
+	const uint8_t *v;
+	uint32_t len, id;
+	uint8_t tag, exit_info[4] = { CPR_EXITED, 0, 0, 0 };
+	char mode[64] = "";
+	int i;
+
+	signal(SIGPIPE, SIG_IGN);
+	alarm(LIFETIME_S);
+	/* The relay pipelines its first SPAWN behind its hello, so both come before we answer. */
+	if (read_all(relay_hello, sizeof(relay_hello)) < 0 || read_all(hdr, sizeof(hdr)) < 0 ||
+	    cpr_header_decode(hdr, &h) < 0 || h.type != CPR_SPAWN)
+		return 2;
+	id = h.child;
+	if (h.length > 0) {
+		uint8_t *p = malloc(h.length);
+
+		if (p == NULL || read_all(p, h.length) < 0)
+			return 2;
+		rd = (struct cpr_reader){ .p = p, .left = h.length };
+		while (cpr_field_next(&rd, &tag, &v, &len) == 1)
+			if (tag == CPR_F_FILE && len < sizeof(mode)) {
+				memcpy(mode, v, len);
+				mode[len] = '\0';
+			}
+		free(p);
+	}
+	memset(big, 'x', sizeof(big));
+
+	if (strcmp(mode, "noise") == 0) {
+		/* Partial magics too, so that a search that restarts badly is caught. */
+		for (i = 0; i + 64 <= (int)sizeof(big); i += 64)
+			memcpy(big + i, "login noise CPREMOT CPREMO CPREM\n", 33);
+		while (write_all(big, sizeof(big)) == 0)
+			;
+		return 0;
+	}
+	if (strcmp(mode, "bad_version") == 0) {
+		hello(&out, 9);
+		flush(&out);
+		drain_until_eof();
+		return 0;
+	}
+	hello(&out, CPR_VERSION);
+
+	if (strcmp(mode, "garbage") == 0) {
+		cpr_buf_append(&out, "\xff\xfe garbage, not a frame header \x01\x02\x03", 33);
+	} else if (strcmp(mode, "truncated") == 0) {
+		cpr_frame_append_u32(&out, CPR_SPAWNED, 0, id, 1234);
+		out.tail -= 2;
+		flush(&out);
+		return 0; /* EOF right after half a frame */
+	} else if (strcmp(mode, "huge") == 0) {
+		h = (struct cpr_header){ .type = CPR_DATA, .stream = CPR_STDOUT, .child = id,
+					 .length = 0xfffffff0u };
+		cpr_header_encode(hdr, &h);
+		cpr_buf_append(&out, hdr, sizeof(hdr));
+	} else if (strcmp(mode, "big_spawns") == 0) {
+		h = (struct cpr_header){ .type = CPR_SPAWN, .stream = 0, .child = id, .length = CPR_MAX_SPAWN };
+		cpr_header_encode(hdr, &h);
+		flush(&out);
+		for (i = 0; i < 16; i++) {
+			int j;
+
+			if (write_all(hdr, sizeof(hdr)) < 0)
+				return 0;
+			for (j = 0; j < (int)(CPR_MAX_SPAWN / sizeof(big)); j++)
+				if (write_all(big, sizeof(big)) < 0)
+					return 0;
+		}
+		return 0;
+	} else if (strcmp(mode, "unknown_ids") == 0) {
+		cpr_frame_append_u32(&out, CPR_SPAWNED, 0, id + 1000, 1);
+		cpr_frame_append(&out, CPR_DATA, CPR_STDOUT, 0, "zero", 4);
+		cpr_frame_append(&out, CPR_DATA, CPR_STDOUT, id + 1, "next", 4);
+		cpr_frame_append(&out, CPR_EXIT, 0, 0xffffffffu, exit_info, 4);
+		cpr_frame_append_u32(&out, CPR_SPAWNED, 0, id, 4321);
+		for (i = 0; i < 1000; i++)
+			cpr_frame_append(&out, CPR_DATA, CPR_STDOUT, id + 2 + (uint32_t)i, big, 1000);
+		cpr_frame_append(&out, CPR_DATA, CPR_STDOUT, id, "ok", 2);
+		cpr_frame_append(&out, CPR_EOF, CPR_STDOUT, id + 7, NULL, 0);
+		cpr_frame_append(&out, CPR_EXIT, 0, id + 7, exit_info, 4);
+		flush(&out);
+		return 0; /* EOF: the child's connection is lost, it never exited */
+	} else if (strcmp(mode, "malformed") == 0) {
+		cpr_frame_append(&out, CPR_SPAWNED, 0, id, NULL, 0);
+		cpr_frame_append_u32(&out, CPR_SPAWNED, 0, id, 4321);
+		cpr_frame_append(&out, CPR_CREDIT, CPR_CHANNEL, id, "\x01\x02", 2);
+		cpr_frame_append(&out, CPR_EXIT, 0, id, NULL, 0);
+		cpr_frame_append_u32(&out, CPR_SIGNAL, 0, id, 9);
+		cpr_frame_append_u32(&out, CPR_SPAWN, 0, id, 0xffffffffu);
+		cpr_frame_append(&out, CPR_ERROR, 0, id, "\x20\x00\x00\x10\x00\x01", 6);
+		cpr_frame_append(&out, CPR_DATA, CPR_STDIN, id, "stdin?", 6);
+		cpr_frame_append(&out, CPR_EOF, CPR_STDIN, id, NULL, 0);
+		flush(&out);
+		return 0;
+	} else if (strcmp(mode, "overcredit") == 0) {
+		cpr_frame_append_u32(&out, CPR_SPAWNED, 0, id, 4321);
+		flush(&out);
+		for (i = 0; i < 256; i++) {
+			if (cpr_frame_append(&out, CPR_DATA, CPR_STDOUT, id, big, CPR_MAX_DATA) < 0 ||
+			    flush(&out) < 0)
+				return 0;
+		}
+		return 0;
+	} else if (strcmp(mode, "after_exit") == 0) {
+		cpr_frame_append_u32(&out, CPR_SPAWNED, 0, id, 4321);
+		cpr_frame_append(&out, CPR_EXIT, 0, id, exit_info, 4);
+		cpr_frame_append(&out, CPR_DATA, CPR_STDOUT, id, "late", 4);
+		cpr_frame_append(&out, CPR_EOF, CPR_STDOUT, id, NULL, 0);
+		cpr_frame_append_u32(&out, CPR_SPAWNED, 0, id, 4322);
+		exit_info[1] = 9;
+		cpr_frame_append(&out, CPR_EXIT, 0, id, exit_info, 4);
+	} else {
+		fprintf(stderr, "hostile_helper: unknown mode '%s'\n", mode);
+		return 2;
+	}
+	flush(&out);
+	drain_until_eof();
+	cpr_buf_free(&out);
+	return 0;
+}
