@@ -48,6 +48,12 @@ struct helper {
 	struct cpr_buf out;      /* frames waiting to be written to fd 1 */
 	struct child *children;
 	int nchildren;
+	/*
+	 * The relay's keepalive promise (from its PINGs): it speaks at least
+	 * this often, so longer silence means a frozen link.  0: none known.
+	 */
+	long silence_limit_ms;
+	long last_heard_ms;
 };
 
 /* What a SPAWN asked for, decoded from its fields. */

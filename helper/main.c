@@ -10,6 +10,7 @@
  * 1 on a bad hello (wrong program or protocol version) or a setup failure.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -138,8 +139,11 @@ on_frame(struct helper *h, const struct cpr_header *f, const uint8_t *p)
 	if (f->type == CPR_SPAWN)
 		return on_spawn(h, f->child, p, f->length);
 	/* The relay's keepalive: proof that the link and the helper still work. */
-	if (f->type == CPR_PING)
+	if (f->type == CPR_PING) {
+		if (f->length >= 8)
+			h->silence_limit_ms = 1000L * cpr_get_u32(p + 4);
 		return cpr_frame_append(&h->out, CPR_PONG, 0, 0, p, f->length);
+	}
 	/* Frames for an unknown child crossed its EXIT (or are stray): ignored. */
 	if ((c = child_find(h, f->child)) == NULL)
 		return 0;
@@ -282,6 +286,18 @@ read_signals(int sfd)
 	return stop;
 }
 
+/* Milliseconds poll() may wait before the relay's silence means a lost link; -1: forever. */
+static int
+silence_timeout(const struct helper *h)
+{
+	long left;
+
+	if (h->silence_limit_ms <= 0)
+		return -1;
+	left = h->last_heard_ms + h->silence_limit_ms - now_ms();
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
 /*
  * Serves the relay until the connection is gone.  Returns 0, or 1 when
  * the relay's hello was wrong.
@@ -293,7 +309,7 @@ serve(struct helper *h, int sfd)
 	struct pollfd *pfds = NULL;
 	struct slot *slots = NULL;
 	size_t n, cap = 0, i;
-	int hello_done = 0, bad_hello = 0, room, rd, r = 0;
+	int hello_done = 0, bad_hello = 0, room, rd, r = 0, k;
 	struct child *c;
 	short ev;
 
@@ -319,10 +335,16 @@ serve(struct helper *h, int sfd)
 			if (watch(&pfds, &slots, &n, &cap, c->in[CPR_STDIN].fd, ev, c, CPR_STDIN) < 0)
 				goto nomem;
 		}
-		if (poll(pfds, n, -1) < 0) {
+		if ((k = poll(pfds, n, silence_timeout(h))) < 0) {
 			if (errno == EINTR)
 				continue;
 			helper_warn("poll: %s", strerror(errno));
+			goto out;
+		}
+		if (k == 0 && silence_timeout(h) == 0) {
+			/* A frozen link: sshd would keep our children forever. */
+			helper_warn("nothing from the relay for %ld s: the link is lost",
+				    h->silence_limit_ms / 1000);
 			goto out;
 		}
 		for (i = 0; i < n; i++) {
@@ -333,6 +355,7 @@ serve(struct helper *h, int sfd)
 					goto out;
 				children_reap(h);
 			} else if (pfds[i].fd == 0) {
+				h->last_heard_ms = now_ms();
 				if (read_relay(h, &in, &hello_done, &bad_hello) < 0) {
 					r = bad_hello;
 					goto out;

@@ -166,11 +166,13 @@ supervise(cpremote_child *child, int sfd, const char *host)
 			if (r < 0) {
 				const char *m = cpremote_child_errmsg(child);
 
-				/* The relay's messages name the host already. */
-				if (*m != '\0')
+				if (*m == '\0')
+					m = cpremote_strerror(r);
+				/* The relay's own messages name the host already. */
+				if (cprun_status_names_host(m, host))
 					fprintf(stderr, "cprun: %s\n", m);
 				else
-					fprintf(stderr, "cprun: %s: %s\n", host, cpremote_strerror(r));
+					fprintf(stderr, "cprun: %s: %s\n", host, m);
 				return 255;
 			}
 			return cprun_status_wait(status);

@@ -39,7 +39,7 @@ enum cpr_type {
 	CPR_CREDIT = 6,  /* u32: the receiver may take that many more bytes */
 	CPR_SIGNAL = 7,  /* u32 wire signal number */
 	CPR_EXIT = 8,    /* u8 kind (CPR_EXITED / CPR_SIGNALED), u8 code or wire signal, u8 core, u8 zero */
-	CPR_PING = 9,    /* child 0, u32 cookie: the helper answers PONG at once */
+	CPR_PING = 9,    /* child 0, u32 cookie, u32 seconds of silence that mean a lost link */
 	CPR_PONG = 10,   /* child 0, the PING's cookie */
 	CPR_TYPE_MAX = 10,
 };

@@ -199,8 +199,10 @@ static void read_local(struct rchild *c, int s)
 
 	if (c->in_eof[s] || c->lfd[s].fd < 0 || c->state != R_RUNNING)
 		return;
-	if (want == 0)
-		return; /* resumed by the helper's CREDIT */
+	if (want == 0) {
+		event_del(c->rd_ev[s]); /* resumed by the helper's CREDIT */
+		return;
+	}
 	n = localfd_read(&c->lfd[s], buf, want);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		localfd_watch(&c->lfd[s], c->rd_ev[s], EV_READ);
@@ -209,6 +211,7 @@ static void read_local(struct rchild *c, int s)
 	if (n <= 0) {
 		/* End of file, or an error that ends the stream the same way. */
 		c->in_eof[s] = 1;
+		event_del(c->rd_ev[s]);
 		conn_send(c->conn, CPR_EOF, (uint8_t)s, c->id, NULL, 0);
 		if (s == CPR_STDIN)
 			localfd_close(&c->lfd[s]);
@@ -550,7 +553,9 @@ void rchild_new(uint8_t mask, int *fds, int nfds)
 		if (c->lfd[s].fd < 0)
 			continue;
 		if (s <= CPR_STDIN)
-			c->rd_ev[s] = event_new(relay_base, c->lfd[s].fd, EV_READ, on_readable, &c->ref[s]);
+			/* Persistent: re-arming after every message would cost two epoll_ctl calls. */
+			c->rd_ev[s] = event_new(relay_base, c->lfd[s].fd, EV_READ | EV_PERSIST, on_readable,
+						&c->ref[s]);
 		if (s != CPR_STDIN)
 			c->wr_ev[s] = event_new(relay_base, c->lfd[s].fd, EV_WRITE, on_writable, &c->ref[s]);
 	}

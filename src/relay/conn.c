@@ -123,6 +123,16 @@ static void keep_stderr(struct conn *k, const char *p, size_t n)
 	relay_log(1, "%s: helper: %.*s", k->dest.host, (int)n, p);
 }
 
+/* Takes whatever the helper (or the remote shell) wrote to stderr. */
+static void drain_stderr(struct conn *k)
+{
+	char buf[4096];
+	int n;
+
+	while ((n = ssh_channel_read_nonblocking(k->ch, buf, sizeof buf, 1)) > 0)
+		keep_stderr(k, buf, (size_t)n);
+}
+
 /* The last line the helper (or the remote shell) printed, for a message. */
 static const char *stderr_last_line(struct conn *k)
 {
@@ -298,11 +308,15 @@ static ssize_t pump_in(struct conn *k)
 	ssize_t total = 0;
 	int n;
 
-	while ((n = ssh_channel_read_nonblocking(k->ch, buf, sizeof buf, 1)) > 0)
-		keep_stderr(k, (const char *)buf, (size_t)n);
+	/* Once the helper runs it writes to stderr only to complain: read at keepalive ticks. */
+	if (k->state != K_READY)
+		drain_stderr(k);
 	while ((n = ssh_channel_read_nonblocking(k->ch, buf, sizeof buf, 0)) != 0) {
 		if (n < 0) {
-			const char *why = stderr_last_line(k);
+			const char *why;
+
+			drain_stderr(k);
+			why = stderr_last_line(k);
 			if (k->state != K_READY)
 				conn_fail(k, CPREMOTE_EHELPER, "%s: could not start the helper '%s'%s%s",
 					  k->dest.host, k->dest.helper, *why ? ": " : "", why);
@@ -329,21 +343,19 @@ static ssize_t pump_in(struct conn *k)
 }
 
 /*
- * Moves bytes both ways until neither side can make progress.  Reading
- * processes incoming packets, among them SSH window adjusts that carry no
- * data, so writing is tried again while the window has room.  Returns 0
- * or -1.
+ * Moves bytes both ways.  Reading processes incoming packets, among them
+ * SSH window adjusts that carry no data, so writing is tried again while
+ * the window has room.  (Frames queued by what was read wake us again
+ * through conn_send.)  Returns 0 or -1.
  */
 static int pump(struct conn *k)
 {
-	ssize_t in;
-
 	do {
-		if (pump_out(k) < 0 || (in = pump_in(k)) < 0)
+		if (pump_out(k) < 0 || pump_in(k) < 0)
 			return -1;
 		if (k->state == K_UPLOAD)
 			return 0;
-	} while (in > 0 || (cpr_buf_len(&k->out) > 0 && ssh_channel_window_size(k->ch) > 0));
+	} while (cpr_buf_len(&k->out) > 0 && ssh_channel_window_size(k->ch) > 0);
 	return 0;
 }
 
@@ -376,6 +388,7 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 	struct conn *k = arg;
 	struct timeval tv = { .tv_sec = k->so.keepalive_s };
 
+	drain_stderr(k);
 	if (k->heard)
 		k->missed = 0;
 	else if (k->nkids > 0 && ++k->missed >= k->so.keepalive_count) {
@@ -385,7 +398,12 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 	}
 	k->heard = 0;
 	if (k->nkids > 0) {
-		conn_send_u32(k, CPR_PING, 0, 0, ++k->ping_cookie);
+		uint8_t ping[8];
+
+		/* The helper learns how long a silence means a lost link for it too. */
+		cpr_put_u32(ping, ++k->ping_cookie);
+		cpr_put_u32(ping + 4, (uint32_t)(k->so.keepalive_s * (k->so.keepalive_count + 1)));
+		conn_send(k, CPR_PING, 0, 0, ping, sizeof ping);
 		/* A frozen link may leave the write event armed forever: pump now. */
 		conn_step(k);
 	}

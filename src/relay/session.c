@@ -11,6 +11,21 @@
 #include "cpremote.h"
 #include "session.h"
 
+/* Reads a whole number of at least MIN into *OUT.  Returns 0, or -1 with MSG set. */
+static int seconds(const char *name, const char *value, long min, int *out, char *msg, size_t msglen)
+{
+	char *end;
+	long v = strtol(value, &end, 10);
+
+	if (*value == '\0' || *end != '\0' || v < min || v > 86400) {
+		snprintf(msg, msglen, "bad value for -o %s: \"%s\" (a whole number from %ld)", name, value,
+			 min);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
 /* Sets an "-o Option=value" the way ssh -o would.  Returns 0 or -1 with MSG set. */
 static int apply_option(ssh_session s, struct session_opts *so, const char *opt, char *msg, size_t msglen)
 {
@@ -39,19 +54,12 @@ static int apply_option(ssh_session s, struct session_opts *so, const char *opt,
 	memcpy(name, opt, n);
 	name[n] = '\0';
 	value = opt + n + strspn(opt + n, "= \t");
-	if (strcasecmp(name, "ConnectTimeout") == 0) {
-		if (atoi(value) > 0)
-			so->handshake_timeout_s = atoi(value);
-		return 0;
-	}
-	if (strcasecmp(name, "ServerAliveInterval") == 0) {
-		so->keepalive_s = atoi(value);
-		return 0;
-	}
-	if (strcasecmp(name, "ServerAliveCountMax") == 0) {
-		so->keepalive_count = atoi(value) > 0 ? atoi(value) : 1;
-		return 0;
-	}
+	if (strcasecmp(name, "ConnectTimeout") == 0)
+		return seconds(name, value, 1, &so->handshake_timeout_s, msg, msglen);
+	if (strcasecmp(name, "ServerAliveInterval") == 0)
+		return seconds(name, value, 0, &so->keepalive_s, msg, msglen);
+	if (strcasecmp(name, "ServerAliveCountMax") == 0)
+		return seconds(name, value, 1, &so->keepalive_count, msg, msglen);
 	if (strcasecmp(name, "StrictHostKeyChecking") == 0) {
 		if (strcasecmp(value, "accept-new") == 0)
 			so->accept_new = 1;
@@ -70,7 +78,8 @@ static int apply_option(ssh_session s, struct session_opts *so, const char *opt,
 			continue;
 		if (ssh_options_set(s, map[i].o1, value) < 0 ||
 		    (map[i].o2 != map[i].o1 && ssh_options_set(s, map[i].o2, value) < 0)) {
-			snprintf(msg, msglen, "bad value for -o %s: %s", name, ssh_get_error(s));
+			snprintf(msg, msglen, "bad value for -o %s: \"%s\"%s%s", name, value,
+				 *ssh_get_error(s) ? ": " : "", ssh_get_error(s));
 			return -1;
 		}
 		return 0;
