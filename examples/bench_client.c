@@ -6,6 +6,11 @@
  *   bench_client [-F cfg] spawn HOST ECHO        cold then warm spawn to the first message
  *   bench_client [-F cfg] rtt HOST ECHO N SIZE   N round trips of SIZE bytes over the channel
  *   bench_client [-F cfg] tput HOST ECHO MIB     MIB MiB into the channel (bench_echo sink)
+ *   bench_client [-F cfg] tput-rx HOST ECHO MIB  MIB MiB out of the channel (bench_echo source)
+ *   bench_client [-F cfg] fanout ECHO N HOST...  N children spread over the HOSTs, started
+ *                                                at once, each answering one message
+ *   bench_client [-F cfg] mem HOST ECHO N        RSS of the relay and of the helper with one
+ *                                                idle connection, then with N children
  *   bench_client time N CMD...                   mean wall time of running CMD N times
  *   bench_client rtt-cmd N SIZE CMD...           round trips through CMD's stdin and stdout
  *   bench_client tput-cmd MIB CMD...             MIB MiB into CMD's stdin
@@ -14,15 +19,20 @@
  * must write one byte when it is ready (the clock starts then), and for
  * tput-cmd one more byte after it has consumed its input: e.g.
  *   ssh h1 'printf R; exec cat'   and   ssh h1 'printf R; cat >/dev/null; printf D'
+ * -F and -o (as ssh -o, repeatable) apply to the C API modes.
  * Exit 0, 1 when a measurement failed, 2 on misuse.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,15 +42,22 @@
 
 #define BUF_LEN (256 * 1024)
 
+#define MAX_OPTS 16
+
 static const char usage[] =
-	"usage: bench_client [-F cfg] spawn HOST ECHO\n"
-	"       bench_client [-F cfg] rtt HOST ECHO N SIZE\n"
-	"       bench_client [-F cfg] tput HOST ECHO MIB\n"
+	"usage: bench_client [-F cfg] [-o opt]... spawn HOST ECHO\n"
+	"       bench_client [-F cfg] [-o opt]... rtt HOST ECHO N SIZE\n"
+	"       bench_client [-F cfg] [-o opt]... tput HOST ECHO MIB\n"
+	"       bench_client [-F cfg] [-o opt]... tput-rx HOST ECHO MIB\n"
+	"       bench_client [-F cfg] [-o opt]... fanout ECHO N HOST...\n"
+	"       bench_client [-F cfg] [-o opt]... mem HOST ECHO N\n"
 	"       bench_client time N CMD...\n"
 	"       bench_client rtt-cmd N SIZE CMD...\n"
 	"       bench_client tput-cmd MIB CMD...\n";
 
 static const char *config;
+static const char *ssh_opts[MAX_OPTS + 1];
+static int n_opts;
 
 static double now_s(void)
 {
@@ -48,6 +65,22 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int prctl_subreaper(void)
+{
+	return prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L);
+}
+
+/* Fan-out holds two fds per child: take the hard limit. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -84,15 +117,18 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-static cpremote_child *start(const char *host, const char *echo, const char *mode)
+static cpremote_child *start_flags(const char *host, const char *echo, const char *mode,
+				   const char *arg, unsigned flags)
 {
-	const char *argv[] = { echo, mode, NULL };
+	const char *argv[] = { echo, mode, arg, NULL };
 	struct cpremote_options o = { 0 };
 	cpremote_child *child = NULL;
 	int r;
 
 	o.host = host;
 	o.config = config;
+	o.ssh_options = n_opts > 0 ? ssh_opts : NULL;
+	o.flags = flags;
 	o.file = echo;
 	o.argv = argv;
 	o.stdio[2].mode = CPREMOTE_STDIO_INHERIT;
@@ -102,6 +138,11 @@ static cpremote_child *start(const char *host, const char *echo, const char *mod
 		return NULL;
 	}
 	return child;
+}
+
+static cpremote_child *start(const char *host, const char *echo, const char *mode)
+{
+	return start_flags(host, echo, mode, NULL, 0);
 }
 
 /* The time from cpremote_run() to the child's first byte, for a new and a warm connection. */
@@ -296,17 +337,229 @@ out:
 	return rc;
 }
 
+/* MIB MiB out of the channel: bench_echo source writes them and closes; the clock stops at end of file. */
+static int tput_rx(const char *host, const char *echo, long mib)
+{
+	static char buf[BUF_LEN];
+	char arg[32];
+	cpremote_child *child;
+	long long total = 0;
+	double t0;
+	int fd, rc = 1;
+
+	snprintf(arg, sizeof(arg), "%ld", mib);
+	t0 = now_s();
+	if ((child = start_flags(host, echo, "source", arg, 0)) == NULL)
+		return 1;
+	fd = cpremote_channel_fd(child);
+	/* The clock starts at the first byte: the spawn is measured elsewhere. */
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		if (total == 0)
+			t0 = now_s();
+		total += n;
+	}
+	if (total != mib * 1024LL * 1024) {
+		fprintf(stderr, "bench_client: tput-rx: %lld bytes, not %ld MiB\n", total, mib);
+		goto out;
+	}
+	printf("tput_rx_channel %.1f MB/s\n", (double)total / (now_s() - t0) / 1e6);
+	rc = 0;
+out:
+	cpremote_free(child);
+	return rc;
+}
+
+/*
+ * N children over the HOSTs, all requested at once (CPREMOTE_NOWAIT); each
+ * must send its first byte, then echo one message.  Reports the wall time
+ * until the last answer and how many failed.
+ */
+static int fanout(const char *echo, long n, char **hosts, int nhosts)
+{
+	cpremote_child **kids = calloc((size_t)n, sizeof(*kids));
+	struct pollfd *pfd = calloc((size_t)n, sizeof(*pfd));
+	unsigned char *state = calloc((size_t)n, 1);
+	long i, done = 0, failed = 0;
+	double t0 = now_s(), deadline;
+	char b[2];
+
+	if (kids == NULL || pfd == NULL || state == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		kids[i] = start_flags(hosts[i % nhosts], echo, "echo", NULL, CPREMOTE_NOWAIT);
+		pfd[i].fd = kids[i] != NULL ? cpremote_channel_fd(kids[i]) : -1;
+		pfd[i].events = POLLIN;
+		if (kids[i] == NULL) {
+			failed++;
+			state[i] = 2;
+		}
+	}
+	deadline = t0 + 120;
+	/* state: 0 waiting for the first byte, 1 waiting for the echo, 2 finished. */
+	while (done + failed < n && now_s() < deadline) {
+		int r = poll(pfd, (nfds_t)n, 1000);
+
+		if (r < 0 && errno != EINTR)
+			break;
+		for (i = 0; r > 0 && i < n; i++) {
+			ssize_t got;
+
+			if (state[i] == 2 || pfd[i].revents == 0)
+				continue;
+			got = read(pfd[i].fd, b, 1);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got != 1 || (state[i] == 0 && (b[0] != 'R' || write_all(pfd[i].fd, "m", 1) < 0))
+			    || (state[i] == 1 && b[0] != 'm')) {
+				failed++;
+				state[i] = 2;
+				pfd[i].fd = -1;
+				continue;
+			}
+			if (state[i]++ == 1) {
+				done++;
+				pfd[i].fd = -1;
+			}
+		}
+	}
+	failed = n - done;
+	printf("fanout_time %.3f ms\nfanout_failed %ld children\n", (now_s() - t0) * 1e3, failed);
+out:
+	for (i = 0; kids != NULL && i < n; i++)
+		cpremote_free(kids[i]);
+	free(kids);
+	free(pfd);
+	free(state);
+	return failed == 0 && kids != NULL ? 0 : 1;
+}
+
+/* VmRSS of process PID in KiB, or -1. */
+static long rss_kib(long pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* The parent pid and command name of PID from /proc, or -1. */
+static long parent_of(long pid, char *comm, size_t len)
+{
+	char path[64], buf[512], *rp;
+	long ppid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) != NULL && (rp = strrchr(buf, ')')) != NULL) {
+		char *lp = strchr(buf, '(');
+
+		if (lp != NULL && (size_t)(rp - lp - 1) < len) {
+			memcpy(comm, lp + 1, (size_t)(rp - lp - 1));
+			comm[rp - lp - 1] = '\0';
+		}
+		if (sscanf(rp + 2, "%*c %ld", &ppid) != 1)
+			ppid = -1;
+	}
+	fclose(f);
+	return ppid;
+}
+
+/* Our relay: with this process a subreaper, the double-forked relay is our child. */
+static long find_relay(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	long found = -1;
+	char comm[64];
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		long pid = atol(e->d_name);
+
+		comm[0] = '\0';
+		if (pid > 0 && parent_of(pid, comm, sizeof(comm)) == (long)getpid()
+		    && strcmp(comm, "cpremote-relay") == 0)
+			found = pid;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The relay's and the helper's RSS with one idle connection, then with N
+ * children (the host is this machine: the helper is the child's parent).
+ */
+static int mem(const char *host, const char *echo, long n)
+{
+	cpremote_child **kids = calloc((size_t)n, sizeof(*kids));
+	long relay, helper = -1, r0, r1, h0 = -1, h1, i;
+	char comm[64] = "", b;
+	int rc = 1;
+
+	if (kids == NULL || prctl_subreaper() < 0)
+		goto out;
+	if ((kids[0] = start(host, echo, "echo")) == NULL || read_full(cpremote_channel_fd(kids[0]), &b, 1) < 0)
+		goto out;
+	helper = parent_of(cpremote_pid(kids[0]), comm, sizeof(comm));
+	if (strcmp(comm, "cpremote-helpe") != 0 && strcmp(comm, "cpremote-helper") != 0)
+		helper = -1;
+	/* One child is needed to find the helper; its RSS is then counted in "per child". */
+	if ((relay = find_relay()) < 0 || helper < 0) {
+		fprintf(stderr, "bench_client: mem: relay %ld or helper %ld not found\n", relay, helper);
+		goto out;
+	}
+	r0 = rss_kib(relay);
+	h0 = rss_kib(helper);
+	for (i = 1; i < n; i++)
+		if ((kids[i] = start(host, echo, "echo")) == NULL
+		    || read_full(cpremote_channel_fd(kids[i]), &b, 1) < 0)
+			goto out;
+	r1 = rss_kib(relay);
+	h1 = rss_kib(helper);
+	printf("relay_rss_conn %ld KiB\nrelay_rss_child %.1f KiB\nhelper_rss_conn %ld KiB\nhelper_rss_child %.1f KiB\n",
+	       r0, (double)(r1 - r0) / (double)(n - 1), h0, (double)(h1 - h0) / (double)(n - 1));
+	rc = 0;
+out:
+	for (i = 0; kids != NULL && i < n; i++)
+		cpremote_free(kids[i]);
+	free(kids);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	int c;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((c = getopt(argc, argv, "+F:")) != -1) {
-		if (c != 'F') {
+	raise_nofile();
+	while ((c = getopt(argc, argv, "+F:o:")) != -1) {
+		if (c == 'F') {
+			config = optarg;
+		} else if (c == 'o' && n_opts < MAX_OPTS) {
+			ssh_opts[n_opts++] = optarg;
+		} else {
 			fputs(usage, stderr);
 			return 2;
 		}
-		config = optarg;
 	}
 	argv += optind;
 	argc -= optind;
@@ -316,6 +569,12 @@ int main(int argc, char **argv)
 		return rtt(argv[1], argv[2], atol(argv[3]), (size_t)atol(argv[4]));
 	if (argc == 4 && strcmp(argv[0], "tput") == 0)
 		return tput(argv[1], argv[2], atol(argv[3]));
+	if (argc == 4 && strcmp(argv[0], "tput-rx") == 0)
+		return tput_rx(argv[1], argv[2], atol(argv[3]));
+	if (argc >= 4 && strcmp(argv[0], "fanout") == 0 && atol(argv[2]) > 0)
+		return fanout(argv[1], atol(argv[2]), argv + 3, argc - 3);
+	if (argc == 4 && strcmp(argv[0], "mem") == 0 && atol(argv[3]) > 1)
+		return mem(argv[1], argv[2], atol(argv[3]));
 	if (argc >= 3 && strcmp(argv[0], "time") == 0)
 		return time_cmd(atol(argv[1]), argv + 2);
 	if (argc >= 4 && strcmp(argv[0], "rtt-cmd") == 0)

@@ -4,6 +4,9 @@
  *                     echoes the channel back until end of file.
  *   bench_echo sink   reads the channel to end of file, then writes the
  *                     count as 8 bytes, big-endian.
+ *   bench_echo source MIB
+ *                     writes MIB MiB into the channel, then closes it
+ *                     (the caller times it to end of file).
  * Exit 0, or 2 on misuse or an I/O error.
  */
 #include <errno.h>
@@ -38,8 +41,17 @@ int main(int argc, char **argv)
 	uint64_t count = 0;
 	uint8_t be[8];
 
+	if (argc == 3 && fd >= 0 && strcmp(argv[1], "source") == 0) {
+		long long left = atoll(argv[2]) * 1024LL * 1024;
+
+		memset(buf, 's', sizeof(buf));
+		for (; left > 0; left -= (long long)sizeof(buf))
+			if (write_all(fd, buf, left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf)) < 0)
+				return 2;
+		return 0;
+	}
 	if (argc != 2 || fd < 0 || (strcmp(argv[1], "echo") != 0 && strcmp(argv[1], "sink") != 0)) {
-		fprintf(stderr, "usage: bench_echo echo|sink (with CHANNEL_FD)\n");
+		fprintf(stderr, "usage: bench_echo echo|sink|source MIB (with CHANNEL_FD)\n");
 		return 2;
 	}
 	echo = strcmp(argv[1], "echo") == 0;

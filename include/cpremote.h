@@ -160,6 +160,15 @@ int cpremote_kill(cpremote_child *child, int sig);
  */
 void cpremote_free(cpremote_child *child);
 
+/*
+ * Closes every SSH connection of this process now, instead of after their
+ * idle time (-o ControlPersist=SECONDS, default 2 s after the last child on
+ * a connection ended).  Children still running are ended on their hosts;
+ * their handles then report CPREMOTE_ECONNLOST or CPREMOTE_ERELAY.  Does
+ * not block; the next cpremote_run() connects again.
+ */
+void cpremote_shutdown(void);
+
 /* A static, human text for an error code (project code or -errno). */
 const char *cpremote_strerror(int err);
 

@@ -204,3 +204,18 @@ out:
 	pthread_mutex_unlock(&relay_lock);
 	return r;
 }
+
+/*
+ * Closing the control socket is how the relay learns that the caller is
+ * done: it closes every connection and exits, and the helpers end what
+ * still runs.  The next cpremote_run() starts a new relay.
+ */
+void
+cpremote_shutdown(void)
+{
+	pthread_mutex_lock(&relay_lock);
+	if (relay_fd >= 0)
+		close(relay_fd);
+	relay_fd = -1;
+	pthread_mutex_unlock(&relay_lock);
+}

@@ -19,7 +19,7 @@
 #include "session.h"
 
 #define HANDSHAKE_TIMEOUT_S 30
-#define IDLE_CLOSE_MS 2000
+#define IDLE_CLOSE_S 2
 #define KEEPALIVE_INTERVAL_S 5
 #define KEEPALIVE_COUNT 3
 #define HANDSHAKE_ATTEMPTS 6     /* sshd's MaxStartups drops handshakes at random under load */
@@ -663,6 +663,7 @@ static struct conn *conn_new(struct dest *d)
 	k->next_id = 1;
 	k->so.handshake_timeout_s = HANDSHAKE_TIMEOUT_S;
 	k->so.keepalive_s = KEEPALIVE_INTERVAL_S;
+	k->so.idle_close_s = IDLE_CLOSE_S;
 	k->so.keepalive_count = KEEPALIVE_COUNT;
 	/* Frames are taken out as they arrive: one frame plus one read at most. */
 	k->in.limit = CPR_HEADER_LEN + CPR_MAX_SPAWN + 64 * 1024;
@@ -728,9 +729,7 @@ void conn_detach(struct conn *k, struct rchild *c)
 		}
 	}
 	if (k->nkids == 0 && k->state == K_READY) {
-		const char *env = getenv("CPREMOTE_IDLE_MS");
-		long ms = env ? atol(env) : IDLE_CLOSE_MS;
-		struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+		struct timeval tv = { .tv_sec = k->so.idle_close_s };
 
 		evtimer_add(k->timer, &tv);
 	}

@@ -58,6 +58,8 @@ static int apply_option(ssh_session s, struct session_opts *so, const char *opt,
 		return seconds(name, value, 1, &so->handshake_timeout_s, msg, msglen);
 	if (strcasecmp(name, "ServerAliveInterval") == 0)
 		return seconds(name, value, 0, &so->keepalive_s, msg, msglen);
+	if (strcasecmp(name, "ControlPersist") == 0)
+		return seconds(name, value, 0, &so->idle_close_s, msg, msglen);
 	if (strcasecmp(name, "ServerAliveCountMax") == 0)
 		return seconds(name, value, 1, &so->keepalive_count, msg, msglen);
 	if (strcasecmp(name, "StrictHostKeyChecking") == 0) {

@@ -13,6 +13,7 @@ struct session_opts {
 	int keepalive_s;         /* ServerAliveInterval (0: off) */
 	int keepalive_count;     /* ServerAliveCountMax */
 	int accept_new;          /* StrictHostKeyChecking=accept-new or --accept-new */
+	int idle_close_s;        /* ControlPersist: how long a connection outlives its last child */
 };
 
 /*
