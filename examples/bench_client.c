@@ -14,6 +14,7 @@
  *   bench_client time N CMD...                   mean wall time of running CMD N times
  *   bench_client rtt-cmd N SIZE CMD...           round trips through CMD's stdin and stdout
  *   bench_client tput-cmd MIB CMD...             MIB MiB into CMD's stdin
+ *   bench_client tput-rx-cmd MIB CMD...          MIB MiB out of CMD's stdout (after its ready byte)
  *
  * ECHO is the path of bench_echo on the host.  A CMD of the *-cmd modes
  * must write one byte when it is ready (the clock starts then), and for
@@ -53,7 +54,8 @@ static const char usage[] =
 	"       bench_client [-F cfg] [-o opt]... mem HOST ECHO N\n"
 	"       bench_client time N CMD...\n"
 	"       bench_client rtt-cmd N SIZE CMD...\n"
-	"       bench_client tput-cmd MIB CMD...\n";
+	"       bench_client tput-cmd MIB CMD...\n"
+	"       bench_client tput-rx-cmd MIB CMD...\n";
 
 static const char *config;
 static const char *ssh_opts[MAX_OPTS + 1];
@@ -308,6 +310,34 @@ static int time_cmd(long n, char **cmd)
 	return 0;
 }
 
+/* Reads FD to end of file after its first byte; the clock starts at the byte after it. */
+static int drain(int fd, long mib, const char *name)
+{
+	static char buf[BUF_LEN];
+	long long total = 0;
+	double t0 = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return 1;
+		if (n == 0)
+			break;
+		if (total == 0)
+			t0 = now_s();
+		total += n;
+	}
+	if (total != mib * 1024LL * 1024) {
+		fprintf(stderr, "bench_client: %s: %lld bytes, not %ld MiB\n", name, total, mib);
+		return 1;
+	}
+	printf("%s %.1f MB/s\n", name, (double)total / (now_s() - t0) / 1e6);
+	return 0;
+}
+
 static int cmd_mode(int throughput, long n, size_t size, char **cmd)
 {
 	int to = -1, from = -1, rc = 1;
@@ -320,7 +350,11 @@ static int cmd_mode(int throughput, long n, size_t size, char **cmd)
 		fprintf(stderr, "bench_client: %s did not say it was ready\n", cmd[0]);
 		goto out;
 	}
-	if (throughput) {
+	if (throughput == 2) {
+		close(to);
+		to = -1;
+		rc = drain(from, n, "tput_rx_cmd");
+	} else if (throughput) {
 		rc = pour(to, from, n, 1, "tput_cmd");
 		to = -1;
 	} else {
@@ -520,11 +554,12 @@ static int mem(const char *host, const char *echo, long n)
 	if ((kids[0] = start(host, echo, "echo")) == NULL || read_full(cpremote_channel_fd(kids[0]), &b, 1) < 0)
 		goto out;
 	helper = parent_of(cpremote_pid(kids[0]), comm, sizeof(comm));
+	(void)parent_of(helper, comm, sizeof(comm));
 	if (strcmp(comm, "cpremote-helpe") != 0 && strcmp(comm, "cpremote-helper") != 0)
 		helper = -1;
 	/* One child is needed to find the helper; its RSS is then counted in "per child". */
 	if ((relay = find_relay()) < 0 || helper < 0) {
-		fprintf(stderr, "bench_client: mem: relay %ld or helper %ld not found\n", relay, helper);
+		fprintf(stderr, "bench_client: mem: relay %ld or helper %ld (%s, child %ld) not found\n", relay, helper, comm, cpremote_pid(kids[0]));
 		goto out;
 	}
 	r0 = rss_kib(relay);
@@ -579,6 +614,8 @@ int main(int argc, char **argv)
 		return time_cmd(atol(argv[1]), argv + 2);
 	if (argc >= 4 && strcmp(argv[0], "rtt-cmd") == 0)
 		return cmd_mode(0, atol(argv[1]), (size_t)atol(argv[2]), argv + 3);
+	if (argc >= 3 && strcmp(argv[0], "tput-rx-cmd") == 0)
+		return cmd_mode(2, atol(argv[1]), 0, argv + 2);
 	if (argc >= 3 && strcmp(argv[0], "tput-cmd") == 0)
 		return cmd_mode(1, atol(argv[1]), 0, argv + 2);
 	fputs(usage, stderr);

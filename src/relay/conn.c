@@ -379,6 +379,19 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Queues a PING.  It carries how long a silence means a lost link, so that
+ * the helper can end its children by itself when the link freezes.
+ */
+static void queue_ping(struct conn *k)
+{
+	uint8_t ping[8];
+
+	cpr_put_u32(ping, ++k->ping_cookie);
+	cpr_put_u32(ping + 4, (uint32_t)(k->so.keepalive_s * (k->so.keepalive_count + 1)));
+	cpr_frame_append(&k->out, CPR_PING, 0, 0, ping, sizeof ping);
+}
+
+/*
  * Every interval: a PING, answered by the helper with a PONG.  After
  * keepalive_count silent intervals in a row the link is declared lost, so
  * a frozen link is found within interval * (count + 1) seconds.
@@ -398,12 +411,7 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 	}
 	k->heard = 0;
 	if (k->nkids > 0) {
-		uint8_t ping[8];
-
-		/* The helper learns how long a silence means a lost link for it too. */
-		cpr_put_u32(ping, ++k->ping_cookie);
-		cpr_put_u32(ping + 4, (uint32_t)(k->so.keepalive_s * (k->so.keepalive_count + 1)));
-		conn_send(k, CPR_PING, 0, 0, ping, sizeof ping);
+		queue_ping(k);
 		/* A frozen link may leave the write event armed forever: pump now. */
 		conn_step(k);
 	}
@@ -506,6 +514,8 @@ static int step_upload(struct conn *k)
 	cpr_buf_consume(&k->out, cpr_buf_len(&k->out));
 	cpr_hello_encode(hello, 0);
 	cpr_buf_append(&k->out, hello, sizeof hello);
+	if (k->so.keepalive_s > 0)
+		queue_ping(k);
 	k->state = K_OPEN;
 	conn_step(k);
 	return -1;
@@ -682,6 +692,9 @@ static struct conn *conn_new(struct dest *d)
 	if (session_configure(k->s, &k->dest, &k->so, k->config_error, sizeof k->config_error) < 0 &&
 	    !k->config_error[0])
 		snprintf(k->config_error, sizeof k->config_error, "bad options");
+	/* Right behind the hello: the helper knows the silence limit from its first child on. */
+	if (k->so.keepalive_s > 0)
+		queue_ping(k);
 	event_active(k->kick, 0, 0);
 	relay_log(1, "%s: connecting", k->dest.host);
 	return k;

@@ -129,7 +129,7 @@ static void cprun_streams(void)
 	struct fixture_result r;
 	char *want_out = exec_pattern('O', OUT_BYTES), *want_err = exec_pattern('E', ERR_BYTES);
 
-	if (fixture_cprun(small, NULL, 0, 12, &r) == 0) {
+	if (fixture_cprun(small, NULL, 0, 60, &r) == 0) {
 		ok_int(WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1, 0, "cprun: sh -c exits 0");
 		ok_text(r.out, "to-out\n", "cprun: stdout has only stdout's line");
 		ok_text(r.err, "to-err\n", "cprun: stderr has only stderr's line");
@@ -137,7 +137,7 @@ static void cprun_streams(void)
 	}
 	snprintf(out_n, sizeof(out_n), "%d", OUT_BYTES);
 	snprintf(err_n, sizeof(err_n), "%d", ERR_BYTES);
-	if (fixture_cprun(args, NULL, 0, 12, &r) == 0) {
+	if (fixture_cprun(args, NULL, 0, 60, &r) == 0) {
 		ok_int(WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1, 0, "cprun: spew exits 0");
 		ok_int(r.out_len, OUT_BYTES, "cprun: all of stdout arrives");
 		ok(r.out_len == OUT_BYTES && memcmp(r.out, want_out, OUT_BYTES) == 0,
@@ -158,18 +158,18 @@ static void cprun_stdin(void)
 	struct fixture_result r;
 	char *in = make_input(IN_BYTES), want[32];
 
-	if (fixture_cprun(cat, in, IN_BYTES, 12, &r) == 0) {
+	if (fixture_cprun(cat, in, IN_BYTES, 60, &r) == 0) {
 		ok_int(WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1, 0, "cprun: cat exits 0 after EOF");
 		ok(r.out_len == IN_BYTES && memcmp(r.out, in, IN_BYTES) == 0,
 		   "cprun: cat gives back stdin byte for byte");
 		fixture_result_free(&r);
 	}
 	snprintf(want, sizeof(want), "%d\n", IN_BYTES);
-	if (fixture_cprun(wc, in, IN_BYTES, 12, &r) == 0) {
+	if (fixture_cprun(wc, in, IN_BYTES, 60, &r) == 0) {
 		ok_text(r.out, want, "cprun: wc -c counts every byte of stdin");
 		fixture_result_free(&r);
 	}
-	if (fixture_cprun(cat, NULL, 0, 12, &r) == 0) {
+	if (fixture_cprun(cat, NULL, 0, 60, &r) == 0) {
 		ok_int(WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1, 0,
 		       "cprun: cat with an empty stdin ends (EOF propagates)");
 		ok_int(r.out_len, 0, "cprun: and writes nothing");

@@ -101,11 +101,25 @@ static void inject(struct fault_proc *ps, int n, const char *tag)
 	}
 }
 
-/* After the caller learned of the fault: a frozen link must come back for the host to learn of it. */
-static void after(void)
+/*
+ * After the caller learned of the fault.  While a link is frozen sshd
+ * keeps the session, so the helper must end the target and its grandchild
+ * by itself once the relay's keepalives stop (each PING carries the
+ * limit).  Then the link comes back, so that sshd can end as well.
+ */
+static void after(const struct fault_proc *ps, const char *what)
 {
-	if (strcmp(fault, "freeze") == 0)
-		fault_proxy_cmd(&proxy, "thaw");
+	char msg[160];
+	double t;
+
+	if (strcmp(fault, "freeze") != 0)
+		return;
+	t = fault_wait_gone(ps, 2, FAULT_CLEANUP_S);
+	snprintf(msg, sizeof(msg), "%s: target and grandchild gone while the link is still frozen", what);
+	ok(t >= 0, msg);
+	if (t >= 0)
+		printf("#   gone after %.2f s\n", t);
+	fault_proxy_cmd(&proxy, "thaw");
 }
 
 /* The options of a run on h1, through the proxy when the fault needs it. */
@@ -205,7 +219,7 @@ static void lib_case(void)
 	}
 	snprintf(msg, sizeof(msg), "lib: known within %d s", FAULT_DETECT_S);
 	ok(r != 0 && dt < FAULT_DETECT_S, msg);
-	after();
+	after(ps, "lib");
 	cpremote_free(c);
 	c = NULL;
 	ok_int(fault_count_fds(), fds0, "lib: no fd left in the caller");
@@ -276,7 +290,7 @@ static void cprun_case(void)
 		ok_int(code, 255, "cprun: exits 255");
 		ok_contains(err, "h1", "cprun: the message names the host");
 	}
-	after();
+	after(ps, "cprun");
 	snprintf(msg, sizeof(msg), "cprun: relay gone");
 	{
 		struct fault_proc relay;

@@ -120,9 +120,19 @@ main(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	alarm(LIFETIME_S);
-	/* The relay pipelines its first SPAWN behind its hello, so both come before we answer. */
-	if (read_all(relay_hello, sizeof(relay_hello)) < 0 || read_all(hdr, sizeof(hdr)) < 0 ||
-	    cpr_header_decode(hdr, &h) < 0 || h.type != CPR_SPAWN)
+	/*
+	 * The relay pipelines its first SPAWN behind its hello (and a keepalive
+	 * PING), so they come before we answer.
+	 */
+	if (read_all(relay_hello, sizeof(relay_hello)) < 0)
+		return 2;
+	do {
+		if (read_all(hdr, sizeof(hdr)) < 0 || cpr_header_decode(hdr, &h) < 0)
+			return 2;
+		if (h.type == CPR_PING && (h.length > sizeof(big) || read_all(big, h.length) < 0))
+			return 2;
+	} while (h.type == CPR_PING);
+	if (h.type != CPR_SPAWN)
 		return 2;
 	id = h.child;
 	if (h.length > 0) {
