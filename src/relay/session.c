@@ -26,6 +26,46 @@ static int seconds(const char *name, const char *value, long min, int *out, char
 	return 0;
 }
 
+/* The name known_hosts records the host under: "addr", or "[addr]:port" off port 22. */
+static void known_hosts_name(ssh_session s, char *out, size_t len)
+{
+	char *h = NULL;
+	unsigned int port = 22;
+
+	ssh_options_get(s, SSH_OPTIONS_HOST, &h);
+	ssh_options_get_port(s, &port);
+	if (port == 22)
+		snprintf(out, len, "%s", h ? h : "?");
+	else
+		snprintf(out, len, "[%s]:%u", h ? h : "?", port);
+	ssh_string_free_char(h);
+}
+
+/* The number of the first line of PATH that names NAME (in its comma-separated first field), or 0. */
+static long file_line(const char *path, const char *name)
+{
+	char buf[8192];
+	size_t n = strlen(name);
+	long no = 0, found = 0;
+	FILE *f = path ? fopen(path, "re") : NULL;
+
+	while (f && !found && fgets(buf, sizeof buf, f)) {
+		char *p = buf;
+
+		no++;
+		buf[strcspn(buf, " \t\r\n")] = '\0';
+		while (p && !found) {
+			if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+				found = no;
+			p = strchr(p, ',');
+			p = p ? p + 1 : NULL;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* Sets an "-o Option=value" the way ssh -o would.  Returns 0 or -1 with MSG set. */
 static int apply_option(ssh_session s, struct session_opts *so, const char *opt, char *msg, size_t msglen)
 {
@@ -146,13 +186,19 @@ int session_check_host_key(ssh_session s, const char *host, int accept_new, char
 		r = 0;
 		break;
 	case SSH_KNOWN_HOSTS_CHANGED:
-	case SSH_KNOWN_HOSTS_OTHER:
+	case SSH_KNOWN_HOSTS_OTHER: {
+		char name[300];
+		long line;
+
+		known_hosts_name(s, name, sizeof name);
+		line = file_line(kh, name);
 		r = CPREMOTE_EHOSTKEY_CHANGED;
 		snprintf(msg, msglen,
 			  "%s: host key verification failed: the host's key (%s) differs from the one "
-			  "recorded in %s; if the change is expected, remove the old entry",
-			  host, fp ? fp : "?", kh ? kh : "known_hosts");
+			  "recorded for %s in %s%s%.0ld; if the change is expected, remove that entry",
+			  host, fp ? fp : "?", name, kh ? kh : "known_hosts", line ? ":" : "", line);
 		break;
+	}
 	case SSH_KNOWN_HOSTS_UNKNOWN:
 	case SSH_KNOWN_HOSTS_NOT_FOUND:
 		if (accept_new) {

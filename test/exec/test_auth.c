@@ -101,6 +101,14 @@ int main(void)
 	fixture_options(&o, "h1");
 	o.ssh_options = o_changed;
 	lib_fails(&o, CPREMOTE_EHOSTKEY_CHANGED, "a changed host key");
+	{
+		/* The message names the entry to remove: the file, its line, the name recorded. */
+		char entry[4300];
+
+		snprintf(entry, sizeof(entry), "%s:1;", kh_changed);
+		ok_contains(cpremote_errmsg(), entry, "lib: a changed host key: names known_hosts.changed:1");
+		ok_contains(cpremote_errmsg(), "recorded for [127.0.0.2]:", "lib: a changed host key: names the entry");
+	}
 
 	fixture_options(&o, "127.0.0.2");
 	o.port = atoi(port);
