@@ -93,6 +93,8 @@ for rid, name, ours_k, anc_k, anc_text, kind, target, ttext in ROWS:
     elif kind == "link_warm" and ours is not None:
         ok = ours <= target
         note = "%.2f RTT" % (ours / link)
+        if fig.get("link_warm_run") is not None:
+            note += "; cpremote_run() returns at %.2f RTT" % (fig["link_warm_run"] / link)
     elif kind == "link_cold" and ours is not None and anc is not None:
         ok = ours - anc <= target
         note = "%.2f RTT vs %.2f RTT (%+.1f ms)" % (ours / link, anc / link, ours - anc)

@@ -12,11 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fdpass.h"
 #include "lib.h"
+
+/* close_range(2)'s flag (Linux 5.11); older kernels get the bounded loop. */
+#define CLOSE_RANGE_CLOEXEC_FLAG (1u << 2)
+#define FALLBACK_MAX_FD 4096
 
 #ifndef CPREMOTE_RELAY_PATH
 #define CPREMOTE_RELAY_PATH "/usr/local/libexec/cpremote-relay"
@@ -64,6 +69,13 @@ relay_exec(const char *path, char *const argv[], int ctl, int devnull, int errpi
 	(void)setsid();
 	if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0)
 		goto fail;
+	/*
+	 * The caller's fds opened without O_CLOEXEC must not live on in the
+	 * relay: a pipe held there would never give its reader EOF.
+	 */
+	if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC_FLAG) < 0)
+		for (int fd = 3; fd < FALLBACK_MAX_FD; fd++)
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (fcntl(ctl, F_SETFD, 0) < 0)
 		goto fail;
 	execv(path, argv);

@@ -465,8 +465,13 @@ static void on_status(evutil_socket_t fd, short what, void *arg)
 		if (c->state == R_RUNNING) {
 			c->orphan = 1;
 			conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
-			for (int s = 0; s < CPR_NSTREAMS; s++)
-				flush_out(c, s);
+			/* Nobody reads it any more: drop what waits, credited (flush_out could free c). */
+			for (int s = 0; s < CPR_NSTREAMS; s++) {
+				c->unacked[s] += (uint32_t)cpr_buf_len(&c->out[s]);
+				cpr_buf_consume(&c->out[s], cpr_buf_len(&c->out[s]));
+				give_credit(c, s);
+			}
+			maybe_finish(c); /* may free c: last */
 		} else if (c->state == R_SPAWNING) {
 			c->orphan = 1; /* killed when SPAWNED arrives */
 		} else {

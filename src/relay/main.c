@@ -45,6 +45,11 @@ static void on_control(evutil_socket_t fd, short what, void *arg)
 
 	if (r == -EAGAIN || r == -EINTR)
 		return;
+	if (r == -EMSGSIZE || r == -EPROTO) {
+		/* One request lost (e.g. out of fds); its status socket went with it. */
+		relay_log(1, "control: a request was lost (%s)", strerror(-r));
+		return;
+	}
 	if (r <= 0) {
 		/* The caller is gone: nothing of it may be left running. */
 		event_base_loopbreak(relay_base);
