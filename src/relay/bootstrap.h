@@ -41,9 +41,12 @@ const char *bootstrap_arches(void);
 const char *bootstrap_run_command(void);
 
 /*
- * The exec string that reads B's bytes from stdin up to EOF, checks them,
- * installs them atomically in the first usable cache directory and prints
- * "cpremote-stub: installed PATH".  Malloc'ed; NULL when out of memory.
+ * The exec string of the install stub for B: it takes the host's install
+ * lock, then prints "cpremote-stub: ready PATH" when another install put a
+ * usable helper there meanwhile, or "cpremote-stub: send", reads B's bytes
+ * from stdin up to EOF, checks them, installs them atomically in the first
+ * usable cache directory and prints "cpremote-stub: installed PATH".
+ * Malloc'ed; NULL when out of memory.
  */
 char *bootstrap_install_command(const struct helper_blob *b);
 
@@ -52,7 +55,9 @@ enum bootstrap_marker {
 	BS_NONE = 0,   /* nothing (yet): keep looking for the hello */
 	BS_NEED,       /* no usable helper: upload the one for *arch */
 	BS_NOARCH,     /* the host's architecture has no helper: *arch names it */
-	BS_INSTALLED,  /* the install stub is done */
+	BS_INSTALLED,  /* the install stub is done: *arg is the helper's path */
+	BS_SEND,       /* the install stub holds the lock: send the helper */
+	BS_READY,      /* another install put a usable helper at *arg meanwhile */
 };
 
 /*
@@ -74,9 +79,10 @@ struct upload {
 	char err[512];        /* the last of its stderr */
 	size_t errlen;
 	char path[256];       /* where it was installed */
+	int by_other;         /* another install put it there: nothing was sent */
 };
 
-enum upload_result { UPLOAD_AGAIN = 0, UPLOAD_DONE = 1, UPLOAD_FAILED = -1 };
+enum upload_result { UPLOAD_AGAIN = 0, UPLOAD_DONE = 1, UPLOAD_FAILED = -1, UPLOAD_SENDING = 2 };
 
 /*
  * Prepares U to upload B on session S; the channel is opened by the first
@@ -86,10 +92,14 @@ int upload_start(struct upload *u, ssh_session s, const struct helper_blob *b);
 
 /*
  * Advances the upload without blocking: opens the channel, runs the
- * install stub, writes the helper then EOF, and reads the stub's answer.
- * Returns UPLOAD_AGAIN (call again on the next socket event), UPLOAD_DONE
- * (u->path names the installed helper), or UPLOAD_FAILED with a message
- * for a person in MSG (the stub's own reason when it gave one).
+ * install stub, waits for it to hold the host's install lock, writes the
+ * helper then EOF, and reads the stub's answer.  Returns UPLOAD_AGAIN
+ * (call again on the next socket event), UPLOAD_SENDING once, when the
+ * stub asked for the bytes (call again at once: that is the upload proper
+ * starting), UPLOAD_DONE (u->path names the installed helper; u->by_other
+ * when another install had put it there and nothing was sent), or
+ * UPLOAD_FAILED with a message for a person in MSG (the stub's own reason
+ * when it gave one).
  */
 enum upload_result upload_step(struct upload *u, char *msg, size_t msglen);
 

@@ -1,9 +1,11 @@
 /*
  * upload.c — sends the embedded helper to a host that has none: a second
  * session channel on the same SSH connection runs the install stub
- * (bootstrap.c), receives the helper's bytes then EOF, and answers with
- * one marker line.  Driven without blocking from the connection's state
- * machine, like the rest of the relay's libssh use.
+ * (bootstrap.c), which takes the host's install lock and then either asks
+ * for the bytes ("send"), receives them then EOF and answers "installed",
+ * or answers "ready" when a concurrent install got there first.  Driven
+ * without blocking from the connection's state machine, like the rest of
+ * the relay's libssh use.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +15,7 @@
 
 #define WRITE_CHUNK (64u * 1024)
 
-enum { U_IDLE, U_OPEN, U_EXEC, U_SEND, U_WAIT, U_OVER };
+enum { U_IDLE, U_OPEN, U_EXEC, U_ASK, U_SEND, U_WAIT, U_OVER };
 
 int upload_start(struct upload *u, ssh_session s, const struct helper_blob *b)
 {
@@ -116,8 +118,28 @@ enum upload_result upload_step(struct upload *u, char *msg, size_t msglen)
 			return UPLOAD_AGAIN;
 		if (rc != SSH_OK)
 			return failed(u, msg, msglen, ssh_get_error(s));
-		u->state = U_SEND;
+		u->state = U_ASK;
 		/* fall through */
+	case U_ASK:
+		/* Nothing is sent before the stub holds the lock and asks. */
+		in = drain(u);
+		switch (bootstrap_scan(cpr_buf_peek(&u->out), cpr_buf_len(&u->out), u->path,
+				       sizeof u->path)) {
+		case BS_READY:
+			u->by_other = 1;
+			u->state = U_OVER;
+			return UPLOAD_DONE;
+		case BS_SEND:
+			/* Its answer comes after the bytes: look for it alone. */
+			u->path[0] = '\0';
+			cpr_buf_consume(&u->out, cpr_buf_len(&u->out));
+			u->state = U_SEND;
+			return UPLOAD_SENDING;
+		default:
+			if (in < 0)
+				return failed(u, msg, msglen, "the install script ended early");
+			return UPLOAD_AGAIN;
+		}
 	case U_SEND:
 		/*
 		 * Reading takes in the window adjusts that let writing go on,
