@@ -133,6 +133,19 @@ void child_input_eof(struct helper *h, struct child *c, int s);
  */
 int children_finish(struct helper *h);
 
+/* Milliseconds on a monotonic clock. */
+long helper_now_ms(void);
+
+/* Adds O_NONBLOCK to FD's flags.  Returns 0, or -1 with errno set. */
+int helper_set_nonblock(int fd);
+
+/*
+ * The grace period between SIGTERM and SIGKILL for children left behind,
+ * in ms: $CPREMOTE_GRACE_MS when it is a number of 0..600000, else 5000.
+ * The helper and its guardian both use it, so that they agree.
+ */
+long helper_grace_ms(void);
+
 /* Writes a diagnostic line "cpremote-helper: ..." to stderr. */
 void helper_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,12 +20,9 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "helper.h"
-
-#define GRACE_MS_DEFAULT 5000
 
 /* After the SIGKILL, how long to wait for processes that do not go away (e.g. stuck in I/O). */
 #define KILL_WAIT_MS 2000
@@ -41,25 +37,6 @@ helper_warn(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -1;
-	return 0;
 }
 
 /* Writes what the output queue holds to the relay.  Returns -1 when the relay is gone. */
@@ -294,7 +271,7 @@ silence_timeout(const struct helper *h)
 
 	if (h->silence_limit_ms <= 0)
 		return -1;
-	left = h->last_heard_ms + h->silence_limit_ms - now_ms();
+	left = h->last_heard_ms + h->silence_limit_ms - helper_now_ms();
 	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
@@ -317,7 +294,11 @@ serve(struct helper *h, int sfd)
 		n = 0;
 		room = cpr_buf_len(&h->out) < HELPER_OUT_HIGH;
 		if (watch(&pfds, &slots, &n, &cap, sfd, POLLIN, NULL, -1) < 0 ||
-		    watch(&pfds, &slots, &n, &cap, 0, room ? POLLIN : 0, NULL, -1) < 0 ||
+		    /*
+		     * Always read the relay: what it sends is bounded by credit, and
+		     * an unread PING would look like a frozen link.
+		     */
+		    watch(&pfds, &slots, &n, &cap, 0, POLLIN, NULL, -1) < 0 ||
 		    watch(&pfds, &slots, &n, &cap, 1, cpr_buf_len(&h->out) ? POLLOUT : 0, NULL, -1) < 0)
 			goto nomem;
 		for (c = h->children; c != NULL; c = c->next) {
@@ -355,7 +336,7 @@ serve(struct helper *h, int sfd)
 					goto out;
 				children_reap(h);
 			} else if (pfds[i].fd == 0) {
-				h->last_heard_ms = now_ms();
+				h->last_heard_ms = helper_now_ms();
 				if (read_relay(h, &in, &hello_done, &bad_hello) < 0) {
 					r = bad_hello;
 					goto out;
@@ -391,21 +372,6 @@ out:
 	return r;
 }
 
-static long
-grace_ms(void)
-{
-	const char *s = getenv("CPREMOTE_GRACE_MS");
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return GRACE_MS_DEFAULT;
-	v = strtol(s, &end, 10);
-	if (*end != '\0' || v < 0 || v > 600000)
-		return GRACE_MS_DEFAULT;
-	return v;
-}
-
 /* Whether anything of C's may still run: the child itself, or others in its group. */
 static int
 child_alive(struct child *c)
@@ -420,7 +386,7 @@ child_alive(struct child *c)
 static void
 end_children(struct helper *h, int sfd)
 {
-	long deadline = now_ms() + grace_ms(), kill_deadline = 0, wait;
+	long deadline = helper_now_ms() + helper_grace_ms(), kill_deadline = 0, wait;
 	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 	struct child *c;
 	int alive;
@@ -439,20 +405,20 @@ end_children(struct helper *h, int sfd)
 			alive |= child_alive(c);
 		if (!alive)
 			break;
-		if (kill_deadline == 0 && now_ms() >= deadline) {
+		if (kill_deadline == 0 && helper_now_ms() >= deadline) {
 			for (c = h->children; c != NULL; c = c->next) {
 				kill(-c->pid, SIGKILL);
 				if (!c->reaped)
 					kill(c->pid, SIGKILL);
 			}
-			kill_deadline = now_ms() + KILL_WAIT_MS;
+			kill_deadline = helper_now_ms() + KILL_WAIT_MS;
 		}
-		if (kill_deadline != 0 && now_ms() >= kill_deadline) {
+		if (kill_deadline != 0 && helper_now_ms() >= kill_deadline) {
 			helper_warn("some children did not end after SIGKILL");
 			break;
 		}
 		/* Short waits: a group's other members end without any SIGCHLD for us. */
-		wait = (kill_deadline ? kill_deadline : deadline) - now_ms();
+		wait = (kill_deadline ? kill_deadline : deadline) - helper_now_ms();
 		if (wait > 50)
 			wait = 50;
 		if (wait < 0)
@@ -521,7 +487,7 @@ main(int argc, char **argv)
 		helper_warn("signalfd: %s", strerror(errno));
 		goto out;
 	}
-	if (set_nonblock(0) < 0 || set_nonblock(1) < 0) {
+	if (helper_set_nonblock(0) < 0 || helper_set_nonblock(1) < 0) {
 		helper_warn("fcntl: %s", strerror(errno));
 		goto out;
 	}

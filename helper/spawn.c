@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -141,16 +140,6 @@ bad:
 	return -1;
 }
 
-static int
-set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -1;
-	return 0;
-}
-
 static void
 close_fd(int *fd)
 {
@@ -176,33 +165,9 @@ close_fd(int *fd)
  * ended normally it has already done this, the groups are gone and the
  * guardian simply exits.
  */
-#define GUARD_GRACE_MS 5000
 #define GUARD_PRUNE_MS 1000
 
 static int guard_fd = -1;
-
-static long
-guard_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The same grace period as the helper's: CPREMOTE_GRACE_MS, else 5 s. */
-static long
-guard_grace_ms(void)
-{
-	const char *s = getenv("CPREMOTE_GRACE_MS");
-	char *end;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return GUARD_GRACE_MS;
-	v = strtol(s, &end, 10);
-	return *end != '\0' || v < 0 || v > 600000 ? GUARD_GRACE_MS : v;
-}
 
 /* Keeps only the groups that still have a member; returns how many. */
 static size_t
@@ -281,8 +246,8 @@ guard_main(int fd)
 		groups[n++] = pg;
 	}
 	if ((n = guard_signal(groups, n, SIGTERM)) > 0) {
-		deadline = guard_now_ms() + guard_grace_ms();
-		while ((n = guard_prune(groups, n)) > 0 && guard_now_ms() < deadline)
+		deadline = helper_now_ms() + helper_grace_ms();
+		while ((n = guard_prune(groups, n)) > 0 && helper_now_ms() < deadline)
 			poll(NULL, 0, 50);
 		guard_signal(groups, n, SIGKILL);
 	}
@@ -427,10 +392,10 @@ spawn_child(const struct spawn_req *req, struct child *c, int *stage)
 	}
 	if (pipe2(report, O_CLOEXEC) < 0)
 		goto out;
-	if (set_nonblock(sv[0]) < 0 ||
-	    (pipes[0][1] >= 0 && set_nonblock(pipes[0][1]) < 0) ||
-	    (pipes[1][0] >= 0 && set_nonblock(pipes[1][0]) < 0) ||
-	    (pipes[2][0] >= 0 && set_nonblock(pipes[2][0]) < 0))
+	if (helper_set_nonblock(sv[0]) < 0 ||
+	    (pipes[0][1] >= 0 && helper_set_nonblock(pipes[0][1]) < 0) ||
+	    (pipes[1][0] >= 0 && helper_set_nonblock(pipes[1][0]) < 0) ||
+	    (pipes[2][0] >= 0 && helper_set_nonblock(pipes[2][0]) < 0))
 		goto out;
 	snprintf(chan_str, sizeof(chan_str), "%d", sv[1]);
 

@@ -200,28 +200,3 @@ int exec_read_line(int fd, char *buf, size_t size, int timeout_s)
 	}
 	return 0;
 }
-
-/* Escapes what would end the diagnostic line; long texts are cut, as they only help a person. */
-void exec_diag_text(const char *label, const char *text)
-{
-	size_t i;
-
-	printf("#   %s ", label);
-	if (text == NULL) {
-		printf("(null)\n");
-		return;
-	}
-	putchar('"');
-	for (i = 0; text[i] != '\0' && i < 400; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		if (c == '\n')
-			printf("\\n");
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\x%02x", c);
-		else
-			putchar(c);
-	}
-	printf("\"%s\n", text[i] != '\0' ? "..." : "");
-	fflush(stdout);
-}

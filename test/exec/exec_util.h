@@ -3,7 +3,6 @@
 #define CPREMOTE_EXEC_UTIL_H
 
 #include <stddef.h>
-#include <string.h>
 #include "cpremote.h"
 #include "fixture.h"
 
@@ -25,21 +24,5 @@ char *exec_pattern(char tag, size_t bytes);
 
 /* Reads CHILD's stdout until it holds a whole line or TIMEOUT_S passed; 1 when a line came. */
 int exec_read_line(int fd, char *buf, size_t size, int timeout_s);
-
-/*
- * Prints "#   LABEL "TEXT"" with newlines and other control bytes escaped,
- * so that a text compared in a test never breaks the TAP stream.
- */
-void exec_diag_text(const char *label, const char *text);
-
-/* As tap.h's ok_str(), for texts that hold newlines. */
-#define ok_text(got, want, what)                                                       \
-	do {                                                                           \
-		const char *g_ = (got), *w_ = (want);                                  \
-		if (!ok(g_ && w_ && strcmp(g_, w_) == 0, (what))) {                    \
-			exec_diag_text("got", g_);                                     \
-			exec_diag_text("want", w_);                                    \
-		}                                                                      \
-	} while (0)
 
 #endif

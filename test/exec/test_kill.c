@@ -55,7 +55,7 @@ static void lib_trapped(const char *host, const char *const *argv, int sig, cons
 		snprintf(msg, sizeof(msg), "lib %s: the status arrives", name);
 		ok_int(exec_pump(c, NULL, 0, 30, &r), 1, msg);
 		snprintf(msg, sizeof(msg), "lib %s: the child's trap ran", name);
-		ok_text(r.out, prints, msg);
+		ok_str(r.out, prints, msg);
 		snprintf(msg, sizeof(msg), "lib %s: the child exits 7 from its trap", name);
 		ok_int(WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1, 7, msg);
 		fixture_result_free(&r);
@@ -160,7 +160,7 @@ static void cprun_sigterm(void)
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
 	pid = -1;
-	ok_text(r.out, "got TERM\n", "cprun: the remote child's trap ran");
+	ok_str(r.out, "got TERM\n", "cprun: the remote child's trap ran");
 	ok_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 7, "cprun: exits 7, the child's code");
 out:
 	if (pid > 0) {

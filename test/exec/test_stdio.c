@@ -108,7 +108,7 @@ static void lib_stdin(void)
 	if ((c = run_piped("h2", wc)) != NULL) {
 		snprintf(want, sizeof(want), "%d\n", IN_BYTES);
 		ok_int(exec_pump(c, in, IN_BYTES, 12, &r), 1, "lib: wc -c ends after stdin's EOF");
-		ok_text(r.out, want, "lib: wc -c counts every byte of stdin");
+		ok_str(r.out, want, "lib: wc -c counts every byte of stdin");
 		fixture_result_free(&r);
 		cpremote_free(c);
 	}
@@ -131,8 +131,8 @@ static void cprun_streams(void)
 
 	if (fixture_cprun(small, NULL, 0, 60, &r) == 0) {
 		ok_int(WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1, 0, "cprun: sh -c exits 0");
-		ok_text(r.out, "to-out\n", "cprun: stdout has only stdout's line");
-		ok_text(r.err, "to-err\n", "cprun: stderr has only stderr's line");
+		ok_str(r.out, "to-out\n", "cprun: stdout has only stdout's line");
+		ok_str(r.err, "to-err\n", "cprun: stderr has only stderr's line");
 		fixture_result_free(&r);
 	}
 	snprintf(out_n, sizeof(out_n), "%d", OUT_BYTES);
@@ -166,7 +166,7 @@ static void cprun_stdin(void)
 	}
 	snprintf(want, sizeof(want), "%d\n", IN_BYTES);
 	if (fixture_cprun(wc, in, IN_BYTES, 60, &r) == 0) {
-		ok_text(r.out, want, "cprun: wc -c counts every byte of stdin");
+		ok_str(r.out, want, "cprun: wc -c counts every byte of stdin");
 		fixture_result_free(&r);
 	}
 	if (fixture_cprun(cat, NULL, 0, 60, &r) == 0) {

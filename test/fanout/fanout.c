@@ -35,6 +35,19 @@ int fan_hosts(void)
 	return n;
 }
 
+/* Looks up each host's address (see fanout.h). */
+void fan_host_addrs(char addr[][FAN_ADDR_LEN], int nhosts)
+{
+	for (int h = 0; h < nhosts; h++) {
+		char name[16], *a;
+
+		snprintf(name, sizeof(name), "h%d", h + 1);
+		a = cl_host_addr(name);
+		snprintf(addr[h], FAN_ADDR_LEN, "%s", a != NULL ? a : "?");
+		free(a);
+	}
+}
+
 /* Keeps the lines of OUT that start with PREFIX, without it (see fanout.h). */
 char *fan_lines_of(const char *out, const char *prefix)
 {

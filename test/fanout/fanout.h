@@ -20,6 +20,15 @@
  */
 int fan_hosts(void);
 
+/* Room for one host's address in fan_host_addrs(). */
+#define FAN_ADDR_LEN 32
+
+/*
+ * Fills ADDR[0..NHOSTS-1] with the addresses of h1..hNHOSTS in the hosts'
+ * ssh_config ("?" for a host it does not name).
+ */
+void fan_host_addrs(char addr[][FAN_ADDR_LEN], int nhosts);
+
 /*
  * The lines of OUT that start with PREFIX, in order, with PREFIX removed,
  * each ended by '\n'; malloc'ed.  Exits the test when out of memory.

@@ -25,7 +25,7 @@
 
 static int nhosts;
 static char host_list[64];          /* "h1,h2,...,hN" */
-static char addr[FAN_MAX_HOSTS][32]; /* the hosts' addresses, from ssh_config */
+static char addr[FAN_MAX_HOSTS][FAN_ADDR_LEN]; /* the hosts' addresses, from ssh_config */
 static int code[FAN_MAX_HOSTS];      /* the address's last byte - 2: the script's exit code */
 
 /* Runs cprun with ARGS and asserts nothing yet; a failure to run at all ends the test. */
@@ -385,20 +385,15 @@ int main(void)
 {
 	fixture_dir();
 	nhosts = fan_hosts();
+	fan_host_addrs(addr, nhosts);
 	for (int i = 0; i < nhosts; i++) {
-		char name[16], *a;
-
-		snprintf(name, sizeof(name), "h%d", i + 1);
-		a = cl_host_addr(name);
-		snprintf(addr[i], sizeof(addr[i]), "%s", a != NULL ? a : "?");
-		if (a == NULL || sscanf(a, "%*d.%*d.%*d.%d", &code[i]) != 1 || code[i] < 2) {
+		if (sscanf(addr[i], "%*d.%*d.%*d.%d", &code[i]) != 1 || code[i] < 2) {
 			tap_diag("a test host's address is not 127.0.0.N with N >= 2");
 			exit(1);
 		}
 		code[i] -= 2;
-		free(a);
 		snprintf(host_list + strlen(host_list), sizeof(host_list) - strlen(host_list),
-			 "%s%s", i > 0 ? "," : "", name);
+			 "%sh%d", i > 0 ? "," : "", i + 1);
 	}
 
 	test_prefix_status_summary();

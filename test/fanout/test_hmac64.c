@@ -22,7 +22,7 @@ int main(void)
 {
 	struct fan_peer *peers;
 	int nhosts, npeers, started = 0, answered;
-	char *prog, addr[FAN_MAX_HOSTS][32], what[128];
+	char *prog, addr[FAN_MAX_HOSTS][FAN_ADDR_LEN], what[128];
 	long long t0, t_spawned, t_done;
 
 	fixture_dir();
@@ -31,14 +31,7 @@ int main(void)
 	prog = fixture_prog("channel/hmac_child");
 	if ((peers = calloc((size_t)npeers, sizeof(*peers))) == NULL)
 		return 2;
-	for (int h = 0; h < nhosts; h++) {
-		char name[16], *a;
-
-		snprintf(name, sizeof(name), "h%d", h + 1);
-		a = cl_host_addr(name);
-		snprintf(addr[h], sizeof(addr[h]), "%s", a != NULL ? a : "?");
-		free(a);
-	}
+	fan_host_addrs(addr, nhosts);
 
 	/* Round robin over the hosts, as a fan-out caller would start them. */
 	t0 = cl_now_ms();

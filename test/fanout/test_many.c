@@ -23,7 +23,7 @@ int main(void)
 	struct fan_peer *peers;
 	struct rlimit rl;
 	int nhosts, started = 0, answered, good = 0, per_host[FAN_MAX_HOSTS] = { 0 };
-	char *prog, addr[FAN_MAX_HOSTS][32], what[128];
+	char *prog, addr[FAN_MAX_HOSTS][FAN_ADDR_LEN], what[128];
 	long long t0, t_mark = 0, t_spawned, t_answered, t_done;
 
 	fixture_dir();
@@ -40,14 +40,7 @@ int main(void)
 	prog = fixture_prog("channel/hmac_child");
 	if ((peers = calloc(NCHILDREN, sizeof(*peers))) == NULL)
 		return 2;
-	for (int h = 0; h < nhosts; h++) {
-		char name[16], *a;
-
-		snprintf(name, sizeof(name), "h%d", h + 1);
-		a = cl_host_addr(name);
-		snprintf(addr[h], sizeof(addr[h]), "%s", a != NULL ? a : "?");
-		free(a);
-	}
+	fan_host_addrs(addr, nhosts);
 
 	t0 = cl_now_ms();
 	for (int i = 0; i < NCHILDREN; i++) {

@@ -32,22 +32,38 @@ double fault_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * Reads up to SIZE - 1 bytes of /proc/PID/WHAT into BUF with a NUL after
+ * them, in one read (enough for the stat, comm and environment of the
+ * processes these tests look for).  The count, or -1 when the
+ * process or the file is gone.
+ */
+static ssize_t read_proc(pid_t pid, const char *what, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
 /* Reads /proc/PID/stat: state, parent and start time.  Returns 0 or -1. */
 static int read_stat(pid_t pid, char *state, pid_t *ppid, unsigned long long *start)
 {
-	char path[64], buf[1024], *p;
+	char buf[1024], *p;
 	unsigned long long st = 0;
-	int fd, field, pp = 0;
-	ssize_t n;
+	int field, pp = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (read_proc(pid, "stat", buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses: start after the last ')'. */
 	if ((p = strrchr(buf, ')')) == NULL || p[1] == '\0')
 		return -1;
@@ -159,31 +175,19 @@ pid_t fault_find_env(const char *entry, const char *comm)
 		return 0;
 	while (found == 0 && (e = readdir(d)) != NULL) {
 		pid_t pid = atoi(e->d_name);
-		char path[64], buf[65536];
+		char buf[65536];
 		ssize_t n;
-		int fd;
 
 		if (pid <= 0 || pid == getpid())
 			continue;
 		if (comm != NULL) {
-			snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			if (read_proc(pid, "comm", buf, sizeof(buf)) <= 0)
 				continue;
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (n <= 0)
-				continue;
-			buf[n] = '\0';
 			buf[strcspn(buf, "\n")] = '\0';
 			if (strcmp(buf, comm) != 0)
 				continue;
 		}
-		snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
+		if ((n = read_proc(pid, "environ", buf, sizeof(buf))) <= 0)
 			continue;
 		/* Entries are NUL-separated: match a whole one. */
 		for (char *p = buf; p < buf + n; p += strlen(p) + 1) {

@@ -31,45 +31,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "proto.h"
 
 /* Never outlive a test that forgot us, whatever the relay does. */
 #define LIFETIME_S 60
 
+/* Writes all of P to the relay; 0, or -1 when it hung up. */
 static int
 write_all(const void *p, size_t n)
 {
-	const uint8_t *b = p;
-
-	while (n > 0) {
-		ssize_t k = write(1, b, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		b += k;
-		n -= (size_t)k;
-	}
-	return 0;
+	return io_write_all(1, p, n) == 0 ? 0 : -1;
 }
 
+/* Reads exactly N bytes from the relay; 0, or -1 at its EOF or on an error. */
 static int
 read_all(void *p, size_t n)
 {
-	uint8_t *b = p;
-
-	while (n > 0) {
-		ssize_t k = read(0, b, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		b += k;
-		n -= (size_t)k;
-	}
-	return 0;
+	return io_read_full(0, p, n) == (ssize_t)n ? 0 : -1;
 }
 
 /* Sends the frames queued in B; returns 0 or -1 (the relay hung up). */

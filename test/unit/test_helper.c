@@ -1,30 +1,20 @@
 /*
  * test_helper.c — runs the built cpremote-helper as a subprocess over two
- * pipes, as sshd would, and drives it with the protocol codec: hello,
+ * pipes, as sshd would (helper_driver.h), and drives it: hello,
  * spawning, stdio and channel data, credit, signals, exit status, errors,
  * and the end of its children when the connection goes away.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "helper_driver.h"
 #include "proto.h"
 #include "tap.h"
-
-struct helper {
-	pid_t pid;
-	int to;   /* the helper's stdin */
-	int from; /* the helper's stdout */
-	struct cpr_buf in;
-};
 
 /* What came back for one child. */
 struct result {
@@ -41,204 +31,9 @@ struct result {
 	uint32_t stdin_credit;
 };
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-helper_start(struct helper *h, const char *grace_ms)
-{
-	const char *path = getenv("CPREMOTE_HELPER");
-	int in[2], out[2];
-
-	memset(h, 0, sizeof(*h));
-	if (path == NULL || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
-		return -1;
-	if ((h->pid = fork()) < 0)
-		return -1;
-	if (h->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		if (grace_ms)
-			setenv("CPREMOTE_GRACE_MS", grace_ms, 1);
-		execl(path, "cpremote-helper", (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	h->to = in[1];
-	h->from = out[0];
-	return 0;
-}
-
-/* Waits for the helper to exit within TIMEOUT_MS; returns its status, or -1 (then kills it). */
-static int
-helper_wait(struct helper *h, int timeout_ms)
-{
-	long end = now_ms() + timeout_ms;
-	int st;
-
-	while (now_ms() < end) {
-		if (waitpid(h->pid, &st, WNOHANG) == h->pid)
-			return st;
-		usleep(10000);
-	}
-	kill(h->pid, SIGKILL);
-	waitpid(h->pid, &st, 0);
-	return -1;
-}
-
-static void
-helper_close(struct helper *h)
-{
-	if (h->to >= 0)
-		close(h->to);
-	h->to = -1;
-	helper_wait(h, 10000);
-	close(h->from);
-	cpr_buf_free(&h->in);
-}
-
-static int
-send_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	ssize_t k;
-
-	while (n > 0) {
-		k = write(fd, b, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		b += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-static int
-send_frame(struct helper *h, uint8_t type, uint8_t stream, uint32_t child, const void *p, uint32_t len)
-{
-	struct cpr_buf b = { 0 };
-	int r;
-
-	r = cpr_frame_append(&b, type, stream, child, p, len);
-	if (r == 0)
-		r = send_all(h->to, cpr_buf_peek(&b), cpr_buf_len(&b));
-	cpr_buf_free(&b);
-	return r;
-}
-
-static int
-send_u32(struct helper *h, uint8_t type, uint8_t stream, uint32_t child, uint32_t v)
-{
-	uint8_t p[4];
-
-	cpr_put_u32(p, v);
-	return send_frame(h, type, stream, child, p, 4);
-}
-
-/* Reads more from the helper within TIMEOUT_MS.  1 read, 0 timeout, -1 EOF. */
-static int
-fill(struct helper *h, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = h->from, .events = POLLIN };
-	uint8_t chunk[65536];
-	ssize_t n;
-
-	if (poll(&pfd, 1, timeout_ms) <= 0)
-		return 0;
-	n = read(h->from, chunk, sizeof(chunk));
-	if (n <= 0)
-		return -1;
-	cpr_buf_append(&h->in, chunk, (size_t)n);
-	return 1;
-}
-
-/* Takes the next frame (payload copied into P, at most CPR_MAX_DATA).  1, 0 timeout, -1 EOF/bad. */
-static int
-next_frame(struct helper *h, int timeout_ms, struct cpr_header *f, uint8_t *p)
-{
-	const uint8_t *payload;
-	long end = now_ms() + timeout_ms;
-	ssize_t n;
-	int k;
-
-	for (;;) {
-		n = cpr_frame_next(cpr_buf_peek(&h->in), cpr_buf_len(&h->in), f, &payload);
-		if (n < 0)
-			return -1;
-		if (n > 0) {
-			if (f->length > CPR_MAX_DATA)
-				return -1;
-			memcpy(p, payload, f->length);
-			cpr_buf_consume(&h->in, (size_t)n);
-			return 1;
-		}
-		if ((k = fill(h, (int)(end - now_ms() > 0 ? end - now_ms() : 0))) <= 0)
-			return k;
-	}
-}
-
-static int
-hello(struct helper *h)
-{
-	uint8_t mine[CPR_HELLO_LEN], version = 0;
-	uint32_t caps;
-	long end = now_ms() + 5000;
-	ssize_t n;
-
-	cpr_hello_encode(mine, 0);
-	if (send_all(h->to, mine, sizeof(mine)) < 0)
-		return -1;
-	while ((n = cpr_hello_find(cpr_buf_peek(&h->in), cpr_buf_len(&h->in), &version, &caps)) == 0)
-		if (now_ms() > end || fill(h, 1000) < 0)
-			return -1;
-	if (n < 0 || version != CPR_VERSION)
-		return -1;
-	cpr_buf_consume(&h->in, (size_t)n);
-	return 0;
-}
-
-struct spawn_args {
-	const char *file;
-	const char *const *argv;
-	const char *const *env;
-	const char *cwd;
-	uint32_t flags;
-	uint8_t stdio[3];
-};
-
-static int
-send_spawn(struct helper *h, uint32_t id, const struct spawn_args *a)
-{
-	struct cpr_buf p = { 0 };
-	size_t i;
-	int r;
-
-	cpr_field_put_str(&p, CPR_F_FILE, a->file);
-	for (i = 0; a->argv && a->argv[i]; i++)
-		cpr_field_put_str(&p, CPR_F_ARG, a->argv[i]);
-	for (i = 0; a->env && a->env[i]; i++)
-		cpr_field_put_str(&p, CPR_F_ENV, a->env[i]);
-	if (a->cwd)
-		cpr_field_put_str(&p, CPR_F_CWD, a->cwd);
-	cpr_field_put_u32(&p, CPR_F_FLAGS, a->flags);
-	cpr_field_put(&p, CPR_F_STDIO, a->stdio, 3);
-	r = send_frame(h, CPR_SPAWN, 0, id, cpr_buf_peek(&p), (uint32_t)cpr_buf_len(&p));
-	cpr_buf_free(&p);
-	return r;
-}
-
 /* Files one frame for child ID into R; CREDIT is returned for output when AUTO_CREDIT. */
 static void
-record(struct helper *h, uint32_t id, const struct cpr_header *f, const uint8_t *p, struct result *r,
+record(struct hd *h, uint32_t id, const struct cpr_header *f, const uint8_t *p, struct result *r,
        int auto_credit)
 {
 	struct cpr_reader rd = { .p = p, .left = f->length };
@@ -269,7 +64,7 @@ record(struct helper *h, uint32_t id, const struct cpr_header *f, const uint8_t 
 	case CPR_DATA:
 		cpr_buf_append(&r->data[f->stream], p, f->length);
 		if (auto_credit)
-			send_u32(h, CPR_CREDIT, f->stream, id, f->length);
+			hd_send_u32(h, CPR_CREDIT, f->stream, id, f->length);
 		break;
 	case CPR_EOF:
 		r->eof[f->stream] = 1;
@@ -289,14 +84,14 @@ record(struct helper *h, uint32_t id, const struct cpr_header *f, const uint8_t 
 
 /* Reads frames for ID until its EXIT or ERROR (or TIMEOUT_MS passes). */
 static void
-collect(struct helper *h, uint32_t id, struct result *r, int timeout_ms)
+collect(struct hd *h, uint32_t id, struct result *r, int timeout_ms)
 {
 	static uint8_t p[CPR_MAX_DATA];
 	struct cpr_header f;
-	long end = now_ms() + timeout_ms;
+	long end = hd_now_ms() + timeout_ms;
 
-	while (!r->exited && !r->error && now_ms() < end)
-		if (next_frame(h, (int)(end - now_ms()), &f, p) == 1)
+	while (!r->exited && !r->error && hd_now_ms() < end)
+		if (hd_next_frame(h, (int)(end - hd_now_ms()), &f, p) == 1)
 			record(h, id, &f, p, r, 1);
 }
 
@@ -320,7 +115,7 @@ result_free(struct result *r)
 }
 
 static void
-test_run(struct helper *h)
+test_run(struct hd *h)
 {
 	struct result r = { 0 };
 	const char *echo_argv[] = { "echo", "hello", "world", NULL };
@@ -330,11 +125,11 @@ test_run(struct helper *h)
 	const char *she[] = { "sh", "-c", "echo \"$FOO|$CHANNEL_FD|$NODE_CHANNEL_FD|$NODE_CHANNEL_SERIALIZATION_MODE\"; pwd", NULL };
 	const char *shn[] = { "sh", "-c", "test \"$NODE_CHANNEL_FD\" = \"$CHANNEL_FD\" && echo \"$NODE_CHANNEL_SERIALIZATION_MODE\"", NULL };
 	const char *fds[] = { "ls", "/proc/self/fd", NULL };
-	struct spawn_args a;
+	struct hd_spawn a;
 	size_t i, lines;
 
-	a = (struct spawn_args){ .file = "echo", .argv = echo_argv, .stdio = { 0, 1, 1 } };
-	send_spawn(h, 1, &a);
+	a = (struct hd_spawn){ .file = "echo", .argv = echo_argv, .stdio = { 0, 1, 1 } };
+	hd_send_spawn(h, 1, &a);
 	collect(h, 1, &r, 5000);
 	ok(r.spawned && r.pid > 0, "echo: SPAWNED with a pid");
 	ok_str(text(&r, CPR_STDOUT), "hello world\n", "echo: stdout");
@@ -342,8 +137,8 @@ test_run(struct helper *h)
 	ok(r.eof_before_exit, "echo: EOF on channel, stdout, stderr before EXIT");
 	result_free(&r);
 
-	a = (struct spawn_args){ .file = "/bin/sh", .argv = sh3, .stdio = { 0, 1, 1 } };
-	send_spawn(h, 2, &a);
+	a = (struct hd_spawn){ .file = "/bin/sh", .argv = sh3, .stdio = { 0, 1, 1 } };
+	hd_send_spawn(h, 2, &a);
 	collect(h, 2, &r, 5000);
 	ok_str(text(&r, CPR_STDOUT), "out\n", "sh: stdout");
 	ok_str(text(&r, CPR_STDERR), "err\n", "sh: stderr");
@@ -351,15 +146,15 @@ test_run(struct helper *h)
 	ok_int(r.status, 3, "sh: exit code 3");
 	result_free(&r);
 
-	a = (struct spawn_args){ .file = "sh", .argv = shk, .stdio = { 0, 0, 0 } };
-	send_spawn(h, 3, &a);
+	a = (struct hd_spawn){ .file = "sh", .argv = shk, .stdio = { 0, 0, 0 } };
+	hd_send_spawn(h, 3, &a);
 	collect(h, 3, &r, 5000);
 	ok(r.exited && r.kind == CPR_SIGNALED, "kill -TERM: signaled");
 	ok_int(r.status, 15, "kill -TERM: wire signal 15");
 	result_free(&r);
 
-	a = (struct spawn_args){ .file = "/nonexistent/prog", .stdio = { 0, 1, 1 } };
-	send_spawn(h, 4, &a);
+	a = (struct hd_spawn){ .file = "/nonexistent/prog", .stdio = { 0, 1, 1 } };
+	hd_send_spawn(h, 4, &a);
 	collect(h, 4, &r, 5000);
 	ok(r.error && !r.spawned, "not found: ERROR, no SPAWNED");
 	ok_int(r.code, CPR_STAGE_EXEC, "not found: stage exec");
@@ -367,35 +162,35 @@ test_run(struct helper *h)
 	ok_contains(r.msg, "/nonexistent/prog", "not found: message names the program");
 	result_free(&r);
 
-	a = (struct spawn_args){ .file = "/dev/null", .stdio = { 0, 0, 0 } };
-	send_spawn(h, 5, &a);
+	a = (struct hd_spawn){ .file = "/dev/null", .stdio = { 0, 0, 0 } };
+	hd_send_spawn(h, 5, &a);
 	collect(h, 5, &r, 5000);
 	ok(r.error && r.code == CPR_STAGE_EXEC && r.err == EACCES, "not executable: exec EACCES");
 	result_free(&r);
 
-	a = (struct spawn_args){ .file = "true", .cwd = "/nonexistent-dir", .stdio = { 0, 0, 0 } };
-	send_spawn(h, 6, &a);
+	a = (struct hd_spawn){ .file = "true", .cwd = "/nonexistent-dir", .stdio = { 0, 0, 0 } };
+	hd_send_spawn(h, 6, &a);
 	collect(h, 6, &r, 5000);
 	ok(r.error && r.code == CPR_STAGE_CHDIR && r.err == ENOENT, "bad cwd: chdir ENOENT");
 	result_free(&r);
 
-	a = (struct spawn_args){ .file = "sh", .argv = she, .env = envp, .cwd = "/tmp", .stdio = { 0, 1, 0 } };
-	send_spawn(h, 7, &a);
+	a = (struct hd_spawn){ .file = "sh", .argv = she, .env = envp, .cwd = "/tmp", .stdio = { 0, 1, 0 } };
+	hd_send_spawn(h, 7, &a);
 	collect(h, 7, &r, 5000);
 	ok_contains(text(&r, CPR_STDOUT), "bar baz|", "env: added variable");
 	ok(strstr(text(&r, CPR_STDOUT), "bar baz||") == NULL, "env: CHANNEL_FD set");
 	ok_contains(text(&r, CPR_STDOUT), "||\n/tmp\n", "env: no NODE_* without the flag; cwd");
 	result_free(&r);
 
-	a = (struct spawn_args){ .file = "sh", .argv = shn, .flags = CPR_SPAWN_NODE, .stdio = { 0, 1, 0 } };
-	send_spawn(h, 8, &a);
+	a = (struct hd_spawn){ .file = "sh", .argv = shn, .flags = CPR_SPAWN_NODE, .stdio = { 0, 1, 0 } };
+	hd_send_spawn(h, 8, &a);
 	collect(h, 8, &r, 5000);
 	ok_str(text(&r, CPR_STDOUT), "json\n", "node flag: NODE_CHANNEL_FD and serialization mode");
 	result_free(&r);
 
 	/* 0, 1, 2, the channel, and the directory ls opens: nothing of the helper's leaks. */
-	a = (struct spawn_args){ .file = "ls", .argv = fds, .stdio = { 0, 1, 1 } };
-	send_spawn(h, 9, &a);
+	a = (struct hd_spawn){ .file = "ls", .argv = fds, .stdio = { 0, 1, 1 } };
+	hd_send_spawn(h, 9, &a);
 	collect(h, 9, &r, 5000);
 	for (i = 0, lines = 0; text(&r, CPR_STDOUT)[i] != '\0'; i++)
 		lines += text(&r, CPR_STDOUT)[i] == '\n';
@@ -404,20 +199,20 @@ test_run(struct helper *h)
 }
 
 static void
-test_streams(struct helper *h)
+test_streams(struct hd *h)
 {
 	struct result r = { 0 };
 	const char *chan[] = { "sh", "-c", "cat <&$CHANNEL_FD >&$CHANNEL_FD; echo done", NULL };
 	const char *cat[] = { "cat", NULL };
-	struct spawn_args a;
+	struct hd_spawn a;
 	static uint8_t big[200000];
 	size_t i, off;
 	uint32_t n;
 
-	a = (struct spawn_args){ .file = "sh", .argv = chan, .stdio = { 0, 1, 1 } };
-	send_spawn(h, 20, &a);
-	send_frame(h, CPR_DATA, CPR_CHANNEL, 20, "ping\n", 5);
-	send_frame(h, CPR_EOF, CPR_CHANNEL, 20, NULL, 0);
+	a = (struct hd_spawn){ .file = "sh", .argv = chan, .stdio = { 0, 1, 1 } };
+	hd_send_spawn(h, 20, &a);
+	hd_send_frame(h, CPR_DATA, CPR_CHANNEL, 20, "ping\n", 5);
+	hd_send_frame(h, CPR_EOF, CPR_CHANNEL, 20, NULL, 0);
 	collect(h, 20, &r, 5000);
 	ok_str(text(&r, CPR_CHANNEL), "ping\n", "channel: echoed back");
 	ok(r.eof[CPR_CHANNEL], "channel: EOF after the half-close");
@@ -429,49 +224,54 @@ test_streams(struct helper *h)
 	/* 200 KB through stdin in DATA frames, within the initial window. */
 	for (i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i * 7);
-	a = (struct spawn_args){ .file = "cat", .argv = cat, .stdio = { 1, 1, 0 } };
-	send_spawn(h, 21, &a);
+	a = (struct hd_spawn){ .file = "cat", .argv = cat, .stdio = { 1, 1, 0 } };
+	hd_send_spawn(h, 21, &a);
 	for (off = 0; off < sizeof(big); off += n) {
 		n = sizeof(big) - off > CPR_MAX_DATA ? CPR_MAX_DATA : (uint32_t)(sizeof(big) - off);
-		send_frame(h, CPR_DATA, CPR_STDIN, 21, big + off, n);
+		hd_send_frame(h, CPR_DATA, CPR_STDIN, 21, big + off, n);
 	}
-	send_frame(h, CPR_EOF, CPR_STDIN, 21, NULL, 0);
+	hd_send_frame(h, CPR_EOF, CPR_STDIN, 21, NULL, 0);
 	collect(h, 21, &r, 10000);
 	ok_int(cpr_buf_len(&r.data[CPR_STDOUT]), sizeof(big), "stdin: cat returned every byte");
 	ok(r.data[CPR_STDOUT].data && memcmp(cpr_buf_peek(&r.data[CPR_STDOUT]), big, sizeof(big)) == 0,
 	   "stdin: bytes unchanged");
-	/* Credit comes back in whole batches: what is left owed is less than one. */
-	ok_int(r.stdin_credit, sizeof(big) - sizeof(big) % CPR_CREDIT_BATCH,
-	       "stdin: credited back in whole batches");
+	/*
+	 * Credit comes back in batches of at least CPR_CREDIT_BATCH (a write
+	 * may take more at once): what is left owed is less than one batch.
+	 */
+	ok(r.stdin_credit <= sizeof(big) && r.stdin_credit > sizeof(big) - CPR_CREDIT_BATCH,
+	   "stdin: credited back but for less than one batch");
+	if (r.stdin_credit > sizeof(big) || r.stdin_credit <= sizeof(big) - CPR_CREDIT_BATCH)
+		printf("#   credited %u of %zu\n", (unsigned)r.stdin_credit, sizeof(big));
 	ok(r.exited && r.status == 0, "stdin: cat exited 0 after EOF");
 	result_free(&r);
 }
 
 static void
-test_many(struct helper *h)
+test_many(struct hd *h)
 {
 	struct result r[20];
 	const char *sh[] = { "sh", "-c", "read x; echo \"$x$CHANNEL_FD\"", NULL };
-	struct spawn_args a = { .file = "sh", .argv = sh, .stdio = { 1, 1, 0 } };
+	struct hd_spawn a = { .file = "sh", .argv = sh, .stdio = { 1, 1, 0 } };
 	const char *nostdin[] = { "true", NULL };
-	struct spawn_args t = { .file = "true", .argv = nostdin, .stdio = { 1, 0, 0 } };
+	struct hd_spawn t = { .file = "true", .argv = nostdin, .stdio = { 1, 0, 0 } };
 	static uint8_t p[CPR_MAX_DATA];
 	static char *args[20002];
 	struct cpr_header f;
 	char line[32];
 	uint32_t id;
 	int good = 1, done = 0, i;
-	long end = now_ms() + 10000;
+	long end = hd_now_ms() + 10000;
 
 	/* Twenty at once, answered in any order, each its own stdin and stdout. */
 	memset(r, 0, sizeof(r));
 	for (id = 0; id < 20; id++)
-		send_spawn(h, 100 + id, &a);
+		hd_send_spawn(h, 100 + id, &a);
 	for (id = 0; id < 20; id++) {
 		snprintf(line, sizeof(line), "child%u-\n", id);
-		send_frame(h, CPR_DATA, CPR_STDIN, 100 + id, line, (uint32_t)strlen(line));
+		hd_send_frame(h, CPR_DATA, CPR_STDIN, 100 + id, line, (uint32_t)strlen(line));
 	}
-	while (done < 20 && now_ms() < end && next_frame(h, 5000, &f, p) == 1) {
+	while (done < 20 && hd_now_ms() < end && hd_next_frame(h, 5000, &f, p) == 1) {
 		if (f.child < 100 || f.child >= 120)
 			continue;
 		record(h, f.child, &f, p, &r[f.child - 100], 1);
@@ -487,10 +287,10 @@ test_many(struct helper *h)
 	ok(good, "twenty children at once, each with its own streams");
 
 	/* A child that never reads stdin: the data is credited back, nothing stalls. */
-	send_spawn(h, 130, &t);
+	hd_send_spawn(h, 130, &t);
 	collect(h, 130, &r[0], 5000);
 	for (i = 0; i < 10; i++)
-		send_frame(h, CPR_DATA, CPR_STDIN, 130, p, CPR_MAX_DATA);
+		hd_send_frame(h, CPR_DATA, CPR_STDIN, 130, p, CPR_MAX_DATA);
 	ok(r[0].exited && r[0].status == 0, "stdin of an exited child: EXIT 0");
 	result_free(&r[0]);
 
@@ -499,38 +299,38 @@ test_many(struct helper *h)
 	for (i = 1; i <= 20000; i++)
 		args[i] = "abcdefghij";
 	args[20001] = NULL;
-	a = (struct spawn_args){ .file = "echo", .argv = (const char *const *)args, .stdio = { 0, 1, 0 } };
-	send_spawn(h, 131, &a);
+	a = (struct hd_spawn){ .file = "echo", .argv = (const char *const *)args, .stdio = { 0, 1, 0 } };
+	hd_send_spawn(h, 131, &a);
 	collect(h, 131, &r[0], 10000);
 	ok_int(cpr_buf_len(&r[0].data[CPR_STDOUT]), 20000 * 11, "SPAWN with 20000 arguments");
 	result_free(&r[0]);
 }
 
 static void
-test_credit(struct helper *h)
+test_credit(struct hd *h)
 {
 	struct result r = { 0 };
 	const char *gen[] = { "sh", "-c", "head -c 1000000 /dev/zero & cat <&$CHANNEL_FD >&$CHANNEL_FD; wait", NULL };
-	struct spawn_args a = { .file = "sh", .argv = gen, .stdio = { 0, 1, 1 } };
+	struct hd_spawn a = { .file = "sh", .argv = gen, .stdio = { 0, 1, 1 } };
 	static uint8_t p[CPR_MAX_DATA];
 	struct cpr_header f;
 
-	send_spawn(h, 30, &a);
+	hd_send_spawn(h, 30, &a);
 	/* No CREDIT: the helper must stop at the window. */
-	while (next_frame(h, 700, &f, p) == 1)
+	while (hd_next_frame(h, 700, &f, p) == 1)
 		record(h, 30, &f, p, &r, 0);
 	ok(r.spawned, "credit: spawned");
 	ok_int(cpr_buf_len(&r.data[CPR_STDOUT]), CPR_WINDOW, "credit: stdout stops at 256 KiB without CREDIT");
 	ok(!r.exited, "credit: no EXIT while output is held");
 
 	/* A stalled stdout does not stop the channel. */
-	send_frame(h, CPR_DATA, CPR_CHANNEL, 30, "still here", 10);
-	while (cpr_buf_len(&r.data[CPR_CHANNEL]) < 10 && next_frame(h, 3000, &f, p) == 1)
+	hd_send_frame(h, CPR_DATA, CPR_CHANNEL, 30, "still here", 10);
+	while (cpr_buf_len(&r.data[CPR_CHANNEL]) < 10 && hd_next_frame(h, 3000, &f, p) == 1)
 		record(h, 30, &f, p, &r, 0);
 	ok_str(text(&r, CPR_CHANNEL), "still here", "credit: channel flows while stdout is stalled");
 
-	send_u32(h, CPR_CREDIT, CPR_STDOUT, 30, 1000000);
-	send_frame(h, CPR_EOF, CPR_CHANNEL, 30, NULL, 0);
+	hd_send_u32(h, CPR_CREDIT, CPR_STDOUT, 30, 1000000);
+	hd_send_frame(h, CPR_EOF, CPR_CHANNEL, 30, NULL, 0);
 	collect(h, 30, &r, 10000);
 	ok_int(cpr_buf_len(&r.data[CPR_STDOUT]), 1000000, "credit: the rest after CREDIT");
 	ok(r.exited && r.status == 0 && r.eof_before_exit, "credit: EXIT 0 at the end");
@@ -538,21 +338,21 @@ test_credit(struct helper *h)
 }
 
 static void
-test_signal(struct helper *h)
+test_signal(struct hd *h)
 {
 	struct result r = { 0 };
 	const char *slp[] = { "sleep", "100", NULL };
-	struct spawn_args a = { .file = "sleep", .argv = slp, .stdio = { 0, 0, 0 } };
+	struct hd_spawn a = { .file = "sleep", .argv = slp, .stdio = { 0, 0, 0 } };
 	static uint8_t p[CPR_MAX_DATA];
 	struct cpr_header f;
 
-	send_spawn(h, 40, &a);
-	while (!r.spawned && !r.error && next_frame(h, 5000, &f, p) == 1)
+	hd_send_spawn(h, 40, &a);
+	while (!r.spawned && !r.error && hd_next_frame(h, 5000, &f, p) == 1)
 		record(h, 40, &f, p, &r, 1);
 	/* Frames for unknown children are ignored, not fatal. */
-	send_frame(h, CPR_DATA, CPR_CHANNEL, 999, "x", 1);
-	send_u32(h, CPR_SIGNAL, 0, 999, 9);
-	send_u32(h, CPR_SIGNAL, 0, 40, 10); /* USR1 */
+	hd_send_frame(h, CPR_DATA, CPR_CHANNEL, 999, "x", 1);
+	hd_send_u32(h, CPR_SIGNAL, 0, 999, 9);
+	hd_send_u32(h, CPR_SIGNAL, 0, 40, 10); /* USR1 */
 	collect(h, 40, &r, 5000);
 	ok(r.exited && r.kind == CPR_SIGNALED, "SIGNAL: sleep ended by a signal");
 	ok_int(r.status, 10, "SIGNAL: by wire signal 10 (USR1)");
@@ -562,93 +362,88 @@ test_signal(struct helper *h)
 static void
 test_lost(void)
 {
-	struct helper h;
+	struct hd h;
 	struct result r = { 0 };
 	const char *slp[] = { "sleep", "100", NULL };
 	const char *stubborn[] = { "sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done", NULL };
-	struct spawn_args a = { .file = "sleep", .argv = slp, .stdio = { 0, 0, 0 } };
-	struct spawn_args b = { .file = "sh", .argv = stubborn, .stdio = { 0, 1, 0 } };
+	struct hd_spawn a = { .file = "sleep", .argv = slp, .stdio = { 0, 0, 0 } };
+	struct hd_spawn b = { .file = "sh", .argv = stubborn, .stdio = { 0, 1, 0 } };
 	static uint8_t p[CPR_MAX_DATA];
 	struct cpr_header f;
 	uint32_t pid1, pid2;
 	long t0;
 	int st;
 
-	if (helper_start(&h, "500") < 0 || hello(&h) < 0) {
+	if (hd_start(&h, "500") < 0 || hd_hello(&h) < 0) {
 		ok(0, "lost: helper started");
+		hd_end(&h, 0);
 		return;
 	}
-	send_spawn(&h, 1, &a);
-	while (!r.spawned && !r.error && next_frame(&h, 5000, &f, p) == 1)
+	hd_send_spawn(&h, 1, &a);
+	while (!r.spawned && !r.error && hd_next_frame(&h, 5000, &f, p) == 1)
 		record(&h, 1, &f, p, &r, 1);
 	pid1 = r.pid;
 	result_free(&r);
-	send_spawn(&h, 2, &b);
-	while (cpr_buf_len(&r.data[CPR_STDOUT]) < 6 && next_frame(&h, 5000, &f, p) == 1)
+	hd_send_spawn(&h, 2, &b);
+	while (cpr_buf_len(&r.data[CPR_STDOUT]) < 6 && hd_next_frame(&h, 5000, &f, p) == 1)
 		record(&h, 2, &f, p, &r, 1);
 	pid2 = r.pid;
 	ok(pid1 > 0 && pid2 > 0 && kill((pid_t)pid1, 0) == 0 && kill((pid_t)pid2, 0) == 0,
 	   "lost: two children running");
 	result_free(&r);
 
-	t0 = now_ms();
-	close(h.to);
-	h.to = -1;
-	st = helper_wait(&h, 5000);
+	t0 = hd_now_ms();
+	hd_close_input(&h);
+	st = hd_end(&h, 5000);
 	ok(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "lost: helper exits 0 after stdin EOF");
-	ok(now_ms() - t0 >= 400, "lost: a TERM-ignoring child got its grace period");
+	ok(hd_now_ms() - t0 >= 400, "lost: a TERM-ignoring child got its grace period");
 	ok(kill((pid_t)pid1, 0) < 0 && errno == ESRCH, "lost: sleep child is gone (SIGTERM)");
 	ok(kill(-(pid_t)pid2, 0) < 0 && errno == ESRCH, "lost: TERM-ignoring group is gone (SIGKILL)");
-	close(h.from);
-	cpr_buf_free(&h.in);
 }
 
 static void
 test_bad_input(void)
 {
-	struct helper h;
+	struct hd h;
 	uint8_t bad_hello[CPR_HELLO_LEN], hdr[CPR_HEADER_LEN] = { CPR_DATA, 0, 1, 0 };
 	int st;
 
-	if (helper_start(&h, "100") < 0)
+	if (hd_start(&h, "100") < 0)
 		return;
 	cpr_hello_encode(bad_hello, 0);
 	bad_hello[8] = 2;
-	send_all(h.to, bad_hello, sizeof(bad_hello));
-	st = helper_wait(&h, 5000);
+	hd_send(&h, bad_hello, sizeof(bad_hello));
+	st = hd_end(&h, 5000);
 	ok(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "bad hello version: exit 1");
-	close(h.to);
-	close(h.from);
 
-	if (helper_start(&h, "100") < 0 || hello(&h) < 0) {
+	if (hd_start(&h, "100") < 0 || hd_hello(&h) < 0) {
 		ok(0, "bad header: helper started");
+		hd_end(&h, 0);
 		return;
 	}
-	send_all(h.to, hdr, sizeof(hdr));
-	st = helper_wait(&h, 5000);
+	hd_send(&h, hdr, sizeof(hdr));
+	st = hd_end(&h, 5000);
 	ok(st != -1 && WIFEXITED(st), "bad header: helper ends the link and exits");
-	close(h.to);
-	close(h.from);
-	cpr_buf_free(&h.in);
 }
 
 int
 main(void)
 {
-	struct helper h;
+	struct hd h;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("CPREMOTE_HELPER") == NULL)
 		tap_skip_all("CPREMOTE_HELPER not set");
-	if (!ok(helper_start(&h, NULL) == 0, "helper started") ||
-	    !ok(hello(&h) == 0, "hello exchanged, version 1"))
+	if (!ok(hd_start(&h, NULL) == 0, "helper started") ||
+	    !ok(hd_hello(&h) == 0, "hello exchanged, version 1"))
 		return tap_done();
 	test_run(&h);
 	test_streams(&h);
 	test_many(&h);
 	test_credit(&h);
 	test_signal(&h);
-	helper_close(&h);
+	hd_close_input(&h);
+	hd_end(&h, 10000);
 	test_lost();
 	test_bad_input();
 	return tap_done();
