@@ -350,3 +350,27 @@ void fixture_dump_logs(void)
 	}
 	fflush(stdout);
 }
+
+/* See fixture.h. */
+const char *fixture_port(void)
+{
+	static char port[16];
+	const char *env = getenv("CPREMOTE_TEST_PORT");
+	char *path, line[256];
+	FILE *f;
+
+	if (env != NULL && *env != '\0')
+		return env;
+	if (port[0] != '\0')
+		return port;
+	snprintf(port, sizeof(port), "2222");
+	path = fixture_file("env");
+	if ((f = fopen(path, "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "export CPREMOTE_TEST_PORT=%15[0-9]", port) == 1)
+				break;
+		fclose(f);
+	}
+	free(path);
+	return port;
+}

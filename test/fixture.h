@@ -20,6 +20,12 @@
 /* The hosts' directory; skips the whole test (TAP) when there are no hosts. */
 const char *fixture_dir(void);
 
+/*
+ * The port every test host listens on: $CPREMOTE_TEST_PORT, else the one
+ * recorded in the hosts' directory (DIR/env), else "2222".  Static storage.
+ */
+const char *fixture_port(void);
+
 /* A path under the hosts' directory, e.g. fixture_file("known_hosts"); malloc'ed. */
 char *fixture_file(const char *name);
 

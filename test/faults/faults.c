@@ -330,7 +330,7 @@ void fault_tmpdir_remove(void)
 
 int fault_proxy_start(struct fault_proxy *px, const char *addr)
 {
-	const char *port_env = getenv("CPREMOTE_TEST_PORT");
+	const char *port_env = fixture_port();
 	const char *dir = getenv("CPREMOTE_TEST_DIR");
 	char *proxy = fixture_prog("tools/netproxy"), *kh = NULL;
 	char listen[64], target[64], line[4096], want[64], buf[16];
@@ -343,7 +343,7 @@ int fault_proxy_start(struct fault_proxy *px, const char *addr)
 	snprintf(px->fifo, sizeof(px->fifo), "%s/proxy.ctl", fault_tmpdir());
 	snprintf(px->known_hosts, sizeof(px->known_hosts), "%s/known_hosts", fault_tmpdir());
 	snprintf(listen, sizeof(listen), "%s:0", addr);
-	snprintf(target, sizeof(target), "%s:%s", addr, port_env ? port_env : "2222");
+	snprintf(target, sizeof(target), "%s:%s", addr, port_env);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		goto out;
 	fflush(stdout);
@@ -368,7 +368,7 @@ int fault_proxy_start(struct fault_proxy *px, const char *addr)
 	r = -1;
 	kh = fixture_file("known_hosts");
 	/* The host's key, recorded under the proxy's address and port. */
-	snprintf(want, sizeof(want), "[%s]:%s ", addr, port_env ? port_env : "2222");
+	snprintf(want, sizeof(want), "[%s]:%s ", addr, port_env);
 	if ((in = fopen(kh, "re")) == NULL || (out = fopen(px->known_hosts, "we")) == NULL)
 		goto out;
 	while (fgets(line, sizeof(line), in) != NULL)

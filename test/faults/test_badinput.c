@@ -70,7 +70,7 @@ static void lib_bad(struct cpremote_options *o, int want, const char *what)
 
 int main(void)
 {
-	const char *port = getenv("CPREMOTE_TEST_PORT");
+	const char *port;
 	char *unauth = fixture_file("id_unauthorized"), *kh = fixture_file("known_hosts");
 	char locked[600], cmd[1400], kh_opt[600];
 	const char *user = getuid() == 0 ? "cprtest" : getpwuid(getuid())->pw_name;
@@ -79,8 +79,7 @@ int main(void)
 	int fds0;
 
 	fixture_dir();
-	if (port == NULL)
-		port = "2222";
+	port = fixture_port();
 	snprintf(kh_opt, sizeof(kh_opt), "UserKnownHostsFile=%s", kh);
 	/* A key with a passphrase: asking for it would need a terminal. */
 	snprintf(locked, sizeof(locked), "%s/id_locked", fault_tmpdir());
