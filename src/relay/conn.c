@@ -17,6 +17,7 @@
 #include "cpremote.h"
 #include "relay.h"
 #include "session.h"
+#include "tail.h"
 
 #define HANDSHAKE_TIMEOUT_S 30
 #define IDLE_CLOSE_S 2
@@ -108,18 +109,7 @@ static void conn_fail(struct conn *k, int code, const char *fmt, ...)
 /* The helper's stderr: kept (its tail) for error messages, shown with -v. */
 static void keep_stderr(struct conn *k, const char *p, size_t n)
 {
-	if (n >= STDERR_TAIL) {
-		p += n - STDERR_TAIL;
-		n = STDERR_TAIL;
-	}
-	if (k->stderr_len + n > STDERR_TAIL) {
-		size_t drop = k->stderr_len + n - STDERR_TAIL;
-		memmove(k->stderr_tail, k->stderr_tail + drop, k->stderr_len - drop);
-		k->stderr_len -= drop;
-	}
-	memcpy(k->stderr_tail + k->stderr_len, p, n);
-	k->stderr_len += n;
-	k->stderr_tail[k->stderr_len] = '\0';
+	relay_keep_tail(k->stderr_tail, STDERR_TAIL, &k->stderr_len, p, n);
 	relay_log(1, "%s: helper: %.*s", k->dest.host, (int)n, p);
 }
 

@@ -23,6 +23,7 @@ extern int relay_verbose;
 /* Prints a diagnostic line on stderr when the verbosity is at least LEVEL. */
 void relay_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+
 /* ---- local fds (localfd.c) ---- */
 
 /*

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bootstrap.h"
+#include "tail.h"
 
 #define WRITE_CHUNK (64u * 1024)
 
@@ -35,20 +36,7 @@ int upload_start(struct upload *u, ssh_session s, const struct helper_blob *b)
 /* Keeps the tail of the stub's stderr: its last line is the reason of a failure. */
 static void keep_err(struct upload *u, const char *p, size_t n)
 {
-	size_t cap = sizeof u->err - 1;
-
-	if (n > cap) {
-		p += n - cap;
-		n = cap;
-	}
-	if (u->errlen + n > cap) {
-		size_t drop = u->errlen + n - cap;
-		memmove(u->err, u->err + drop, u->errlen - drop);
-		u->errlen -= drop;
-	}
-	memcpy(u->err + u->errlen, p, n);
-	u->errlen += n;
-	u->err[u->errlen] = '\0';
+	relay_keep_tail(u->err, sizeof u->err - 1, &u->errlen, p, n);
 }
 
 /* The stub's last stderr line, without its "cpremote-stub: " prefix. */
