@@ -16,22 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
+#include "bench_io.h"
 
 int main(int argc, char **argv)
 {
