@@ -134,9 +134,27 @@ is_node(const char *program)
 	return strcmp(slash != NULL ? slash + 1 : program, "node") == 0;
 }
 
+/* Says why the child could not run or went away, once, naming the host. */
+static void
+report_failure(cpremote_child *child, int r, const char *host)
+{
+	const char *m = cpremote_child_errmsg(child);
+
+	if (*m == '\0')
+		m = cpremote_strerror(r);
+	/* The relay's own messages name the host already. */
+	if (cprun_status_names_host(m, host))
+		fprintf(stderr, "cprun: %s\n", m);
+	else
+		fprintf(stderr, "cprun: %s: %s\n", host, m);
+}
+
 /*
- * Waits for the child, forwarding the signals that arrive on SFD.  Returns
- * cprun's exit status.
+ * Waits for the child's start and end, forwarding the signals that arrive
+ * on SFD.  Returns cprun's exit status.  A signal that would end cprun
+ * arriving before the start is confirmed ends the wait at once (as ^C ends
+ * ssh while it connects); freeing the handle then makes the relay kill a
+ * child that starts after all.
  */
 static int
 supervise(cpremote_child *child, int sfd, const char *host)
@@ -155,27 +173,24 @@ supervise(cpremote_child *child, int sfd, const char *host)
 				continue;
 			die(255, "poll", strerror(errno));
 		}
-		if (pfd[1].revents & POLLIN) {
-			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				(void)cpremote_kill(child, (int)si.ssi_signo);
+		/* The status first: a signal must know whether the child runs yet. */
+		r = cpremote_wait(child, &status, CPREMOTE_WNOHANG);
+		if (r < 0) {
+			report_failure(child, r, host);
+			return cprun_status_run_error(r);
 		}
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			r = cpremote_wait(child, &status, CPREMOTE_WNOHANG);
-			if (r == 0)
-				continue;
-			if (r < 0) {
-				const char *m = cpremote_child_errmsg(child);
-
-				if (*m == '\0')
-					m = cpremote_strerror(r);
-				/* The relay's own messages name the host already. */
-				if (cprun_status_names_host(m, host))
-					fprintf(stderr, "cprun: %s\n", m);
-				else
-					fprintf(stderr, "cprun: %s: %s\n", host, m);
-				return 255;
-			}
+		if (r == 1)
 			return cprun_status_wait(status);
+		if (!(pfd[1].revents & POLLIN))
+			continue;
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			int sig = (int)si.ssi_signo;
+
+			if (cpremote_pid(child) < 0 && sig != SIGUSR1 && sig != SIGUSR2) {
+				fprintf(stderr, "cprun: %s: interrupted before the program started\n", host);
+				return 128 + sig;
+			}
+			(void)cpremote_kill(child, sig);
 		}
 	}
 }
@@ -289,9 +304,17 @@ main(int argc, char **argv)
 	o.flags |= CPREMOTE_CHANNEL_FD;
 
 	/*
-	 * Signals keep their default action while connecting, so that ^C
-	 * aborts a hung connection; from the spawn on they are forwarded.
+	 * The signals are caught before the spawn is even asked for, so that
+	 * none slips between the child's start and cprun's knowing it; the
+	 * start is awaited in supervise(), where ^C still ends a hung connect.
 	 */
+	sigemptyset(&fwd);
+	for (size_t i = 0; i < sizeof(fwd_signals) / sizeof(fwd_signals[0]); i++)
+		sigaddset(&fwd, fwd_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &fwd, NULL) < 0 ||
+	    (sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		die(255, "signalfd", strerror(errno));
+	o.flags |= CPREMOTE_NOWAIT;
 	r = cpremote_run(&o, &child);
 	if (own_chan[0] >= 0) {
 		close(own_chan[0]);
@@ -304,14 +327,6 @@ main(int argc, char **argv)
 		free(env);
 		return code;
 	}
-
-	sigemptyset(&fwd);
-	for (size_t i = 0; i < sizeof(fwd_signals) / sizeof(fwd_signals[0]); i++)
-		sigaddset(&fwd, fwd_signals[i]);
-	if (sigprocmask(SIG_BLOCK, &fwd, NULL) < 0 ||
-	    (sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
-		die(255, "signalfd", strerror(errno));
-
 	code = supervise(child, sfd, o.host);
 	cpremote_free(child);
 	free(ssh_opts);
