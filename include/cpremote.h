@@ -178,7 +178,7 @@ const char *cpremote_strerror(int err);
  */
 const char *cpremote_errmsg(void);
 
-/* The detail of the child's failure (connection lost), or "" when none. */
+/* The detail of the child's failure (connection lost), naming the host, or "" when none. */
 const char *cpremote_child_errmsg(const cpremote_child *child);
 
 #ifdef __cplusplus

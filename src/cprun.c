@@ -134,20 +134,6 @@ is_node(const char *program)
 	return strcmp(slash != NULL ? slash + 1 : program, "node") == 0;
 }
 
-/* Says why the child could not run or went away, once, naming the host. */
-static void
-report_failure(cpremote_child *child, int r, const char *host)
-{
-	const char *m = cpremote_child_errmsg(child);
-
-	if (*m == '\0')
-		m = cpremote_strerror(r);
-	/* The relay's own messages name the host already. */
-	if (cprun_status_names_host(m, host))
-		fprintf(stderr, "cprun: %s\n", m);
-	else
-		fprintf(stderr, "cprun: %s: %s\n", host, m);
-}
 
 /*
  * Waits for the child's start and end, forwarding the signals that arrive
@@ -176,7 +162,8 @@ supervise(cpremote_child *child, int sfd, const char *host)
 		/* The status first: a signal must know whether the child runs yet. */
 		r = cpremote_wait(child, &status, CPREMOTE_WNOHANG);
 		if (r < 0) {
-			report_failure(child, r, host);
+			/* The message names the host. */
+			fprintf(stderr, "cprun: %s\n", cpremote_child_errmsg(child));
 			return cprun_status_run_error(r);
 		}
 		if (r == 1)

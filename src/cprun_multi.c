@@ -142,13 +142,7 @@ finish(struct run *r, struct progress *pg)
 		/* A failed start (not found, refused host key ...) arrives here too. */
 		r->code = cprun_status_run_error(w);
 		snprintf(r->why, sizeof(r->why), "%s", cpremote_strerror(w));
-		if (*m == '\0')
-			m = cpremote_strerror(w);
-		/* The relay's own messages name the host already. */
-		if (cprun_status_names_host(m, r->host))
-			report(pg, "%s", m);
-		else
-			report(pg, "%s: %s", r->host, m);
+		report(pg, "%s", m); /* it names the host */
 	}
 	for (int i = 1; i <= 2; i++) {
 		if (cpremote_stdio_fd(r->child, i) >= 0 && pump(r, i, pg)) {

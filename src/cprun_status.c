@@ -1,5 +1,4 @@
 /* cprun_status.c — maps libcpremote's results to cprun's documented exit statuses. */
-#include <string.h>
 #include <sys/wait.h>
 
 #include "cpremote.h"
@@ -27,13 +26,4 @@ cprun_status_wait(int status)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return 255;
-}
-
-/* See cprun_status.h. */
-int
-cprun_status_names_host(const char *msg, const char *host)
-{
-	size_t n = strlen(host);
-
-	return strncmp(msg, host, n) == 0 && msg[n] == ':';
 }

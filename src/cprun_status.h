@@ -12,7 +12,4 @@ int cprun_status_run_error(int err);
 /* The exit status for a wait(2)-style STATUS: the code, 128+N for signal N, else 255. */
 int cprun_status_wait(int status);
 
-/* Whether MSG already starts with "HOST:" (the relay's messages do), so that it is not said twice. */
-int cprun_status_names_host(const char *msg, const char *host);
-
 #endif

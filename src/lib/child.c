@@ -92,5 +92,6 @@ cpremote_free(cpremote_child *c)
 			close(c->stdio_fd[i]);
 	cpr_buf_free(&c->in);
 	free(c->errmsg);
+	free(c->host);
 	free(c);
 }

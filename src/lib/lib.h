@@ -19,6 +19,7 @@ struct cpremote_child {
 	int result;        /* 1 (status valid) or a negative error code */
 	int status;        /* wait(2)-style status when result is 1 */
 	char *errmsg;      /* detail of a failure reported while running, or NULL */
+	char *host;        /* for the messages the relay could not word itself */
 };
 
 /*

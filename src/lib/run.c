@@ -158,7 +158,7 @@ cpremote_run(const struct cpremote_options *opts, cpremote_child **childp)
 		return r;
 	if ((r = lib_spawn_frame(opts, &frame)) < 0)
 		goto out;
-	if ((c = child_new()) == NULL) {
+	if ((c = child_new()) == NULL || (c->host = strdup(opts->host)) == NULL) {
 		r = -ENOMEM;
 		lib_errmsg_set("%s: %s: out of memory", opts->host, opts->file);
 		goto out;

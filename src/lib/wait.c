@@ -1,5 +1,6 @@
 /* wait.c — cpremote_wait(): the child's end as the relay reports it on the status socket. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,21 +30,23 @@ finish(struct cpremote_child *c, int result, int status)
 	c->status = status;
 }
 
-/* Keeps the relay's text about a lost child for cpremote_child_errmsg(). */
+/*
+ * Keeps the relay's text about a lost child for cpremote_child_errmsg().
+ * The relay's texts name the host; when there is none (the relay itself
+ * died), "HOST: <what CODE means>" is made here, so that every message does.
+ */
 static void
 keep_errmsg(struct cpremote_child *c, const uint8_t *msg, uint32_t len, int code)
 {
-	const char *fallback = cpremote_strerror(code);
-
-	if (msg == NULL || len == 0) {
-		msg = (const uint8_t *)fallback;
-		len = (uint32_t)strlen(fallback);
-	}
 	free(c->errmsg);
-	c->errmsg = malloc((size_t)len + 1);
-	if (c->errmsg != NULL) {
-		memcpy(c->errmsg, msg, len);
-		c->errmsg[len] = '\0';
+	c->errmsg = NULL;
+	if (msg != NULL && len > 0) {
+		if ((c->errmsg = malloc((size_t)len + 1)) != NULL) {
+			memcpy(c->errmsg, msg, len);
+			c->errmsg[len] = '\0';
+		}
+	} else if (asprintf(&c->errmsg, "%s: %s", c->host ? c->host : "?", cpremote_strerror(code)) < 0) {
+		c->errmsg = NULL;
 	}
 }
 
