@@ -209,6 +209,29 @@ static int on_stub_marker(struct conn *k, enum bootstrap_marker m, const char *a
 	return 0;
 }
 
+/*
+ * The index of child ID in K's children, or -1.  Ids are handed out in
+ * increasing order and the array keeps that order, so every frame costs a
+ * binary search, not a scan of the (maybe thousand) children.
+ */
+static ssize_t find_kid(const struct conn *k, uint32_t id)
+{
+	size_t lo = 0, hi = k->nkids;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t m = rchild_id(k->kids[mid]);
+
+		if (m == id)
+			return (ssize_t)mid;
+		if (m < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
 /* Routes the helper's frames to the children.  Returns 0 or -1 (K failed). */
 static int dispatch_frames(struct conn *k)
 {
@@ -224,12 +247,10 @@ static int dispatch_frames(struct conn *k)
 				  k->dest.host);
 			return -1;
 		}
-		for (size_t i = 0; i < k->nkids; i++) {
-			if (rchild_id(k->kids[i]) == h.child) {
-				rchild_on_frame(k->kids[i], &h, payload);
-				break;
-			}
-		}
+		ssize_t i = find_kid(k, h.child);
+
+		if (i >= 0)
+			rchild_on_frame(k->kids[i], &h, payload);
 		cpr_buf_consume(&k->in, (size_t)n);
 	}
 }
@@ -735,11 +756,12 @@ int conn_can_send(const struct conn *k)
 
 void conn_detach(struct conn *k, struct rchild *c)
 {
-	for (size_t i = 0; i < k->nkids; i++) {
-		if (k->kids[i] == c) {
-			k->kids[i] = k->kids[--k->nkids];
-			break;
-		}
+	ssize_t i = find_kid(k, rchild_id(c));
+
+	/* Keeps the order find_kid() relies on (the last one, as conn_fail takes them, costs nothing). */
+	if (i >= 0 && k->kids[i] == c) {
+		memmove(&k->kids[i], &k->kids[i + 1], (k->nkids - (size_t)i - 1) * sizeof *k->kids);
+		k->nkids--;
 	}
 	if (k->nkids == 0 && k->state == K_READY) {
 		struct timeval tv = { .tv_sec = k->so.idle_close_s };
