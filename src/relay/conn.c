@@ -80,11 +80,6 @@ void dest_free(struct dest *d)
 	memset(d, 0, sizeof *d);
 }
 
-const char *conn_host(const struct conn *k)
-{
-	return k->dest.host;
-}
-
 /* Fails every child with CODE and a message, then frees the connection. */
 static void conn_fail(struct conn *k, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -108,9 +108,6 @@ int conn_send(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, cons
 	      uint32_t len);
 int conn_send_u32(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, uint32_t v);
 
-/* The name the user gave for the host (for messages). */
-const char *conn_host(const struct conn *k);
-
 /* Closes every connection (the caller is gone). */
 void conn_close_all(void);
 
