@@ -347,39 +347,15 @@ out:
 /* MIB MiB out of the channel: bench_echo source writes them and closes; the clock stops at end of file. */
 static int tput_rx(const char *host, const char *echo, long mib)
 {
-	static char buf[BUF_LEN];
 	char arg[32];
 	cpremote_child *child;
-	long long total = 0;
-	double t0;
-	int fd, rc = 1;
+	int rc;
 
 	snprintf(arg, sizeof(arg), "%ld", mib);
-	t0 = now_s();
 	if ((child = start_flags(host, echo, "source", arg, 0)) == NULL)
 		return 1;
-	fd = cpremote_channel_fd(child);
 	/* The clock starts at the first byte: the spawn is measured elsewhere. */
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		if (total == 0)
-			t0 = now_s();
-		total += n;
-	}
-	if (total != mib * 1024LL * 1024) {
-		fprintf(stderr, "bench_client: tput-rx: %lld bytes, not %ld MiB\n", total, mib);
-		goto out;
-	}
-	printf("tput_rx_channel %.1f MB/s\n", (double)total / (now_s() - t0) / 1e6);
-	rc = 0;
-out:
+	rc = drain(cpremote_channel_fd(child), mib, "tput_rx_channel");
 	cpremote_free(child);
 	return rc;
 }
