@@ -47,17 +47,16 @@
 
 #define MAX_OPTS 16
 
-static const char usage[] =
-	"usage: bench_client [-F cfg] [-o opt]... spawn HOST ECHO\n"
-	"       bench_client [-F cfg] [-o opt]... rtt HOST ECHO N SIZE\n"
-	"       bench_client [-F cfg] [-o opt]... tput HOST ECHO MIB\n"
-	"       bench_client [-F cfg] [-o opt]... tput-rx HOST ECHO MIB\n"
-	"       bench_client [-F cfg] [-o opt]... fanout ECHO N HOST...\n"
-	"       bench_client [-F cfg] [-o opt]... mem HOST ECHO N\n"
-	"       bench_client time N CMD...\n"
-	"       bench_client rtt-cmd N SIZE CMD...\n"
-	"       bench_client tput-cmd MIB CMD...\n"
-	"       bench_client tput-rx-cmd MIB CMD...\n";
+static const char usage[] = "usage: bench_client [-F cfg] [-o opt]... spawn HOST ECHO\n"
+			    "       bench_client [-F cfg] [-o opt]... rtt HOST ECHO N SIZE\n"
+			    "       bench_client [-F cfg] [-o opt]... tput HOST ECHO MIB\n"
+			    "       bench_client [-F cfg] [-o opt]... tput-rx HOST ECHO MIB\n"
+			    "       bench_client [-F cfg] [-o opt]... fanout ECHO N HOST...\n"
+			    "       bench_client [-F cfg] [-o opt]... mem HOST ECHO N\n"
+			    "       bench_client time N CMD...\n"
+			    "       bench_client rtt-cmd N SIZE CMD...\n"
+			    "       bench_client tput-cmd MIB CMD...\n"
+			    "       bench_client tput-rx-cmd MIB CMD...\n";
 
 static const char *config;
 static const char *ssh_opts[MAX_OPTS + 1];
@@ -87,8 +86,8 @@ static void raise_nofile(void)
 	}
 }
 
-static cpremote_child *start_flags(const char *host, const char *echo, const char *mode,
-				   const char *arg, unsigned flags)
+static cpremote_child *start_flags(const char *host, const char *echo, const char *mode, const char *arg,
+				   unsigned flags)
 {
 	const char *argv[] = { echo, mode, arg, NULL };
 	struct cpremote_options o = { 0 };
@@ -400,8 +399,9 @@ static int fanout(const char *echo, long n, char **hosts, int nhosts)
 			got = read(pfd[i].fd, b, 1);
 			if (got < 0 && errno == EINTR)
 				continue;
-			if (got != 1 || (state[i] == 0 && (b[0] != 'R' || write_all(pfd[i].fd, "m", 1) < 0))
-			    || (state[i] == 1 && b[0] != 'm')) {
+			if (got != 1 ||
+			    (state[i] == 0 && (b[0] != 'R' || write_all(pfd[i].fd, "m", 1) < 0)) ||
+			    (state[i] == 1 && b[0] != 'm')) {
 				failed++;
 				state[i] = 2;
 				pfd[i].fd = -1;
@@ -479,8 +479,8 @@ static long find_relay(void)
 		long pid = atol(e->d_name);
 
 		comm[0] = '\0';
-		if (pid > 0 && parent_of(pid, comm, sizeof(comm)) == (long)getpid()
-		    && strcmp(comm, "cpremote-relay") == 0)
+		if (pid > 0 && parent_of(pid, comm, sizeof(comm)) == (long)getpid() &&
+		    strcmp(comm, "cpremote-relay") == 0)
 			found = pid;
 	}
 	closedir(d);
@@ -500,7 +500,8 @@ static int mem(const char *host, const char *echo, long n)
 
 	if (kids == NULL || prctl_subreaper() < 0)
 		goto out;
-	if ((kids[0] = start(host, echo, "echo")) == NULL || read_full(cpremote_channel_fd(kids[0]), &b, 1) < 0)
+	if ((kids[0] = start(host, echo, "echo")) == NULL ||
+	    read_full(cpremote_channel_fd(kids[0]), &b, 1) < 0)
 		goto out;
 	helper = parent_of(cpremote_pid(kids[0]), comm, sizeof(comm));
 	(void)parent_of(helper, comm, sizeof(comm));
@@ -508,18 +509,20 @@ static int mem(const char *host, const char *echo, long n)
 		helper = -1;
 	/* One child is needed to find the helper; its RSS is then counted in "per child". */
 	if ((relay = find_relay()) < 0 || helper < 0) {
-		fprintf(stderr, "bench_client: mem: relay %ld or helper %ld (%s, child %ld) not found\n", relay, helper, comm, cpremote_pid(kids[0]));
+		fprintf(stderr, "bench_client: mem: relay %ld or helper %ld (%s, child %ld) not found\n",
+			relay, helper, comm, cpremote_pid(kids[0]));
 		goto out;
 	}
 	r0 = rss_kib(relay);
 	h0 = rss_kib(helper);
 	for (i = 1; i < n; i++)
-		if ((kids[i] = start(host, echo, "echo")) == NULL
-		    || read_full(cpremote_channel_fd(kids[i]), &b, 1) < 0)
+		if ((kids[i] = start(host, echo, "echo")) == NULL ||
+		    read_full(cpremote_channel_fd(kids[i]), &b, 1) < 0)
 			goto out;
 	r1 = rss_kib(relay);
 	h1 = rss_kib(helper);
-	printf("relay_rss_conn %ld KiB\nrelay_rss_child %.1f KiB\nhelper_rss_conn %ld KiB\nhelper_rss_child %.1f KiB\n",
+	printf("relay_rss_conn %ld KiB\nrelay_rss_child %.1f KiB\nhelper_rss_conn %ld KiB\nhelper_rss_child "
+	       "%.1f KiB\n",
 	       r0, (double)(r1 - r0) / (double)(n - 1), h0, (double)(h1 - h0) / (double)(n - 1));
 	rc = 0;
 out:

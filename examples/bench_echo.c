@@ -31,7 +31,8 @@ int main(int argc, char **argv)
 
 		memset(buf, 's', sizeof(buf));
 		for (; left > 0; left -= (long long)sizeof(buf))
-			if (write_all(fd, buf, left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf)) < 0)
+			if (write_all(fd, buf, left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf)) <
+			    0)
 				return 2;
 		return 0;
 	}

@@ -55,9 +55,15 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "F:n:")) != -1) {
 		switch (c) {
-		case 'F': o.config = optarg; break;
-		case 'n': count = atoi(optarg); break;
-		default: fputs(usage, stderr); return 2;
+		case 'F':
+			o.config = optarg;
+			break;
+		case 'n':
+			count = atoi(optarg);
+			break;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2) {

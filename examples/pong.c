@@ -27,7 +27,8 @@ int main(void)
 	/* SSH_CONNECTION is "client port server port": where we really run. */
 	if (conn != NULL)
 		sscanf(conn, "%*s %*s %63s", server);
-	dprintf(fd, "hello from pid %ld, user %s, on %s\n", (long)getpid(), user != NULL ? user : "?", server);
+	dprintf(fd, "hello from pid %ld, user %s, on %s\n", (long)getpid(), user != NULL ? user : "?",
+		server);
 	while ((n = getline(&line, &cap, in)) > 0) {
 		if (line[n - 1] == '\n')
 			line[n - 1] = '\0';

@@ -12,8 +12,7 @@
 
 #include "helper.h"
 
-struct child *
-child_find(struct helper *h, uint32_t id)
+struct child *child_find(struct helper *h, uint32_t id)
 {
 	struct child *c;
 
@@ -23,8 +22,7 @@ child_find(struct helper *h, uint32_t id)
 	return NULL;
 }
 
-struct child *
-child_new(uint32_t id)
+struct child *child_new(uint32_t id)
 {
 	struct child *c;
 	int s;
@@ -47,16 +45,14 @@ child_new(uint32_t id)
 	return c;
 }
 
-void
-child_add(struct helper *h, struct child *c)
+void child_add(struct helper *h, struct child *c)
 {
 	c->next = h->children;
 	h->children = c;
 	h->nchildren++;
 }
 
-void
-child_close_fds(struct child *c)
+void child_close_fds(struct child *c)
 {
 	int s;
 
@@ -73,8 +69,7 @@ child_close_fds(struct child *c)
 	c->chan_fd = c->in[CPR_CHANNEL].fd = -1;
 }
 
-void
-child_free(struct child *c)
+void child_free(struct child *c)
 {
 	int s;
 
@@ -86,8 +81,7 @@ child_free(struct child *c)
 	free(c);
 }
 
-void
-children_reap(struct helper *h)
+void children_reap(struct helper *h)
 {
 	struct child *c;
 	pid_t pid;
@@ -110,8 +104,7 @@ children_reap(struct helper *h)
 }
 
 /* The stream ended on the child's side: say so, and stop watching it. */
-static int
-out_end(struct helper *h, struct child *c, int s)
+static int out_end(struct helper *h, struct child *c, int s)
 {
 	struct outstream *o = &c->out[s];
 
@@ -123,8 +116,7 @@ out_end(struct helper *h, struct child *c, int s)
 	return cpr_frame_append(&h->out, CPR_EOF, (uint8_t)s, c->id, NULL, 0);
 }
 
-int
-child_read(struct helper *h, struct child *c, int s)
+int child_read(struct helper *h, struct child *c, int s)
 {
 	struct outstream *o = &c->out[s];
 	uint8_t data[CPR_MAX_DATA];
@@ -152,8 +144,7 @@ child_read(struct helper *h, struct child *c, int s)
 }
 
 /* Hands credit for the bytes written on back to the relay. */
-static int
-in_credit(struct helper *h, struct child *c, int s, int force)
+static int in_credit(struct helper *h, struct child *c, int s, int force)
 {
 	struct instream *in = &c->in[s];
 	int r;
@@ -167,8 +158,7 @@ in_credit(struct helper *h, struct child *c, int s, int force)
 }
 
 /* The relay's EOF has been reached: the child sees its end of input. */
-static void
-in_close(struct child *c, int s)
+static void in_close(struct child *c, int s)
 {
 	struct instream *in = &c->in[s];
 
@@ -182,8 +172,7 @@ in_close(struct child *c, int s)
 }
 
 /* The child no longer reads this stream: drop what waits, and credit it so the relay never stalls. */
-static void
-in_break(struct child *c, int s)
+static void in_break(struct child *c, int s)
 {
 	struct instream *in = &c->in[s];
 
@@ -193,8 +182,7 @@ in_break(struct child *c, int s)
 	in_close(c, s);
 }
 
-int
-child_write(struct helper *h, struct child *c, int s)
+int child_write(struct helper *h, struct child *c, int s)
 {
 	struct instream *in = &c->in[s];
 	ssize_t n;
@@ -225,8 +213,7 @@ child_write(struct helper *h, struct child *c, int s)
 	return 0;
 }
 
-int
-child_input(struct helper *h, struct child *c, int s, const uint8_t *p, uint32_t len)
+int child_input(struct helper *h, struct child *c, int s, const uint8_t *p, uint32_t len)
 {
 	struct instream *in = &c->in[s];
 
@@ -243,8 +230,7 @@ child_input(struct helper *h, struct child *c, int s, const uint8_t *p, uint32_t
 	return child_write(h, c, s);
 }
 
-void
-child_input_eof(struct helper *h, struct child *c, int s)
+void child_input_eof(struct helper *h, struct child *c, int s)
 {
 	struct instream *in = &c->in[s];
 
@@ -254,8 +240,7 @@ child_input_eof(struct helper *h, struct child *c, int s)
 }
 
 /* Queues C's EXIT frame from its wait status. */
-static int
-exit_frame(struct helper *h, struct child *c)
+static int exit_frame(struct helper *h, struct child *c)
 {
 	uint8_t p[4] = { CPR_EXITED, 0, 0, 0 };
 
@@ -271,8 +256,7 @@ exit_frame(struct helper *h, struct child *c)
 	return cpr_frame_append(&h->out, CPR_EXIT, 0, c->id, p, sizeof(p));
 }
 
-int
-children_finish(struct helper *h)
+int children_finish(struct helper *h)
 {
 	struct child **pp = &h->children, *c;
 

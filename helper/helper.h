@@ -19,18 +19,18 @@
 
 /* A stream from the child to the relay: channel, stdout or stderr. */
 struct outstream {
-	int fd;          /* what we read; -1 once at EOF or never piped */
+	int fd; /* what we read; -1 once at EOF or never piped */
 	uint32_t credit; /* bytes the relay still lets us send */
-	int ended;       /* EOF sent, or nothing to send (not piped) */
+	int ended; /* EOF sent, or nothing to send (not piped) */
 };
 
 /* A stream from the relay to the child: channel or stdin. */
 struct instream {
-	int fd;              /* what we write; -1 once closed, shut down or broken */
-	struct cpr_buf buf;  /* bytes the relay sent, not yet written (at most CPR_WINDOW) */
-	uint32_t unacked;    /* written on, not yet credited back */
-	int eof;             /* the relay sent EOF */
-	int broken;          /* the child stopped reading: data is dropped and credited */
+	int fd; /* what we write; -1 once closed, shut down or broken */
+	struct cpr_buf buf; /* bytes the relay sent, not yet written (at most CPR_WINDOW) */
+	uint32_t unacked; /* written on, not yet credited back */
+	int eof; /* the relay sent EOF */
+	int broken; /* the child stopped reading: data is dropped and credited */
 };
 
 struct child {
@@ -38,14 +38,14 @@ struct child {
 	uint32_t id;
 	pid_t pid;
 	int reaped;
-	int status;          /* as waitpid() once reaped */
-	int chan_fd;         /* our end of the channel socketpair, closed when forgotten */
+	int status; /* as waitpid() once reaped */
+	int chan_fd; /* our end of the channel socketpair, closed when forgotten */
 	struct outstream out[CPR_NSTREAMS]; /* indexed by stream; CPR_STDIN unused */
-	struct instream in[2];              /* CPR_CHANNEL and CPR_STDIN */
+	struct instream in[2]; /* CPR_CHANNEL and CPR_STDIN */
 };
 
 struct helper {
-	struct cpr_buf out;      /* frames waiting to be written to fd 1 */
+	struct cpr_buf out; /* frames waiting to be written to fd 1 */
 	struct child *children;
 	int nchildren;
 	/*
@@ -59,9 +59,9 @@ struct helper {
 /* What a SPAWN asked for, decoded from its fields. */
 struct spawn_req {
 	char *file;
-	char **argv;  /* NULL-terminated */
-	char **env;   /* NULL-terminated "VAR=VALUE" */
-	char *cwd;    /* NULL: stay in the helper's directory */
+	char **argv; /* NULL-terminated */
+	char **env; /* NULL-terminated "VAR=VALUE" */
+	char *cwd; /* NULL: stay in the helper's directory */
 	uint32_t flags;
 	uint8_t stdio[3];
 };

@@ -27,8 +27,7 @@
 /* After the SIGKILL, how long to wait for processes that do not go away (e.g. stuck in I/O). */
 #define KILL_WAIT_MS 2000
 
-void
-helper_warn(const char *fmt, ...)
+void helper_warn(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -40,8 +39,7 @@ helper_warn(const char *fmt, ...)
 }
 
 /* Writes what the output queue holds to the relay.  Returns -1 when the relay is gone. */
-static int
-flush_out(struct helper *h)
+static int flush_out(struct helper *h)
 {
 	ssize_t n;
 
@@ -59,8 +57,7 @@ flush_out(struct helper *h)
 }
 
 /* Queues ERROR for a SPAWN that failed at STAGE with errno ERR. */
-static int
-send_spawn_error(struct helper *h, uint32_t id, const char *file, int stage, int err)
+static int send_spawn_error(struct helper *h, uint32_t id, const char *file, int stage, int err)
 {
 	static const char *stages[] = { "", "setup", "chdir", "exec" };
 	struct cpr_buf p = { 0 };
@@ -80,8 +77,7 @@ out:
 }
 
 /* SPAWN: start the program, answer SPAWNED or ERROR.  -1 only when memory ran out. */
-static int
-on_spawn(struct helper *h, uint32_t id, const uint8_t *p, uint32_t len)
+static int on_spawn(struct helper *h, uint32_t id, const uint8_t *p, uint32_t len)
 {
 	struct spawn_req req;
 	struct child *c = NULL;
@@ -106,8 +102,7 @@ out:
 }
 
 /* Acts on one frame from the relay.  Returns -1 when the link must end. */
-static int
-on_frame(struct helper *h, const struct cpr_header *f, const uint8_t *p)
+static int on_frame(struct helper *h, const struct cpr_header *f, const uint8_t *p)
 {
 	struct child *c;
 	uint64_t credit;
@@ -160,8 +155,7 @@ on_frame(struct helper *h, const struct cpr_header *f, const uint8_t *p)
  * when the connection is gone (EOF, error, protocol violation, bad hello;
  * *bad_hello says which of the last).
  */
-static int
-read_relay(struct helper *h, struct cpr_buf *in, int *hello_done, int *bad_hello)
+static int read_relay(struct helper *h, struct cpr_buf *in, int *hello_done, int *bad_hello)
 {
 	uint8_t chunk[64 * 1024];
 	const uint8_t *payload;
@@ -223,9 +217,8 @@ struct slot {
 };
 
 /* Adds fd to the poll set when there is something to wait for. */
-static int
-watch(struct pollfd **pfds, struct slot **slots, size_t *n, size_t *cap, int fd, short ev,
-      struct child *c, int stream)
+static int watch(struct pollfd **pfds, struct slot **slots, size_t *n, size_t *cap, int fd, short ev,
+		 struct child *c, int stream)
 {
 	struct pollfd *np;
 	struct slot *ns;
@@ -250,8 +243,7 @@ watch(struct pollfd **pfds, struct slot **slots, size_t *n, size_t *cap, int fd,
 }
 
 /* Drains the signalfd.  Returns 1 when the helper was told to end (TERM, HUP, INT). */
-static int
-read_signals(int sfd)
+static int read_signals(int sfd)
 {
 	struct signalfd_siginfo si;
 	int stop = 0;
@@ -264,8 +256,7 @@ read_signals(int sfd)
 }
 
 /* Milliseconds poll() may wait before the relay's silence means a lost link; -1: forever. */
-static int
-silence_timeout(const struct helper *h)
+static int silence_timeout(const struct helper *h)
 {
 	long left;
 
@@ -279,8 +270,7 @@ silence_timeout(const struct helper *h)
  * Serves the relay until the connection is gone.  Returns 0, or 1 when
  * the relay's hello was wrong.
  */
-static int
-serve(struct helper *h, int sfd)
+static int serve(struct helper *h, int sfd)
 {
 	struct cpr_buf in = { .limit = CPR_HEADER_LEN + CPR_MAX_SPAWN };
 	struct pollfd *pfds = NULL;
@@ -304,12 +294,15 @@ serve(struct helper *h, int sfd)
 		for (c = h->children; c != NULL; c = c->next) {
 			rd = room && c->out[CPR_CHANNEL].fd >= 0 && c->out[CPR_CHANNEL].credit > 0;
 			ev = (short)((rd ? POLLIN : 0) |
-				     (c->in[CPR_CHANNEL].fd >= 0 && cpr_buf_len(&c->in[CPR_CHANNEL].buf) ? POLLOUT : 0));
+				     (c->in[CPR_CHANNEL].fd >= 0 && cpr_buf_len(&c->in[CPR_CHANNEL].buf)
+					      ? POLLOUT
+					      : 0));
 			if (watch(&pfds, &slots, &n, &cap, c->chan_fd, ev, c, CPR_CHANNEL) < 0)
 				goto nomem;
 			for (i = CPR_STDOUT; i <= CPR_STDERR; i++) {
 				rd = room && c->out[i].credit > 0;
-				if (watch(&pfds, &slots, &n, &cap, c->out[i].fd, rd ? POLLIN : 0, c, (int)i) < 0)
+				if (watch(&pfds, &slots, &n, &cap, c->out[i].fd, rd ? POLLIN : 0, c, (int)i) <
+				    0)
 					goto nomem;
 			}
 			ev = cpr_buf_len(&c->in[CPR_STDIN].buf) ? POLLOUT : 0;
@@ -373,8 +366,7 @@ out:
 }
 
 /* Whether anything of C's may still run: the child itself, or others in its group. */
-static int
-child_alive(struct child *c)
+static int child_alive(struct child *c)
 {
 	return !c->reaped || kill(-c->pid, 0) == 0;
 }
@@ -383,8 +375,7 @@ child_alive(struct child *c)
  * The relay is gone: SIGTERM to every child's process group, SIGKILL to
  * those still there after the grace period, then reap.
  */
-static void
-end_children(struct helper *h, int sfd)
+static void end_children(struct helper *h, int sfd)
 {
 	long deadline = helper_now_ms() + helper_grace_ms(), kill_deadline = 0, wait;
 	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
@@ -437,8 +428,7 @@ end_children(struct helper *h, int sfd)
  * clobbered in a child) and nothing else open: whatever sshd or a test
  * harness left us must not leak into the children.
  */
-static int
-tidy_fds(void)
+static int tidy_fds(void)
 {
 	struct rlimit rl;
 	int fd;
@@ -458,8 +448,7 @@ tidy_fds(void)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct helper h = { 0 };
 	uint8_t hello[CPR_HELLO_LEN];
@@ -467,8 +456,9 @@ main(int argc, char **argv)
 	int sfd = -1, r = 1;
 
 	if (argc > 1) {
-		fprintf(stderr, "usage: cpremote-helper\n"
-				"  (run by the cp-remote relay over SSH; speaks its protocol on stdin/stdout)\n");
+		fprintf(stderr,
+			"usage: cpremote-helper\n"
+			"  (run by the cp-remote relay over SSH; speaks its protocol on stdin/stdout)\n");
 		return 1;
 	}
 	if (tidy_fds() < 0) {

@@ -21,8 +21,7 @@
 #include "helper.h"
 
 /* A field's bytes as a C string; a NUL inside would silently cut it, so it is refused. */
-static char *
-field_str(const uint8_t *v, uint32_t len)
+static char *field_str(const uint8_t *v, uint32_t len)
 {
 	char *s;
 
@@ -38,8 +37,7 @@ field_str(const uint8_t *v, uint32_t len)
 }
 
 /* Appends S to the NULL-terminated vector *VP holding *NP strings. */
-static int
-vec_push(char ***vp, size_t *np, char *s)
+static int vec_push(char ***vp, size_t *np, char *s)
 {
 	char **v;
 
@@ -51,8 +49,7 @@ vec_push(char ***vp, size_t *np, char *s)
 	return 0;
 }
 
-static void
-vec_free(char **v)
+static void vec_free(char **v)
 {
 	size_t i;
 
@@ -63,8 +60,7 @@ vec_free(char **v)
 	free(v);
 }
 
-void
-spawn_req_free(struct spawn_req *req)
+void spawn_req_free(struct spawn_req *req)
 {
 	free(req->file);
 	vec_free(req->argv);
@@ -73,8 +69,7 @@ spawn_req_free(struct spawn_req *req)
 	memset(req, 0, sizeof(*req));
 }
 
-int
-spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
+int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 {
 	struct cpr_reader rd = { .p = p, .left = len };
 	const uint8_t *v;
@@ -140,8 +135,7 @@ bad:
 	return -1;
 }
 
-static void
-close_fd(int *fd)
+static void close_fd(int *fd)
 {
 	if (*fd >= 0) {
 		close(*fd);
@@ -170,8 +164,7 @@ close_fd(int *fd)
 static int guard_fd = -1;
 
 /* Keeps only the groups that still have a member; returns how many. */
-static size_t
-guard_prune(pid_t *groups, size_t n)
+static size_t guard_prune(pid_t *groups, size_t n)
 {
 	size_t i, k = 0;
 
@@ -182,8 +175,7 @@ guard_prune(pid_t *groups, size_t n)
 }
 
 /* Signals every group; returns how many still had a member. */
-static size_t
-guard_signal(pid_t *groups, size_t n, int sig)
+static size_t guard_signal(pid_t *groups, size_t n, int sig)
 {
 	size_t i;
 
@@ -193,8 +185,7 @@ guard_signal(pid_t *groups, size_t n, int sig)
 }
 
 /* The guardian's whole life, in the forked process: FD is the pipe's read end. */
-static void __attribute__((noreturn))
-guard_main(int fd)
+static void __attribute__((noreturn)) guard_main(int fd)
 {
 	pid_t *groups = NULL, *ng, pg;
 	size_t n = 0, cap = 0;
@@ -219,7 +210,8 @@ guard_main(int fd)
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, sig == SIGTERM || sig == SIGHUP || sig == SIGINT || sig == SIGPIPE
-					    ? SIG_IGN : SIG_DFL);
+					    ? SIG_IGN
+					    : SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NAME, "cpremote-guard", 0, 0, 0);
@@ -255,8 +247,7 @@ guard_main(int fd)
 }
 
 /* Starts the guardian when none runs.  Failure is not fatal: children still start. */
-static void
-guard_start(void)
+static void guard_start(void)
 {
 	int p[2];
 	sigset_t all, old;
@@ -283,8 +274,7 @@ guard_start(void)
 }
 
 /* Tells the guardian about a new child's process group. */
-static void
-guard_add(pid_t pgid)
+static void guard_add(pid_t pgid)
 {
 	ssize_t n;
 
@@ -301,8 +291,7 @@ guard_add(pid_t pgid)
 }
 
 /* Tells the parent why the child cannot run, then ends it. */
-static void __attribute__((noreturn))
-child_fail(int report_fd, int stage)
+static void __attribute__((noreturn)) child_fail(int report_fd, int stage)
 {
 	int msg[2] = { stage, errno };
 	ssize_t n;
@@ -317,9 +306,8 @@ child_fail(int report_fd, int stage)
  * In the forked child: everything between fork and exec.  Only the
  * helper's thread exists here, so libc calls such as setenv() are safe.
  */
-static void __attribute__((noreturn))
-child_exec(const struct spawn_req *req, const int stdio_fds[3], int chan_fd,
-	   const char *chan_str, int report_fd)
+static void __attribute__((noreturn)) child_exec(const struct spawn_req *req, const int stdio_fds[3],
+						 int chan_fd, const char *chan_str, int report_fd)
 {
 	sigset_t none;
 	char *eq;
@@ -353,9 +341,8 @@ child_exec(const struct spawn_req *req, const int stdio_fds[3], int chan_fd,
 	}
 	if (setenv("CHANNEL_FD", chan_str, 1) < 0)
 		child_fail(report_fd, CPR_STAGE_SETUP);
-	if ((req->flags & CPR_SPAWN_NODE) &&
-	    (setenv("NODE_CHANNEL_FD", chan_str, 1) < 0 ||
-	     setenv("NODE_CHANNEL_SERIALIZATION_MODE", "json", 1) < 0))
+	if ((req->flags & CPR_SPAWN_NODE) && (setenv("NODE_CHANNEL_FD", chan_str, 1) < 0 ||
+					      setenv("NODE_CHANNEL_SERIALIZATION_MODE", "json", 1) < 0))
 		child_fail(report_fd, CPR_STAGE_SETUP);
 	/* Unblocked last: a signal that came since fork now finds default handlers. */
 	sigemptyset(&none);
@@ -364,8 +351,7 @@ child_exec(const struct spawn_req *req, const int stdio_fds[3], int chan_fd,
 	child_fail(report_fd, CPR_STAGE_EXEC);
 }
 
-int
-spawn_child(const struct spawn_req *req, struct child *c, int *stage)
+int spawn_child(const struct spawn_req *req, struct child *c, int *stage)
 {
 	int sv[2] = { -1, -1 }, report[2] = { -1, -1 };
 	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
@@ -392,8 +378,7 @@ spawn_child(const struct spawn_req *req, struct child *c, int *stage)
 	}
 	if (pipe2(report, O_CLOEXEC) < 0)
 		goto out;
-	if (helper_set_nonblock(sv[0]) < 0 ||
-	    (pipes[0][1] >= 0 && helper_set_nonblock(pipes[0][1]) < 0) ||
+	if (helper_set_nonblock(sv[0]) < 0 || (pipes[0][1] >= 0 && helper_set_nonblock(pipes[0][1]) < 0) ||
 	    (pipes[1][0] >= 0 && helper_set_nonblock(pipes[1][0]) < 0) ||
 	    (pipes[2][0] >= 0 && helper_set_nonblock(pipes[2][0]) < 0))
 		goto out;

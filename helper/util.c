@@ -11,8 +11,7 @@
 /* A longer grace than 10 min is taken for a mistake, as garbage is. */
 #define GRACE_MS_MAX 600000
 
-long
-helper_now_ms(void)
+long helper_now_ms(void)
 {
 	struct timespec ts;
 
@@ -20,8 +19,7 @@ helper_now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int
-helper_set_nonblock(int fd)
+int helper_set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 
@@ -30,8 +28,7 @@ helper_set_nonblock(int fd)
 	return 0;
 }
 
-long
-helper_grace_ms(void)
+long helper_grace_ms(void)
 {
 	const char *s = getenv("CPREMOTE_GRACE_MS");
 	char *end;

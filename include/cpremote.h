@@ -29,26 +29,26 @@ extern "C" {
  * lie outside the errno range.  cpremote_strerror() names both kinds.
  */
 enum cpremote_error {
-	CPREMOTE_EINVAL = -3001,          /* bad argument or option */
-	CPREMOTE_ECONNECT = -3002,        /* could not connect to the host */
+	CPREMOTE_EINVAL = -3001, /* bad argument or option */
+	CPREMOTE_ECONNECT = -3002, /* could not connect to the host */
 	CPREMOTE_EHOSTKEY_UNKNOWN = -3003, /* host key not in known_hosts */
 	CPREMOTE_EHOSTKEY_CHANGED = -3004, /* host key differs from known_hosts */
-	CPREMOTE_EAUTH = -3005,           /* authentication refused */
-	CPREMOTE_EHELPER = -3006,         /* remote helper missing or incompatible */
-	CPREMOTE_ENOTFOUND = -3007,       /* program not found on the host */
-	CPREMOTE_ENOEXEC = -3008,         /* program not executable on the host */
-	CPREMOTE_ESPAWN = -3009,          /* other failure to start the program */
-	CPREMOTE_ECONNLOST = -3010,       /* connection lost while the child ran */
-	CPREMOTE_ERELAY = -3011,          /* the local relay process failed */
-	CPREMOTE_EPROTO = -3012,          /* protocol violation by the other side */
+	CPREMOTE_EAUTH = -3005, /* authentication refused */
+	CPREMOTE_EHELPER = -3006, /* remote helper missing or incompatible */
+	CPREMOTE_ENOTFOUND = -3007, /* program not found on the host */
+	CPREMOTE_ENOEXEC = -3008, /* program not executable on the host */
+	CPREMOTE_ESPAWN = -3009, /* other failure to start the program */
+	CPREMOTE_ECONNLOST = -3010, /* connection lost while the child ran */
+	CPREMOTE_ERELAY = -3011, /* the local relay process failed */
+	CPREMOTE_EPROTO = -3012, /* protocol violation by the other side */
 };
 
 /* How a stdio stream of the child is connected on the caller's side. */
 enum cpremote_stdio_mode {
-	CPREMOTE_STDIO_NULL = 0,  /* remote /dev/null */
-	CPREMOTE_STDIO_PIPE,      /* a new pipe; see cpremote_stdio_fd() */
-	CPREMOTE_STDIO_INHERIT,   /* the caller's own fd 0, 1 or 2 */
-	CPREMOTE_STDIO_FD,        /* the fd in .fd (the library dups it) */
+	CPREMOTE_STDIO_NULL = 0, /* remote /dev/null */
+	CPREMOTE_STDIO_PIPE, /* a new pipe; see cpremote_stdio_fd() */
+	CPREMOTE_STDIO_INHERIT, /* the caller's own fd 0, 1 or 2 */
+	CPREMOTE_STDIO_FD, /* the fd in .fd (the library dups it) */
 };
 
 struct cpremote_stdio {
@@ -57,10 +57,11 @@ struct cpremote_stdio {
 };
 
 /* Spawn flags (struct cpremote_options.flags); unknown bits are refused. */
-#define CPREMOTE_NODE (1u << 0)        /* also set NODE_CHANNEL_FD and NODE_CHANNEL_SERIALIZATION_MODE=json */
-#define CPREMOTE_ACCEPT_NEW (1u << 1)  /* add an unknown host key to known_hosts (never a changed one) */
-#define CPREMOTE_CHANNEL_FD (1u << 2)  /* use .channel_fd as the caller's end instead of a new socketpair */
-#define CPREMOTE_NO_UPLOAD (1u << 3)  /* never upload the helper: fail when the host has none (no .helper set) */
+#define CPREMOTE_NODE (1u << 0) /* also set NODE_CHANNEL_FD and NODE_CHANNEL_SERIALIZATION_MODE=json */
+#define CPREMOTE_ACCEPT_NEW (1u << 1) /* add an unknown host key to known_hosts (never a changed one) */
+#define CPREMOTE_CHANNEL_FD (1u << 2) /* use .channel_fd as the caller's end instead of a new socketpair */
+#define CPREMOTE_NO_UPLOAD \
+	(1u << 3) /* never upload the helper: fail when the host has none (no .helper set) */
 /*
  * Return as soon as the request is handed to the relay, without waiting
  * for the program to start, so that one thread can start many children
@@ -77,21 +78,21 @@ struct cpremote_stdio {
  * Nothing is kept after cpremote_run() returns.
  */
 struct cpremote_options {
-	const char *host;               /* required: a name from ssh_config or an address */
+	const char *host; /* required: a name from ssh_config or an address */
 	const char *user;
 	int port;
-	const char *identity;           /* private key file; the agent and default keys otherwise */
-	const char *config;             /* ssh_config file; ~/.ssh/config otherwise */
+	const char *identity; /* private key file; the agent and default keys otherwise */
+	const char *config; /* ssh_config file; ~/.ssh/config otherwise */
 	const char *const *ssh_options; /* NULL-terminated "Option=value" list, as ssh -o */
-	const char *helper;             /* helper path on the host; $CPREMOTE_HELPER, else "cpremote-helper" */
-	int verbosity;                  /* 0 quiet; 1..3 as ssh -v, -vv, -vvv (to stderr of the relay) */
+	const char *helper; /* helper path on the host; $CPREMOTE_HELPER, else "cpremote-helper" */
+	int verbosity; /* 0 quiet; 1..3 as ssh -v, -vv, -vvv (to stderr of the relay) */
 
-	const char *file;               /* required: program to run (PATH searched on the host) */
-	const char *const *argv;        /* NULL-terminated; argv[0] included; NULL means { file } */
-	const char *const *env;         /* NULL-terminated "VAR=VALUE" additions */
-	const char *cwd;                /* working directory on the host; the login directory otherwise */
+	const char *file; /* required: program to run (PATH searched on the host) */
+	const char *const *argv; /* NULL-terminated; argv[0] included; NULL means { file } */
+	const char *const *env; /* NULL-terminated "VAR=VALUE" additions */
+	const char *cwd; /* working directory on the host; the login directory otherwise */
 	struct cpremote_stdio stdio[3]; /* stdin, stdout, stderr */
-	int channel_fd;                 /* with CPREMOTE_CHANNEL_FD: an AF_UNIX stream socket (dup'ed) */
+	int channel_fd; /* with CPREMOTE_CHANNEL_FD: an AF_UNIX stream socket (dup'ed) */
 	unsigned flags;
 };
 

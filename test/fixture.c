@@ -144,7 +144,7 @@ int fixture_cprun(const char *const *args, const char *in, size_t in_len, int ti
 	const char *cprun = getenv("CPRUN");
 	const char *argv[FIXTURE_MAX_ARGS];
 	char *config = NULL;
-	int inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	size_t out_cap = 0, err_cap = 0, in_off = 0;
 	size_t argc = 0, i;
 	pid_t pid = -1;
@@ -245,11 +245,11 @@ int fixture_cprun(const char *const *args, const char *in, size_t in_len, int ti
 		if (reaped && outp[0] == -1 && errp[0] == -1)
 			break;
 		if (inp[1] != -1)
-			pfd[n++] = (struct pollfd){.fd = inp[1], .events = POLLOUT};
+			pfd[n++] = (struct pollfd){ .fd = inp[1], .events = POLLOUT };
 		if (outp[0] != -1)
-			pfd[n++] = (struct pollfd){.fd = outp[0], .events = POLLIN};
+			pfd[n++] = (struct pollfd){ .fd = outp[0], .events = POLLIN };
 		if (errp[0] != -1)
-			pfd[n++] = (struct pollfd){.fd = errp[0], .events = POLLIN};
+			pfd[n++] = (struct pollfd){ .fd = errp[0], .events = POLLIN };
 		/* Reaping has no fd to poll: look again every 20 ms until it is done. */
 		wait_ms = reaped ? 1000 : 20;
 		if (!timed_out && left * 1000 < wait_ms)

@@ -37,10 +37,10 @@ void fixture_options(struct cpremote_options *o, const char *host);
 
 /* What a finished subprocess left. */
 struct fixture_result {
-	int status;   /* as waitpid() */
-	char *out;    /* all of its stdout, NUL-terminated */
+	int status; /* as waitpid() */
+	char *out; /* all of its stdout, NUL-terminated */
 	size_t out_len;
-	char *err;    /* all of its stderr, NUL-terminated */
+	char *err; /* all of its stderr, NUL-terminated */
 	size_t err_len;
 };
 

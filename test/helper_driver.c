@@ -12,8 +12,7 @@
 #include "helper_driver.h"
 #include "io.h"
 
-long
-hd_now_ms(void)
+long hd_now_ms(void)
 {
 	struct timespec ts;
 
@@ -21,8 +20,7 @@ hd_now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int
-hd_start(struct hd *h, const char *grace_ms)
+int hd_start(struct hd *h, const char *grace_ms)
 {
 	const char *path = getenv("CPREMOTE_HELPER");
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, r = -1;
@@ -61,14 +59,12 @@ out:
 	return r;
 }
 
-int
-hd_send(struct hd *h, const void *p, size_t n)
+int hd_send(struct hd *h, const void *p, size_t n)
 {
 	return io_write_all(h->to, p, n) == 0 ? 0 : -1;
 }
 
-int
-hd_send_frame(struct hd *h, uint8_t type, uint8_t stream, uint32_t child, const void *p, uint32_t len)
+int hd_send_frame(struct hd *h, uint8_t type, uint8_t stream, uint32_t child, const void *p, uint32_t len)
 {
 	struct cpr_buf b = { 0 };
 	int r;
@@ -80,8 +76,7 @@ hd_send_frame(struct hd *h, uint8_t type, uint8_t stream, uint32_t child, const 
 	return r;
 }
 
-int
-hd_send_u32(struct hd *h, uint8_t type, uint8_t stream, uint32_t child, uint32_t v)
+int hd_send_u32(struct hd *h, uint8_t type, uint8_t stream, uint32_t child, uint32_t v)
 {
 	uint8_t p[4];
 
@@ -89,8 +84,7 @@ hd_send_u32(struct hd *h, uint8_t type, uint8_t stream, uint32_t child, uint32_t
 	return hd_send_frame(h, type, stream, child, p, 4);
 }
 
-int
-hd_send_spawn(struct hd *h, uint32_t id, const struct hd_spawn *a)
+int hd_send_spawn(struct hd *h, uint32_t id, const struct hd_spawn *a)
 {
 	struct cpr_buf p = { 0 };
 	size_t i;
@@ -111,8 +105,7 @@ hd_send_spawn(struct hd *h, uint32_t id, const struct hd_spawn *a)
 }
 
 /* Reads more from the helper within TIMEOUT_MS.  1 read, 0 timeout, -1 EOF or error. */
-static int
-fill(struct hd *h, int timeout_ms)
+static int fill(struct hd *h, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = h->from, .events = POLLIN };
 	uint8_t chunk[65536];
@@ -129,8 +122,7 @@ fill(struct hd *h, int timeout_ms)
 	return 1;
 }
 
-int
-hd_hello(struct hd *h)
+int hd_hello(struct hd *h)
 {
 	uint8_t mine[CPR_HELLO_LEN], version = 0;
 	uint32_t caps;
@@ -149,8 +141,7 @@ hd_hello(struct hd *h)
 	return 0;
 }
 
-int
-hd_next_frame(struct hd *h, int timeout_ms, struct cpr_header *f, uint8_t *p)
+int hd_next_frame(struct hd *h, int timeout_ms, struct cpr_header *f, uint8_t *p)
 {
 	const uint8_t *payload;
 	long end = hd_now_ms() + timeout_ms, left;
@@ -174,16 +165,14 @@ hd_next_frame(struct hd *h, int timeout_ms, struct cpr_header *f, uint8_t *p)
 	}
 }
 
-void
-hd_close_input(struct hd *h)
+void hd_close_input(struct hd *h)
 {
 	if (h->to >= 0)
 		close(h->to);
 	h->to = -1;
 }
 
-int
-hd_end(struct hd *h, int timeout_ms)
+int hd_end(struct hd *h, int timeout_ms)
 {
 	long end = hd_now_ms() + timeout_ms;
 	uint8_t chunk[65536];

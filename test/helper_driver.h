@@ -16,8 +16,8 @@
 /* One running helper. */
 struct hd {
 	pid_t pid;
-	int to;            /* the helper's stdin; -1 once closed */
-	int from;          /* the helper's stdout (non-blocking); -1 once closed */
+	int to; /* the helper's stdin; -1 once closed */
+	int from; /* the helper's stdout (non-blocking); -1 once closed */
 	struct cpr_buf in; /* read from the helper, not yet taken as frames */
 };
 

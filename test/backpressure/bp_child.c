@@ -33,8 +33,7 @@ struct wstream {
 };
 
 /* Writes the next piece of W's pattern; returns -1 on an error other than EAGAIN. */
-static int
-push(struct wstream *w)
+static int push(struct wstream *w)
 {
 	static uint8_t buf[CHUNK];
 	size_t n = w->total - w->off < CHUNK ? (size_t)(w->total - w->off) : CHUNK;
@@ -48,15 +47,13 @@ push(struct wstream *w)
 	return 0;
 }
 
-static int
-nonblock(int fd)
+static int nonblock(int fd)
 {
 	return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
 /* echo: stdout flood plus a channel echo. */
-static int
-do_echo(int ch, uint64_t bytes)
+static int do_echo(int ch, uint64_t bytes)
 {
 	struct wstream out = { 1, 3, 0, bytes };
 	uint8_t msg[CHUNK], pend[CHUNK];
@@ -66,8 +63,10 @@ do_echo(int ch, uint64_t bytes)
 	if (nonblock(1) < 0)
 		return 2;
 	while (out.off < out.total || !ch_eof || plen > 0) {
-		struct pollfd p[2] = { { .fd = out.fd, .events = out.off < out.total ? POLLOUT : 0 },
-				       { .fd = ch, .events = (!ch_eof && plen == 0 ? POLLIN : 0) | (plen ? POLLOUT : 0) } };
+		struct pollfd p[2] = {
+			{ .fd = out.fd, .events = out.off < out.total ? POLLOUT : 0 },
+			{ .fd = ch, .events = (!ch_eof && plen == 0 ? POLLIN : 0) | (plen ? POLLOUT : 0) }
+		};
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			return 2;
@@ -103,8 +102,7 @@ do_echo(int ch, uint64_t bytes)
 }
 
 /* Reads and checks BYTES of seed 1 from CH (blocking).  0, or 3. */
-static int
-take_channel(int ch, uint64_t bytes)
+static int take_channel(int ch, uint64_t bytes)
 {
 	static uint8_t buf[CHUNK];
 	uint64_t got = 0;
@@ -121,8 +119,7 @@ take_channel(int ch, uint64_t bytes)
 	return 0;
 }
 
-static int
-do_stuff(int ch, uint64_t bytes)
+static int do_stuff(int ch, uint64_t bytes)
 {
 	struct wstream w = { ch, 2, 0, bytes };
 
@@ -133,8 +130,7 @@ do_stuff(int ch, uint64_t bytes)
 	return take_channel(ch, bytes);
 }
 
-static int
-do_all(int ch, uint64_t bytes)
+static int do_all(int ch, uint64_t bytes)
 {
 	struct wstream w[3] = { { ch, 2, 0, bytes }, { 1, 3, 0, bytes }, { 2, 4, 0, bytes } };
 	static uint8_t buf[CHUNK];
@@ -167,8 +163,7 @@ do_all(int ch, uint64_t bytes)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	const char *env = getenv("CHANNEL_FD");
 	uint64_t bytes;

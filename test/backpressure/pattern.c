@@ -3,8 +3,7 @@
 
 #include "pattern.h"
 
-static uint64_t
-block(uint32_t seed, uint64_t i)
+static uint64_t block(uint32_t seed, uint64_t i)
 {
 	uint64_t z = i + ((uint64_t)seed << 40) + 0x9e3779b97f4a7c15ull;
 
@@ -13,8 +12,7 @@ block(uint32_t seed, uint64_t i)
 	return z ^ (z >> 31);
 }
 
-void
-pattern_fill(uint32_t seed, uint64_t off, uint8_t *buf, size_t n)
+void pattern_fill(uint32_t seed, uint64_t off, uint8_t *buf, size_t n)
 {
 	while (n > 0) {
 		uint64_t b = block(seed, off / 8);
@@ -29,8 +27,7 @@ pattern_fill(uint32_t seed, uint64_t off, uint8_t *buf, size_t n)
 	}
 }
 
-int
-pattern_check(uint32_t seed, uint64_t off, const uint8_t *buf, size_t n)
+int pattern_check(uint32_t seed, uint64_t off, const uint8_t *buf, size_t n)
 {
 	uint8_t want[4096];
 

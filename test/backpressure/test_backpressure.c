@@ -42,8 +42,7 @@
 #define MSG_LEN 16
 #define CHUNK (64 * 1024)
 
-static double
-now_s(void)
+static double now_s(void)
 {
 	struct timespec ts;
 
@@ -57,8 +56,7 @@ struct mem {
 	long relay_kib, helper_kib;
 };
 
-static void
-mem_sample(struct mem *m)
+static void mem_sample(struct mem *m)
 {
 	long v;
 
@@ -68,8 +66,7 @@ mem_sample(struct mem *m)
 		m->helper_kib = v;
 }
 
-static void
-mem_report(const struct mem *m)
+static void mem_report(const struct mem *m)
 {
 	printf("# relay pid %ld VmHWM %ld KiB (bound %d), helper pid %ld VmHWM %ld KiB (bound %d)\n",
 	       (long)m->relay, m->relay_kib, RELAY_BOUND_KIB, (long)m->helper, m->helper_kib,
@@ -91,8 +88,7 @@ struct rd {
 };
 
 /* Reads up to MAX bytes; returns what a non-blocking read said (bytes, 0 EOF, -1 EAGAIN). */
-static ssize_t
-rd_take(struct rd *r, size_t max)
+static ssize_t rd_take(struct rd *r, size_t max)
 {
 	static uint8_t buf[CHUNK];
 	ssize_t n;
@@ -117,8 +113,7 @@ rd_take(struct rd *r, size_t max)
 }
 
 /* Writes the next piece of pattern SEED at *OFF (up to TOTAL); returns bytes or -1 (EAGAIN). */
-static ssize_t
-wr_push(int fd, uint32_t seed, uint64_t *off, uint64_t total)
+static ssize_t wr_push(int fd, uint32_t seed, uint64_t *off, uint64_t total)
 {
 	static uint8_t buf[CHUNK];
 	size_t n = total - *off < CHUNK ? (size_t)(total - *off) : CHUNK;
@@ -131,15 +126,13 @@ wr_push(int fd, uint32_t seed, uint64_t *off, uint64_t total)
 	return k;
 }
 
-static void
-nonblock(int fd)
+static void nonblock(int fd)
 {
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
 /* Starts bp_child MODE BYTES on the host; fills *m.  Returns the child or NULL (test failed). */
-static cpremote_child *
-start(const char *mode, uint64_t bytes, int with_stderr, struct mem *m)
+static cpremote_child *start(const char *mode, uint64_t bytes, int with_stderr, struct mem *m)
 {
 	static char *prog;
 	char nbuf[32];
@@ -171,8 +164,7 @@ start(const char *mode, uint64_t bytes, int with_stderr, struct mem *m)
 }
 
 /* Waits for the status; 1 and *status, or what cpremote_wait said. */
-static int
-finish(cpremote_child *c, int *status, double bound_s)
+static int finish(cpremote_child *c, int *status, double bound_s)
 {
 	struct pollfd p = { .fd = cpremote_exit_fd(c), .events = POLLIN };
 	double end = now_s() + bound_s;
@@ -183,8 +175,7 @@ finish(cpremote_child *c, int *status, double bound_s)
 	return r;
 }
 
-static void
-test_slow(uint64_t bytes)
+static void test_slow(uint64_t bytes)
 {
 	struct mem m;
 	cpremote_child *c = start("echo", bytes, 0, &m);
@@ -262,8 +253,7 @@ test_slow(uint64_t bytes)
 	cpremote_free(c);
 }
 
-static void
-test_stuff(void)
+static void test_stuff(void)
 {
 	struct mem m;
 	cpremote_child *c = start("stuff", STUFF_BYTES, 0, &m);
@@ -310,8 +300,7 @@ test_stuff(void)
 	cpremote_free(c);
 }
 
-static void
-test_all(uint64_t bytes)
+static void test_all(uint64_t bytes)
 {
 	struct mem m;
 	cpremote_child *c = start("all", bytes, 1, &m);
@@ -371,8 +360,7 @@ test_all(uint64_t bytes)
 	cpremote_free(c);
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	const char *mib = getenv("CPREMOTE_STRESS_MIB");
 	uint64_t bytes = (uint64_t)(mib && atoi(mib) > 0 ? atoi(mib) : 1024) << 20;

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "boot_util.h"
-#include "relay/bootstrap.h"
+#include "bootstrap.h"
 #include "tap.h"
 
 void boot_init(void)
@@ -59,15 +59,13 @@ void boot_clean(const struct boot_user *u)
 	boot_sh("rm -rf '%s' '%s'", u->cache, u->tmp);
 }
 
-int boot_cprun(const struct boot_user *u, const char *host, const char *script,
-	       struct fixture_result *r)
+int boot_cprun(const struct boot_user *u, const char *host, const char *script, struct fixture_result *r)
 {
 	const char *args[] = { "-v", "-l", u->name, host, "sh", "-c", script, NULL };
 
 	if (fixture_cprun(args, NULL, 0, 60, r) != 0)
 		return -1;
-	if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0)
-	{
+	if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0) {
 		printf("# cprun as %s on %s: status 0x%x, stderr: ", u->name, host, r->status);
 		tap_print_escaped(r->err);
 		putchar('\n');

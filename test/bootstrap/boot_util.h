@@ -18,8 +18,8 @@ struct boot_user {
 	uid_t uid;
 	gid_t gid;
 	char home[256];
-	char cache[300];  /* $HOME/.cache/cpremote: where the helper goes first */
-	char tmp[64];     /* /tmp/cpremote-UID: the fallback */
+	char cache[300]; /* $HOME/.cache/cpremote: where the helper goes first */
+	char tmp[64]; /* /tmp/cpremote-UID: the fallback */
 };
 
 /*
@@ -38,8 +38,7 @@ void boot_clean(const struct boot_user *u);
  * Runs "cprun -v -l USER HOST sh -c SCRIPT" and collects its output.
  * Returns cprun's exit code, or -1 when it did not exit normally.
  */
-int boot_cprun(const struct boot_user *u, const char *host, const char *script,
-	       struct fixture_result *r);
+int boot_cprun(const struct boot_user *u, const char *host, const char *script, struct fixture_result *r);
 
 /* Whether cprun's stderr (at -v) tells that the relay uploaded the helper. */
 int boot_uploaded(const struct fixture_result *r);

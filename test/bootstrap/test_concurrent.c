@@ -131,7 +131,8 @@ int main(void)
 	 * another host) is broken once old; a young temporary file stays.
 	 */
 	boot_clean(&u);
-	snprintf(setup, sizeof setup, "mkdir %%s/.lock && touch -d '10 minutes ago' %%s/.lock && "
+	snprintf(setup, sizeof setup,
+		 "mkdir %%s/.lock && touch -d '10 minutes ago' %%s/.lock && "
 		 "head -c 10 /dev/zero > %%s/.in.4343 && true %%s");
 	ok_int(plant(&u, setup), 0, "planted: a 10-minute-old lock without pid, a young temporary file");
 	ok_int(boot_cprun(&u, "h2", "echo once", &r), 0, "a spawn breaks the old lock and runs");

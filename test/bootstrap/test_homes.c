@@ -59,8 +59,11 @@ static void read_only_home(void)
 static int mount_tmpfs(const struct boot_user *u, const char *dir, const char *opts)
 {
 	return boot_sh("mkdir -p '%s' && chown %u:%u '%s' && mount -t tmpfs -o '%s,uid=%u,gid=%u,mode=0700' "
-		       "cpremote-test '%s' 2>/dev/null", dir, (unsigned)u->uid, (unsigned)u->gid, dir, opts,
-		       (unsigned)u->uid, (unsigned)u->gid, dir) == 0 ? 0 : -1;
+		       "cpremote-test '%s' 2>/dev/null",
+		       dir, (unsigned)u->uid, (unsigned)u->gid, dir, opts, (unsigned)u->uid, (unsigned)u->gid,
+		       dir) == 0
+		       ? 0
+		       : -1;
 }
 
 static void mounted_cache(const struct boot_user *u, const char *opts, const char *what)

@@ -42,7 +42,8 @@ static void first_and_second(const struct boot_user *u)
 	fixture_result_free(&r);
 	boot_find(u->cache, path2, sizeof path2, &st2);
 	ok_str(path2, path, "second spawn: the same helper");
-	ok(st1.st_ino == st2.st_ino && st1.st_mtime == st2.st_mtime, "second spawn: the file was not replaced");
+	ok(st1.st_ino == st2.st_ino && st1.st_mtime == st2.st_mtime,
+	   "second spawn: the file was not replaced");
 
 	/* Another host, same user: warm there too (the cache is per user). */
 	ok_int(boot_cprun(u, "h2", "echo other", &r), 0, "a spawn through another host exits 0");

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "boot_util.h"
-#include "relay/bootstrap.h"
+#include "bootstrap.h"
 #include "tap.h"
 
 /* The library's flag does what the environment variable does. */
@@ -30,7 +30,8 @@ static void lib_flag(const struct boot_user *u)
 	rc = cpremote_run(&o, &c);
 	cpremote_free(c);
 	if (rc == CPREMOTE_EINVAL && strstr(cpremote_errmsg(), "unknown flags")) {
-		printf("ok %d - lib: CPREMOTE_NO_UPLOAD # SKIP the library does not pass the flag on yet\n", ++tap_n);
+		printf("ok %d - lib: CPREMOTE_NO_UPLOAD # SKIP the library does not pass the flag on yet\n",
+		       ++tap_n);
 		return;
 	}
 	ok_int(rc, CPREMOTE_EHELPER, "lib: CPREMOTE_NO_UPLOAD on a bare host fails with CPREMOTE_EHELPER");

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "boot_util.h"
-#include "relay/bootstrap.h"
+#include "bootstrap.h"
 #include "tap.h"
 
 static char helper_path[512];
@@ -53,7 +53,8 @@ static void refused(const struct boot_user *u, const char *what, const char *set
 	ok(access(ran_marker, F_OK) != 0, msg);
 	snprintf(msg, sizeof msg, "%s: it was replaced by the real helper, mode 0700, the user's", what);
 	ok(boot_find(u->cache, path, sizeof path, &st) == 1 && boot_is_helper(path) && S_ISREG(st.st_mode) &&
-	   (st.st_mode & 07777) == 0700 && st.st_uid == u->uid, msg);
+		   (st.st_mode & 07777) == 0700 && st.st_uid == u->uid,
+	   msg);
 	snprintf(msg, sizeof msg, "%s: the directory is owner-only again", what);
 	ok(stat(u->cache, &st) == 0 && (st.st_mode & 07777) == 0700, msg);
 }

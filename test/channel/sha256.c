@@ -39,8 +39,8 @@ static void compress(uint32_t h[8], const uint8_t *block)
 	memcpy(v, h, sizeof(v));
 	for (i = 0; i < 64; i++) {
 		uint32_t e = v[4], a = v[0];
-		uint32_t t1 = v[7] + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) +
-			      ((e & v[5]) ^ (~e & v[6])) + round_k[i] + w[i];
+		uint32_t t1 = v[7] + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & v[5]) ^ (~e & v[6])) +
+			      round_k[i] + w[i];
 		uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) +
 			      ((a & v[1]) ^ (a & v[2]) ^ (v[1] & v[2]));
 		memmove(v + 1, v, 7 * sizeof(v[0]));

@@ -10,14 +10,14 @@
 
 struct sha256 {
 	uint32_t h[8];
-	uint64_t total;               /* bytes hashed so far */
-	uint8_t buf[SHA256_BLOCK];    /* a partial block */
+	uint64_t total; /* bytes hashed so far */
+	uint8_t buf[SHA256_BLOCK]; /* a partial block */
 	size_t nbuf;
 };
 
 struct hmac_sha256 {
 	struct sha256 inner;
-	uint8_t opad[SHA256_BLOCK];   /* key ^ 0x5c, kept for the outer hash */
+	uint8_t opad[SHA256_BLOCK]; /* key ^ 0x5c, kept for the outer hash */
 };
 
 /* Starts a hash.  Never fails. */

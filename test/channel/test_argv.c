@@ -182,11 +182,13 @@ int main(void)
 
 	{
 		const char *const args[] = {
-			"", " ", "two  spaces", "'single'", "\"double\"", "it's", "$HOME", "${PATH}",
-			"$(id)", "`id`", "*", "?", "[a-z]*", "~", "a\\b", "\\\\", "trailing\\",
-			"new\nline", "\ttab\r", "; exit 1", "| cat", "&& false", "> /tmp/x", "#comment",
-			"-e", "--", "%s%n", "ünïcødé ✓ 日本語", bytes, big, "",
-			NULL,
+			"",      " ",          "two  spaces",      "'single'", "\"double\"",
+			"it's",  "$HOME",      "${PATH}",          "$(id)",    "`id`",
+			"*",     "?",          "[a-z]*",           "~",        "a\\b",
+			"\\\\",  "trailing\\", "new\nline",        "\ttab\r",  "; exit 1",
+			"| cat", "&& false",   "> /tmp/x",         "#comment", "-e",
+			"--",    "%s%n",       "ünïcødé ✓ 日本語", bytes,      big,
+			"",      NULL,
 		};
 
 		via_api(prog, args);

@@ -93,9 +93,9 @@ struct bulk {
 	int fd;
 	uint64_t seed;
 	uint8_t wbuf[CHUNK], rbuf[CHUNK], want[CHUNK];
-	size_t wpos, wlen;                /* the unwritten part of wbuf */
-	unsigned long long sent, recvd;   /* stream offsets, both ways */
-	unsigned long long first_bad;     /* offset of the first wrong byte, or ~0 */
+	size_t wpos, wlen; /* the unwritten part of wbuf */
+	unsigned long long sent, recvd; /* stream offsets, both ways */
+	unsigned long long first_bad; /* offset of the first wrong byte, or ~0 */
 	uint8_t trailer[TRAILER];
 	size_t tlen;
 	struct sha256 sent_hash, recv_hash;
@@ -191,8 +191,8 @@ static void bulk(const char *prog)
 			bulk_read(&b);
 	}
 	ms = cl_now_ms() - t0;
-	snprintf(msg, sizeof(msg), "bulk: %llu MiB each way in %lld ms (%.1f MB/s each way)",
-		 BULK_LEN >> 20, ms, ms > 0 ? (double)BULK_LEN / 1e3 / (double)ms : 0.0);
+	snprintf(msg, sizeof(msg), "bulk: %llu MiB each way in %lld ms (%.1f MB/s each way)", BULK_LEN >> 20,
+		 ms, ms > 0 ? (double)BULK_LEN / 1e3 / (double)ms : 0.0);
 	tap_diag(msg);
 	if (b.err)
 		printf("#   channel error: %s\n", strerror(b.err));

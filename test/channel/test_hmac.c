@@ -29,13 +29,13 @@
 struct peer {
 	char host[8];
 	cpremote_child *child;
-	int fd;                  /* the caller's end of the channel, non-blocking */
+	int fd; /* the caller's end of the channel, non-blocking */
 	uint8_t key[KEY_LEN];
 	uint8_t *data;
 	size_t sent;
 	char answer[1024];
 	size_t alen;
-	int done;                /* a full line, end of file or an error */
+	int done; /* a full line, end of file or an error */
 };
 
 /* Moves what it can of one peer's data out and its answer in. */

@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "exit") == 0)
 		return atoi(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "segv") == 0) {
-		struct rlimit no_core = {0, 0};
+		struct rlimit no_core = { 0, 0 };
 
 		setrlimit(RLIMIT_CORE, &no_core);
 		signal(SIGSEGV, SIG_DFL);

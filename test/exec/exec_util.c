@@ -63,13 +63,12 @@ static char *sink_take(struct sink *s, size_t *len)
  * then waits for the status by polling the exit fd, so that a child that
  * never ends costs TIMEOUT_S and not the whole test's time.
  */
-int exec_pump(cpremote_child *child, const char *in, size_t in_len, int timeout_s,
-	      struct fixture_result *r)
+int exec_pump(cpremote_child *child, const char *in, size_t in_len, int timeout_s, struct fixture_result *r)
 {
 	int in_fd = cpremote_stdio_fd(child, 0);
 	int out_fd = cpremote_stdio_fd(child, 1);
 	int err_fd = cpremote_stdio_fd(child, 2);
-	struct sink out = {0}, err = {0};
+	struct sink out = { 0 }, err = { 0 };
 	double deadline = exec_now() + timeout_s;
 	size_t off = 0;
 	int ret = 0;
@@ -94,11 +93,11 @@ int exec_pump(cpremote_child *child, const char *in, size_t in_len, int timeout_
 			goto out;
 		}
 		if (in_fd != -1)
-			pfd[n++] = (struct pollfd){.fd = in_fd, .events = POLLOUT};
+			pfd[n++] = (struct pollfd){ .fd = in_fd, .events = POLLOUT };
 		if (out_fd != -1)
-			pfd[n++] = (struct pollfd){.fd = out_fd, .events = POLLIN};
+			pfd[n++] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
 		if (err_fd != -1)
-			pfd[n++] = (struct pollfd){.fd = err_fd, .events = POLLIN};
+			pfd[n++] = (struct pollfd){ .fd = err_fd, .events = POLLIN };
 		if (poll(pfd, n, (int)(left * 1000) + 1) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -130,7 +129,7 @@ int exec_pump(cpremote_child *child, const char *in, size_t in_len, int timeout_
 		}
 	}
 	for (;;) {
-		struct pollfd pfd = {.fd = cpremote_exit_fd(child), .events = POLLIN};
+		struct pollfd pfd = { .fd = cpremote_exit_fd(child), .events = POLLIN };
 		double left = deadline - exec_now();
 
 		ret = cpremote_wait(child, &r->status, CPREMOTE_WNOHANG);
@@ -180,7 +179,7 @@ int exec_read_line(int fd, char *buf, size_t size, int timeout_s)
 		return 0;
 	buf[0] = '\0';
 	while (n + 1 < size) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		double left = deadline - exec_now();
 		ssize_t r;
 

@@ -16,8 +16,7 @@ double exec_now(void);
  * TIMEOUT_S seconds.  Returns 1 when the status came, or a negative code
  * from cpremote_wait(), or 0 on timeout.  Free R with fixture_result_free().
  */
-int exec_pump(cpremote_child *child, const char *in, size_t in_len, int timeout_s,
-	      struct fixture_result *r);
+int exec_pump(cpremote_child *child, const char *in, size_t in_len, int timeout_s, struct fixture_result *r);
 
 /* The text exec_child spew writes for BYTES bytes of TAG lines ('O' or 'E'); malloc'ed. */
 char *exec_pattern(char tag, size_t bytes);

@@ -62,7 +62,7 @@ static void cprun_fails(const char *const *args, const char *host, const char *w
 /* A loopback port on which nothing listens (bound, then released). */
 static int free_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = 1;
 
@@ -81,8 +81,8 @@ int main(void)
 	char *kh_empty = fixture_file("known_hosts.empty");
 	char *kh_changed = fixture_file("known_hosts.changed");
 	char opt_empty[4200], opt_changed[4200], port[16];
-	const char *o_empty[] = {opt_empty, NULL};
-	const char *o_changed[] = {opt_changed, NULL};
+	const char *o_empty[] = { opt_empty, NULL };
+	const char *o_changed[] = { opt_changed, NULL };
 	struct cpremote_options o;
 
 	snprintf(opt_empty, sizeof(opt_empty), "UserKnownHostsFile=%s", kh_empty);
@@ -107,7 +107,8 @@ int main(void)
 
 		snprintf(entry, sizeof(entry), "%s:1;", kh_changed);
 		ok_contains(cpremote_errmsg(), entry, "lib: a changed host key: names known_hosts.changed:1");
-		ok_contains(cpremote_errmsg(), "recorded for [127.0.0.2]:", "lib: a changed host key: names the entry");
+		ok_contains(cpremote_errmsg(),
+			    "recorded for [127.0.0.2]:", "lib: a changed host key: names the entry");
 	}
 
 	fixture_options(&o, "127.0.0.2");
@@ -115,10 +116,10 @@ int main(void)
 	lib_fails(&o, CPREMOTE_ECONNECT, "a refused connection");
 
 	{
-		const char *a_auth[] = {"-F", unauth, "h1", "true", NULL};
-		const char *a_empty[] = {"-o", opt_empty, "h1", "true", NULL};
-		const char *a_changed[] = {"-o", opt_changed, "h1", "true", NULL};
-		const char *a_refused[] = {"-p", port, "127.0.0.2", "true", NULL};
+		const char *a_auth[] = { "-F", unauth, "h1", "true", NULL };
+		const char *a_empty[] = { "-o", opt_empty, "h1", "true", NULL };
+		const char *a_changed[] = { "-o", opt_changed, "h1", "true", NULL };
+		const char *a_refused[] = { "-p", port, "127.0.0.2", "true", NULL };
 
 		cprun_fails(a_auth, "h1", "a refused key");
 		cprun_fails(a_empty, "h1", "an unknown host key");

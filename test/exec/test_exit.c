@@ -54,20 +54,21 @@ static int cprun_code(const char *const *args, struct fixture_result *r)
 
 static void exit_codes(void)
 {
-	static const int codes[] = {0, 1, 42};
+	static const int codes[] = { 0, 1, 42 };
 	size_t i;
 
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		char n[16], what[64], script[32];
-		const char *argv[] = {exec_child, "exit", n, NULL};
-		const char *args[] = {"h1", "sh", "-c", script, NULL};
+		const char *argv[] = { exec_child, "exit", n, NULL };
+		const char *args[] = { "h1", "sh", "-c", script, NULL };
 		struct fixture_result r;
 		int st;
 
 		snprintf(n, sizeof(n), "%d", codes[i]);
 		snprintf(what, sizeof(what), "exit %d", codes[i]);
 		st = lib_status(i % 2 ? "h2" : "h1", argv, what);
-		snprintf(what, sizeof(what), "lib: exit %d is reported as exited with %d", codes[i], codes[i]);
+		snprintf(what, sizeof(what), "lib: exit %d is reported as exited with %d", codes[i],
+			 codes[i]);
 		ok(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == codes[i], what);
 
 		snprintf(script, sizeof(script), "exit %d", codes[i]);
@@ -79,10 +80,10 @@ static void exit_codes(void)
 
 static void signals(void)
 {
-	const char *killed[] = {"sh", "-c", "kill -KILL $$", NULL};
-	const char *segv[] = {exec_child, "segv", NULL};
-	const char *c_killed[] = {"h2", "sh", "-c", "kill -KILL $$", NULL};
-	const char *c_segv[] = {"h3", exec_child, "segv", NULL};
+	const char *killed[] = { "sh", "-c", "kill -KILL $$", NULL };
+	const char *segv[] = { exec_child, "segv", NULL };
+	const char *c_killed[] = { "h2", "sh", "-c", "kill -KILL $$", NULL };
+	const char *c_segv[] = { "h3", exec_child, "segv", NULL };
 	struct fixture_result r;
 	int st;
 
@@ -121,7 +122,7 @@ static void lib_start_fails(const char *host, const char *program, int want, con
 
 static void cprun_start_fails(const char *host, const char *program, int want, const char *what)
 {
-	const char *args[] = {host, program, NULL};
+	const char *args[] = { host, program, NULL };
 	struct fixture_result r;
 	char msg[256];
 

@@ -65,12 +65,12 @@ static void lib_trapped(const char *host, const char *const *argv, int sig, cons
 
 static void lib_signals(void)
 {
-	const char *trap[] = {exec_child, "trap", NULL};
+	const char *trap[] = { exec_child, "trap", NULL };
 	/* sh runs a trap between commands: `sleep 1` bounds the delay. */
-	const char *sh_trap[] = {"sh", "-c",
-				 "trap 'echo got USR1; exit 7' USR1; echo ready; while :; do sleep 1; done",
-				 NULL};
-	const char *sleeper[] = {"sleep", "100", NULL};
+	const char *sh_trap[] = { "sh", "-c",
+				  "trap 'echo got USR1; exit 7' USR1; echo ready; while :; do sleep 1; done",
+				  NULL };
+	const char *sleeper[] = { "sleep", "100", NULL };
 	struct fixture_result r;
 	cpremote_child *c;
 
@@ -100,9 +100,9 @@ static void cprun_sigterm(void)
 {
 	const char *cprun = getenv("CPRUN");
 	char *config = fixture_file("ssh_config");
-	const char *argv[] = {cprun, "-F", config, "h2", exec_child, "trap", NULL};
-	int outp[2] = {-1, -1}, nullfd = -1, status = 0;
-	struct fixture_result r = {0};
+	const char *argv[] = { cprun, "-F", config, "h2", exec_child, "trap", NULL };
+	int outp[2] = { -1, -1 }, nullfd = -1, status = 0;
+	struct fixture_result r = { 0 };
 	char line[64], buf[4096];
 	pid_t pid = -1;
 	double deadline;
@@ -136,7 +136,7 @@ static void cprun_sigterm(void)
 	deadline = exec_now() + 30;
 	r.out = calloc(1, sizeof(buf) + 1);
 	for (;;) {
-		struct pollfd pfd = {.fd = outp[0], .events = POLLIN};
+		struct pollfd pfd = { .fd = outp[0], .events = POLLIN };
 		double left = deadline - exec_now();
 		ssize_t n;
 

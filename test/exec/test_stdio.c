@@ -52,7 +52,7 @@ static int exited_with(int status, int code)
 static void lib_separate_streams(void)
 {
 	char out_n[32], err_n[32];
-	const char *argv[] = {exec_child, "spew", out_n, err_n, NULL};
+	const char *argv[] = { exec_child, "spew", out_n, err_n, NULL };
 	struct fixture_result r;
 	cpremote_child *c;
 	char *want_out = exec_pattern('O', OUT_BYTES), *want_err = exec_pattern('E', ERR_BYTES);
@@ -90,8 +90,8 @@ static char *make_input(size_t n)
 
 static void lib_stdin(void)
 {
-	const char *cat[] = {"cat", NULL};
-	const char *wc[] = {"wc", "-c", NULL};
+	const char *cat[] = { "cat", NULL };
+	const char *wc[] = { "wc", "-c", NULL };
 	struct fixture_result r;
 	cpremote_child *c;
 	char *in = make_input(IN_BYTES), want[32];
@@ -124,8 +124,8 @@ static void lib_stdin(void)
 static void cprun_streams(void)
 {
 	char out_n[32], err_n[32];
-	const char *args[] = {"h2", exec_child, "spew", out_n, err_n, NULL};
-	const char *small[] = {"h1", "sh", "-c", "echo to-out; echo to-err >&2", NULL};
+	const char *args[] = { "h2", exec_child, "spew", out_n, err_n, NULL };
+	const char *small[] = { "h1", "sh", "-c", "echo to-out; echo to-err >&2", NULL };
 	struct fixture_result r;
 	char *want_out = exec_pattern('O', OUT_BYTES), *want_err = exec_pattern('E', ERR_BYTES);
 
@@ -153,8 +153,8 @@ static void cprun_streams(void)
 
 static void cprun_stdin(void)
 {
-	const char *cat[] = {"h3", "cat", NULL};
-	const char *wc[] = {"h1", "wc", "-c", NULL};
+	const char *cat[] = { "h3", "cat", NULL };
+	const char *wc[] = { "h1", "wc", "-c", NULL };
 	struct fixture_result r;
 	char *in = make_input(IN_BYTES), want[32];
 

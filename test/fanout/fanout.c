@@ -165,7 +165,8 @@ int fan_peers_drive(struct fan_peer *peers, int n, int deadline_ms)
 			if (peers[i].done)
 				continue;
 			pfd[np] = (struct pollfd){ .fd = peers[i].fd,
-						   .events = POLLIN | (peers[i].sent < peers[i].len ? POLLOUT : 0) };
+						   .events = POLLIN |
+							     (peers[i].sent < peers[i].len ? POLLOUT : 0) };
 			map[np++] = i;
 		}
 		if (np == 0 || cl_now_ms() > deadline)
@@ -202,8 +203,8 @@ int fan_peer_check(struct fan_peer *p, const char *addr, int timeout_s)
 	if (p->sent != p->len || strcmp(got, hex) != 0 || strcmp(conn[2], addr) != 0 || r != 1 ||
 	    status != 0) {
 		printf("# h%d pid %ld: sent %zu of %zu, answer \"%.*s\", want %s at %s; wait %d: %s\n",
-		       p->host + 1, cpremote_pid(p->child), p->sent, p->len,
-		       (int)strcspn(p->answer, "\n"), p->answer, hex, addr, r,
+		       p->host + 1, cpremote_pid(p->child), p->sent, p->len, (int)strcspn(p->answer, "\n"),
+		       p->answer, hex, addr, r,
 		       r == 1 ? cl_status_str(status) : cpremote_child_errmsg(p->child));
 		return 0;
 	}

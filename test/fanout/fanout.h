@@ -45,15 +45,15 @@ size_t fan_count_lines(const char *s);
  * bytes to send on its channel, its answer "<hmac hex> <SSH_CONNECTION>".
  */
 struct fan_peer {
-	int host;                /* 0-based: h1 is 0 */
-	cpremote_child *child;   /* NULL when it did not start */
-	int fd;                  /* the caller's end of the channel, non-blocking */
+	int host; /* 0-based: h1 is 0 */
+	cpremote_child *child; /* NULL when it did not start */
+	int fd; /* the caller's end of the channel, non-blocking */
 	uint8_t key[FAN_KEY_LEN];
 	uint8_t *data;
 	size_t len, sent;
 	char answer[512];
 	size_t alen;
-	int done;                /* a whole answer line, end of file or an error */
+	int done; /* a whole answer line, end of file or an error */
 };
 
 /*

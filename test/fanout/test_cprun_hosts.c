@@ -24,9 +24,9 @@
 #define TIMEOUT_S 60
 
 static int nhosts;
-static char host_list[64];          /* "h1,h2,...,hN" */
+static char host_list[64]; /* "h1,h2,...,hN" */
 static char addr[FAN_MAX_HOSTS][FAN_ADDR_LEN]; /* the hosts' addresses, from ssh_config */
-static int code[FAN_MAX_HOSTS];      /* the address's last byte - 2: the script's exit code */
+static int code[FAN_MAX_HOSTS]; /* the address's last byte - 2: the script's exit code */
 
 /* Runs cprun with ARGS and asserts nothing yet; a failure to run at all ends the test. */
 static void run(const char *const *args, const char *in, struct fixture_result *r)
@@ -95,8 +95,7 @@ static void test_prefix_status_summary(void)
 		if (code[i] > worst)
 			worst = code[i];
 	}
-	len = (size_t)snprintf(summary, sizeof(summary), "cprun: %d of %d hosts succeeded", ok_count,
-			       nhosts);
+	len = (size_t)snprintf(summary, sizeof(summary), "cprun: %d of %d hosts succeeded", ok_count, nhosts);
 	for (int i = 0; i < nhosts; i++) {
 		if (code[i] != 0)
 			len += (size_t)snprintf(summary + len, sizeof(summary) - len, "%sh%d: exit %d",
@@ -392,8 +391,8 @@ int main(void)
 			exit(1);
 		}
 		code[i] -= 2;
-		snprintf(host_list + strlen(host_list), sizeof(host_list) - strlen(host_list),
-			 "%sh%d", i > 0 ? "," : "", i + 1);
+		snprintf(host_list + strlen(host_list), sizeof(host_list) - strlen(host_list), "%sh%d",
+			 i > 0 ? "," : "", i + 1);
 	}
 
 	test_prefix_status_summary();

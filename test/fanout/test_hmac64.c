@@ -38,8 +38,8 @@ int main(void)
 	for (int i = 0; i < npeers; i++)
 		started += fan_peer_start(&peers[i], prog, i % nhosts, DATA_LEN) == 0;
 	t_spawned = cl_now_ms();
-	snprintf(what, sizeof(what), "all %d children started (%d on each of %d hosts)", npeers,
-		 PER_HOST, nhosts);
+	snprintf(what, sizeof(what), "all %d children started (%d on each of %d hosts)", npeers, PER_HOST,
+		 nhosts);
 	ok_int(started, npeers, what);
 
 	answered = fan_peers_drive(peers, npeers, DEADLINE_MS);

@@ -46,7 +46,8 @@ int main(void)
 	for (int i = 0; i < NCHILDREN; i++) {
 		/* How the start time grows with the children already running. */
 		if (i % 250 == 0 && i > 0)
-			printf("# children %d..%d started in %lld ms\n", i - 250, i - 1, cl_now_ms() - t_mark);
+			printf("# children %d..%d started in %lld ms\n", i - 250, i - 1,
+			       cl_now_ms() - t_mark);
 		if (i % 250 == 0)
 			t_mark = cl_now_ms();
 		/* Stop early once the hosts refuse: a thousand identical failures say nothing more. */
@@ -56,8 +57,7 @@ int main(void)
 			break;
 	}
 	t_spawned = cl_now_ms();
-	snprintf(what, sizeof(what), "%d children started on %d hosts, all alive at once", NCHILDREN,
-		 nhosts);
+	snprintf(what, sizeof(what), "%d children started on %d hosts, all alive at once", NCHILDREN, nhosts);
 	ok_int(started, NCHILDREN, what);
 
 	answered = fan_peers_drive(peers, NCHILDREN, DEADLINE_MS);
@@ -78,9 +78,9 @@ int main(void)
 		ok_int(per_host[h], want, what);
 	}
 	printf("# %d children on %d hosts: started in %lld ms (%.2f ms each), answered in %lld ms, "
-	       "reaped in %lld ms, %lld ms in all\n", NCHILDREN, nhosts, t_spawned - t0,
-	       (double)(t_spawned - t0) / NCHILDREN, t_answered - t_spawned, t_done - t_answered,
-	       t_done - t0);
+	       "reaped in %lld ms, %lld ms in all\n",
+	       NCHILDREN, nhosts, t_spawned - t0, (double)(t_spawned - t0) / NCHILDREN,
+	       t_answered - t_spawned, t_done - t_answered, t_done - t0);
 	for (int i = 0; i < NCHILDREN; i++)
 		fan_peer_free(&peers[i]);
 	if (tap_failed)

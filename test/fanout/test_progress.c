@@ -81,8 +81,8 @@ int main(void)
 		ok_contains(out, "cprun: 2 of 2 hosts succeeded", "the summary follows");
 		last_draw = strstr(out, "[1/2 done]");
 		summary = strstr(out, "cprun: 2 of 2");
-		ok(last_draw && summary && summary > last_draw &&
-		   strstr(last_draw, "\r\033[K") != NULL && strstr(last_draw, "\r\033[K") < summary,
+		ok(last_draw && summary && summary > last_draw && strstr(last_draw, "\r\033[K") != NULL &&
+			   strstr(last_draw, "\r\033[K") < summary,
 		   "the progress line is erased before the summary");
 		ok_contains(out, "h1: hi", "h1's output came through");
 		ok_contains(out, "h2: hi", "h2's output came through");
@@ -91,7 +91,8 @@ int main(void)
 
 	/* Without a terminal: no progress line at all. */
 	if (ok(fixture_cprun(args, NULL, 0, 60, &r) == 0, "cprun ran with stderr on a pipe")) {
-		ok(r.err != NULL && strstr(r.err, "done]") == NULL, "no progress line when stderr is no terminal");
+		ok(r.err != NULL && strstr(r.err, "done]") == NULL,
+		   "no progress line when stderr is no terminal");
 		ok_contains(r.err, "cprun: 2 of 2 hosts succeeded", "the summary is there");
 		fixture_result_free(&r);
 	}

@@ -114,8 +114,7 @@ int fault_proc_zombie(const struct fault_proc *p)
 	unsigned long long st;
 	char state;
 
-	return p->pid > 0 && read_stat(p->pid, &state, NULL, &st) == 0 && st == p->start &&
-	       state == 'Z';
+	return p->pid > 0 && read_stat(p->pid, &state, NULL, &st) == 0 && st == p->start && state == 'Z';
 }
 
 double fault_wait_gone(const struct fault_proc *ps, int n, double timeout_s)
@@ -243,8 +242,8 @@ size_t fault_temp_files(char *buf, size_t len)
 		while ((e = readdir(d)) != NULL) {
 			if (!suspicious(dirs[i], e->d_name, uid))
 				continue;
-			used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s/%s\n",
-						 dirs[i], e->d_name);
+			used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s/%s\n", dirs[i],
+						 e->d_name);
 		}
 		closedir(d);
 	}

@@ -11,7 +11,7 @@
 #include "cpremote.h"
 
 /* Wide bounds: a fault must show within these, or the test fails (not hangs). */
-#define FAULT_DETECT_S 20   /* the caller learns of the fault */
+#define FAULT_DETECT_S 20 /* the caller learns of the fault */
 /* The helper's grace period (5 s, not settable through sshd) plus a wide margin. */
 #define FAULT_CLEANUP_S 20
 
@@ -81,7 +81,7 @@ struct fault_proxy {
 	int port;
 	char fifo[512];
 	char known_hosts[512]; /* the host's key recorded for [addr]:port */
-	char kh_option[600];   /* "UserKnownHostsFile=..." */
+	char kh_option[600]; /* "UserKnownHostsFile=..." */
 };
 
 /*

@@ -23,8 +23,7 @@
 #define BOUND_S 30
 
 /* cprun with ARGS exits with one of WANT1/WANT2, soon, with a message holding NEEDLE and no output. */
-static void cprun_bad(const char *const *args, int want1, int want2, const char *needle,
-		      const char *what)
+static void cprun_bad(const char *const *args, int want1, int want2, const char *needle, const char *what)
 {
 	struct fixture_result r;
 	double t0 = fault_now();
@@ -88,10 +87,10 @@ int main(void)
 
 	{
 		const char *a_user[] = { "-l", "nosuchuser", "h1", "true", NULL };
-		const char *a_key[] = { "-i", unauth, "-l", user, "-p", port, "-o", kh_opt,
-					"127.0.0.2", "true", NULL };
-		const char *a_locked[] = { "-i", locked, "-l", user, "-p", port, "-o", kh_opt,
-					   "127.0.0.2", "true", NULL };
+		const char *a_key[] = { "-i", unauth, "-l",        user,   "-p", port,
+					"-o", kh_opt, "127.0.0.2", "true", NULL };
+		const char *a_locked[] = { "-i", locked, "-l",        user,   "-p", port,
+					   "-o", kh_opt, "127.0.0.2", "true", NULL };
 		const char *a_name[] = { "nonexistent.invalid", "true", NULL };
 		const char *a_opt[] = { "-o", "Unknown=1", "h1", "true", NULL };
 		const char *a_port[] = { "-p", "abc", "h1", "true", NULL };

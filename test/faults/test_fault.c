@@ -272,7 +272,8 @@ static void cprun_case(void)
 	args[na] = NULL;
 	if (!ok(fault_cprun_start(&run, args, tag) == 0, "cprun: starts"))
 		goto out;
-	if (!ok(fault_read_pids(run.out, &pid, &gpid, FAULT_DETECT_S) == 0, "cprun: the target tells its pids")) {
+	if (!ok(fault_read_pids(run.out, &pid, &gpid, FAULT_DETECT_S) == 0,
+		"cprun: the target tells its pids")) {
 		fault_cprun_finish(&run, 1, err, sizeof(err));
 		printf("#   stderr: %s\n", err);
 		goto out;
@@ -330,7 +331,8 @@ static void caller_case(void)
 		_exit(127);
 	}
 	close(out[1]);
-	if (ok(fault_read_pids(out[0], &pid, &gpid, FAULT_DETECT_S) == 0, "caller: the target tells its pids")) {
+	if (ok(fault_read_pids(out[0], &pid, &gpid, FAULT_DETECT_S) == 0,
+	       "caller: the target tells its pids")) {
 		n = fault_remote_procs(pid, gpid, ps);
 		ok(relay_of(tag, &relay) == 0, "caller: its relay is found");
 	}

@@ -1,5 +1,5 @@
 /*
- * fuzz_frame.c — libFuzzer target for the protocol decoder (src/proto.c):
+ * fuzz_frame.c — libFuzzer target for the protocol decoder (common/proto.c):
  * the hello search, the frame splitter and the TLV field reader, driven
  * the way the relay and the helper drive them on bytes from the network.
  * Built only with -Dfuzz=true; run by scripts/fuzz.
@@ -19,8 +19,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Walks the TLV fields of PAYLOAD as a SPAWN or ERROR reader would. */
-static void
-read_fields(const uint8_t *p, uint32_t len)
+static void read_fields(const uint8_t *p, uint32_t len)
 {
 	struct cpr_reader r = { .p = p, .left = len };
 	const uint8_t *v;
@@ -41,9 +40,8 @@ read_fields(const uint8_t *p, uint32_t len)
 }
 
 /* Checks one decoded frame against what the decoder promises. */
-static void
-check_frame(const uint8_t *buf, size_t len, ssize_t n, const struct cpr_header *h,
-	    const uint8_t *payload)
+static void check_frame(const uint8_t *buf, size_t len, ssize_t n, const struct cpr_header *h,
+			const uint8_t *payload)
 {
 	uint8_t again[CPR_HEADER_LEN];
 	volatile uint8_t last;
@@ -68,8 +66,7 @@ check_frame(const uint8_t *buf, size_t len, ssize_t n, const struct cpr_header *
 		(void)cpr_signal_from_wire(cpr_get_u32(payload));
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cpr_buf in = { 0 };
 	size_t off = 0, chunk;

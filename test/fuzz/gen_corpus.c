@@ -16,8 +16,7 @@ static const char *dir;
 static int nfile, failed;
 
 /* Writes MODE (the target's first byte) and B into DIR/seed-N. */
-static void
-emit(uint8_t mode, const struct cpr_buf *b)
+static void emit(uint8_t mode, const struct cpr_buf *b)
 {
 	char path[4096];
 	FILE *f;
@@ -35,8 +34,7 @@ emit(uint8_t mode, const struct cpr_buf *b)
 		failed = 1;
 }
 
-static void
-spawn_payload(struct cpr_buf *p)
+static void spawn_payload(struct cpr_buf *p)
 {
 	static const uint8_t stdio[3] = { 0, 1, 1 };
 
@@ -54,8 +52,7 @@ spawn_payload(struct cpr_buf *p)
 }
 
 /* Every frame type once, for child 7. */
-static void
-all_frames(struct cpr_buf *b)
+static void all_frames(struct cpr_buf *b)
 {
 	static const uint8_t exit_info[4] = { CPR_SIGNALED, 15, 0, 0 };
 	struct cpr_buf p = { 0 };
@@ -78,8 +75,7 @@ all_frames(struct cpr_buf *b)
 	cpr_buf_free(&p);
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	static uint8_t big[1024];
 	struct cpr_buf b = { 0 };
@@ -97,8 +93,8 @@ main(int argc, char **argv)
 	cpr_buf_append(&b, "Welcome\r\nlast login: never\nCPREM", 33);
 	cpr_buf_append(&b, hello, sizeof(hello));
 	all_frames(&b);
-	emit(1, &b);            /* one byte per read */
-	emit(1 | 15 << 1, &b);  /* 16 bytes per read */
+	emit(1, &b); /* one byte per read */
+	emit(1 | 15 << 1, &b); /* 16 bytes per read */
 	emit(1 | 127 << 1, &b); /* 128 */
 	cpr_buf_free(&b);
 

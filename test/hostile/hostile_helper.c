@@ -38,22 +38,19 @@
 #define LIFETIME_S 60
 
 /* Writes all of P to the relay; 0, or -1 when it hung up. */
-static int
-write_all(const void *p, size_t n)
+static int write_all(const void *p, size_t n)
 {
 	return io_write_all(1, p, n) == 0 ? 0 : -1;
 }
 
 /* Reads exactly N bytes from the relay; 0, or -1 at its EOF or on an error. */
-static int
-read_all(void *p, size_t n)
+static int read_all(void *p, size_t n)
 {
 	return io_read_full(0, p, n) == (ssize_t)n ? 0 : -1;
 }
 
 /* Sends the frames queued in B; returns 0 or -1 (the relay hung up). */
-static int
-flush(struct cpr_buf *b)
+static int flush(struct cpr_buf *b)
 {
 	int r = write_all(cpr_buf_peek(b), cpr_buf_len(b));
 
@@ -62,8 +59,7 @@ flush(struct cpr_buf *b)
 }
 
 /* Waits until the relay closes the link (reading and dropping what it sends). */
-static void
-drain_until_eof(void)
+static void drain_until_eof(void)
 {
 	uint8_t buf[65536];
 	ssize_t k;
@@ -73,8 +69,7 @@ drain_until_eof(void)
 			break;
 }
 
-static void
-hello(struct cpr_buf *b, uint8_t version)
+static void hello(struct cpr_buf *b, uint8_t version)
 {
 	uint8_t h[CPR_HELLO_LEN];
 
@@ -83,8 +78,7 @@ hello(struct cpr_buf *b, uint8_t version)
 	cpr_buf_append(b, h, sizeof(h));
 }
 
-int
-main(void)
+int main(void)
 {
 	static uint8_t big[1024 * 1024];
 	struct cpr_buf out = { 0 };
@@ -153,12 +147,15 @@ main(void)
 		flush(&out);
 		return 0; /* EOF right after half a frame */
 	} else if (strcmp(mode, "huge") == 0) {
-		h = (struct cpr_header){ .type = CPR_DATA, .stream = CPR_STDOUT, .child = id,
-					 .length = 0xfffffff0u };
+		h = (struct cpr_header){
+			.type = CPR_DATA, .stream = CPR_STDOUT, .child = id, .length = 0xfffffff0u
+		};
 		cpr_header_encode(hdr, &h);
 		cpr_buf_append(&out, hdr, sizeof(hdr));
 	} else if (strcmp(mode, "big_spawns") == 0) {
-		h = (struct cpr_header){ .type = CPR_SPAWN, .stream = 0, .child = id, .length = CPR_MAX_SPAWN };
+		h = (struct cpr_header){
+			.type = CPR_SPAWN, .stream = 0, .child = id, .length = CPR_MAX_SPAWN
+		};
 		cpr_header_encode(hdr, &h);
 		flush(&out);
 		for (i = 0; i < 16; i++) {

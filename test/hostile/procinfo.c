@@ -15,16 +15,14 @@
 
 static char tag[64];
 
-void
-procinfo_tag_self(void)
+void procinfo_tag_self(void)
 {
 	snprintf(tag, sizeof(tag), "%s=%ld", PROCINFO_TAG_VAR, (long)getpid());
 	setenv(PROCINFO_TAG_VAR, strchr(tag, '=') + 1, 1);
 }
 
 /* Reads all of a small /proc file into BUF (NUL-terminated); returns its length or -1. */
-static ssize_t
-slurp(const char *path, char *buf, size_t cap)
+static ssize_t slurp(const char *path, char *buf, size_t cap)
 {
 	size_t len = 0;
 	ssize_t n;
@@ -40,8 +38,7 @@ slurp(const char *path, char *buf, size_t cap)
 }
 
 /* Whether PID's environment holds our tag exactly (the file is NUL-separated). */
-static int
-has_tag(const char *pid)
+static int has_tag(const char *pid)
 {
 	static char env[256 * 1024];
 	char path[300];
@@ -56,8 +53,7 @@ has_tag(const char *pid)
 	return 0;
 }
 
-pid_t
-procinfo_find_relay(void)
+pid_t procinfo_find_relay(void)
 {
 	DIR *d;
 	struct dirent *e;
@@ -75,7 +71,8 @@ procinfo_find_relay(void)
 		if ((n = slurp(path, cmd, sizeof(cmd))) <= 0)
 			continue;
 		/* argv[0] is "cpremote-relay"; under a wrapper (valgrind) it is a later argument. */
-		if (memmem(cmd, (size_t)n, "cpremote-relay", 14) == NULL || memmem(cmd, (size_t)n, "--control-fd", 12) == NULL)
+		if (memmem(cmd, (size_t)n, "cpremote-relay", 14) == NULL ||
+		    memmem(cmd, (size_t)n, "--control-fd", 12) == NULL)
 			continue;
 		if (has_tag(e->d_name))
 			found = (pid_t)atol(e->d_name);
@@ -85,8 +82,7 @@ procinfo_find_relay(void)
 }
 
 /* The value of "NAME:" in /proc/PID/status as a number, or -1. */
-static long
-status_field(pid_t pid, const char *name)
+static long status_field(pid_t pid, const char *name)
 {
 	char path[64], buf[8192], *p;
 	size_t nl = strlen(name);
@@ -100,20 +96,17 @@ status_field(pid_t pid, const char *name)
 	return -1;
 }
 
-long
-procinfo_vm_kib(pid_t pid, const char *field)
+long procinfo_vm_kib(pid_t pid, const char *field)
 {
 	return status_field(pid, field);
 }
 
-pid_t
-procinfo_ppid(pid_t pid)
+pid_t procinfo_ppid(pid_t pid)
 {
 	return (pid_t)status_field(pid, "PPid");
 }
 
-int
-procinfo_alive(pid_t pid)
+int procinfo_alive(pid_t pid)
 {
 	char path[64], buf[8192], *p;
 
@@ -126,8 +119,7 @@ procinfo_alive(pid_t pid)
 	return *p != 'Z' && *p != 'X';
 }
 
-const char *
-procinfo_hwm_unmeasurable(void)
+const char *procinfo_hwm_unmeasurable(void)
 {
 	if (getenv("CPREMOTE_VALGRIND_RELAY") != NULL)
 		return "the relay runs under valgrind";

@@ -26,8 +26,7 @@
 #define END_BOUND_MS 5000
 
 /* Spawns ARGV (stdio: stdin piped when STDIN_PIPE, stdout piped) as child ID. */
-static int
-put_spawn(struct hd *h, uint32_t id, const char *const *argv, int stdin_pipe)
+static int put_spawn(struct hd *h, uint32_t id, const char *const *argv, int stdin_pipe)
 {
 	struct hd_spawn a = { .file = argv[0], .argv = argv, .stdio = { (uint8_t)stdin_pipe, 1, 0 } };
 
@@ -39,8 +38,7 @@ put_spawn(struct hd *h, uint32_t id, const char *const *argv, int stdin_pipe)
  * TIMEOUT_MS pass; collects ID's stdout into OUT when not NULL.  1 found,
  * 0 not.  Every DATA is credited back, as a relay would.
  */
-static int
-expect(struct hd *h, uint32_t id, uint8_t type, uint32_t *v, struct cpr_buf *out, int timeout_ms)
+static int expect(struct hd *h, uint32_t id, uint8_t type, uint32_t *v, struct cpr_buf *out, int timeout_ms)
 {
 	static uint8_t p[CPR_MAX_DATA];
 	long end = hd_now_ms() + timeout_ms;
@@ -62,8 +60,7 @@ expect(struct hd *h, uint32_t id, uint8_t type, uint32_t *v, struct cpr_buf *out
 }
 
 /* Starts a helper, says hello and starts "sleep 100" as child 1; its pid or -1. */
-static pid_t
-with_sleeper(struct hd *h, int stdin_pipe)
+static pid_t with_sleeper(struct hd *h, int stdin_pipe)
 {
 	static const char *const slp[] = { "sleep", "100", NULL };
 	uint32_t pid = 0;
@@ -75,8 +72,7 @@ with_sleeper(struct hd *h, int stdin_pipe)
 }
 
 /* The helper ended by itself, cleanly, and its child is gone. */
-static void
-check_ended(const char *what, int st, pid_t child)
+static void check_ended(const char *what, int st, pid_t child)
 {
 	char msg[200];
 	long end = hd_now_ms() + 2000;
@@ -94,8 +90,7 @@ check_ended(const char *what, int st, pid_t child)
 }
 
 /* A frame that breaks the protocol, sent while a child runs: the link ends. */
-static void
-violation(const char *what, const void *bytes, size_t n, int then_close)
+static void violation(const char *what, const void *bytes, size_t n, int then_close)
 {
 	struct hd h;
 	pid_t child = with_sleeper(&h, 0);
@@ -111,8 +106,7 @@ violation(const char *what, const void *bytes, size_t n, int then_close)
 	check_ended(what, hd_end(&h, END_BOUND_MS), child);
 }
 
-static void
-test_violations(void)
+static void test_violations(void)
 {
 	struct cpr_header hd = { .type = CPR_DATA, .stream = CPR_CHANNEL, .child = 1, .length = 0xffffff00u };
 	uint8_t hdr[CPR_HEADER_LEN];
@@ -137,8 +131,7 @@ test_violations(void)
 	check_ended("DATA beyond the credit", hd_end(&h, END_BOUND_MS), child);
 }
 
-static void
-test_no_hello(void)
+static void test_no_hello(void)
 {
 	struct hd h;
 	static char noise[256 * 1024];
@@ -154,12 +147,12 @@ test_no_hello(void)
 	fcntl(h.to, F_SETFL, O_NONBLOCK);
 	(void)!write(h.to, noise, sizeof(noise));
 	st = hd_end(&h, END_BOUND_MS);
-	ok(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0, "noise instead of a hello: the helper exits with an error");
+	ok(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0,
+	   "noise instead of a hello: the helper exits with an error");
 	printf("# noise: ended after %ld ms\n", hd_now_ms() - t0);
 }
 
-static void
-test_ignored(void)
+static void test_ignored(void)
 {
 	static const char *const echo[] = { "echo", "still", "here", NULL };
 	static const char *const cat[] = { "cat", NULL };
@@ -212,7 +205,8 @@ test_ignored(void)
 	hd_send_frame(&h, CPR_EOF, CPR_STDIN, 3, NULL, 0);
 	got = expect(&h, 3, CPR_EXIT, &v, &out, 5000);
 	cpr_buf_append(&out, "", 1);
-	ok(got && strcmp((char *)cpr_buf_peek(&out), "early\n") == 0, "DATA after EOF: not delivered, cat ends");
+	ok(got && strcmp((char *)cpr_buf_peek(&out), "early\n") == 0,
+	   "DATA after EOF: not delivered, cat ends");
 	if (!got || strcmp((char *)cpr_buf_peek(&out), "early\n") != 0)
 		printf("#   got %d, stdout \"%s\"\n", got, (char *)cpr_buf_peek(&out));
 	cpr_buf_free(&out);
@@ -231,8 +225,7 @@ test_ignored(void)
 	check_ended("stdin closed after all that", hd_end(&h, END_BOUND_MS), child);
 }
 
-int
-main(void)
+int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("CPREMOTE_HELPER") == NULL)

@@ -30,17 +30,17 @@
 
 /* What a case must end with. */
 enum outcome {
-	RUN_FAILS,   /* cpremote_run() returns WANT */
-	WAIT_FAILS,  /* cpremote_run() succeeds, cpremote_wait() returns WANT */
-	WAIT_EXIT0,  /* cpremote_run() succeeds, the child "exits 0" (frames after EXIT ignored) */
+	RUN_FAILS, /* cpremote_run() returns WANT */
+	WAIT_FAILS, /* cpremote_run() succeeds, cpremote_wait() returns WANT */
+	WAIT_EXIT0, /* cpremote_run() succeeds, the child "exits 0" (frames after EXIT ignored) */
 };
 
 struct hcase {
 	const char *mode;
 	enum outcome outcome;
-	int want;           /* the error code for RUN_FAILS and WAIT_FAILS */
+	int want; /* the error code for RUN_FAILS and WAIT_FAILS */
 	const char *stdout_want; /* NULL: not checked */
-	size_t stdout_max;  /* bytes the caller may receive at most */
+	size_t stdout_max; /* bytes the caller may receive at most */
 };
 
 static const struct hcase cases[] = {
@@ -57,8 +57,7 @@ static const struct hcase cases[] = {
 	{ "after_exit", WAIT_EXIT0, 0, "", 0 },
 };
 
-static double
-now_s(void)
+static double now_s(void)
 {
 	struct timespec ts;
 
@@ -67,8 +66,7 @@ now_s(void)
 }
 
 /* Reads FD (non-blocking) into BUF up to CAP; returns the new length. */
-static size_t
-take(int fd, char *buf, size_t len, size_t cap, size_t *total)
+static size_t take(int fd, char *buf, size_t len, size_t cap, size_t *total)
 {
 	char chunk[65536];
 	ssize_t n;
@@ -89,8 +87,7 @@ take(int fd, char *buf, size_t len, size_t cap, size_t *total)
  * Stdout is read only after the end, so that the relay is left with a
  * reader that does not read (the case overcredit needs that).
  */
-static int
-wait_bounded(cpremote_child *c, int *status)
+static int wait_bounded(cpremote_child *c, int *status)
 {
 	struct pollfd p = { .fd = cpremote_exit_fd(c), .events = POLLIN };
 	double end = now_s() + CASE_BOUND_S;
@@ -101,8 +98,7 @@ wait_bounded(cpremote_child *c, int *status)
 	return r;
 }
 
-static void
-run_case(const struct hcase *hc, const char *hostile, pid_t *relay)
+static void run_case(const struct hcase *hc, const char *hostile, pid_t *relay)
 {
 	struct cpremote_options o;
 	cpremote_child *c = NULL;
@@ -175,8 +171,7 @@ run_case(const struct hcase *hc, const char *hostile, pid_t *relay)
 }
 
 /* The real helper on the same host still works from this caller. */
-static void
-spawn_again(const char *after)
+static void spawn_again(const char *after)
 {
 	const char *argv[] = { "echo", "again", NULL };
 	struct cpremote_options o;
@@ -202,8 +197,7 @@ spawn_again(const char *after)
 	cpremote_free(c);
 }
 
-int
-main(void)
+int main(void)
 {
 	char *hostile;
 	pid_t relay = -1;

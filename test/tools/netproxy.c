@@ -63,17 +63,17 @@ struct chunk {
 
 /* One direction of a forwarded connection. */
 struct dir {
-	int from, to;          /* indexes into the pair's fds */
+	int from, to; /* indexes into the pair's fds */
 	struct chunk *head, *tail;
 	size_t queued;
-	int read_eof;          /* EOF read from the source */
-	int done;              /* EOF passed on */
+	int read_eof; /* EOF read from the source */
+	int done; /* EOF passed on */
 };
 
 struct pair {
-	int fd[2];             /* 0 accepted (client side), 1 towards the target */
-	int connected;         /* the target connection is established */
-	struct dir d[2];       /* d[0]: client -> target, d[1]: target -> client */
+	int fd[2]; /* 0 accepted (client side), 1 towards the target */
+	int connected; /* the target connection is established */
+	struct dir d[2]; /* d[0]: client -> target, d[1]: target -> client */
 };
 
 static struct pair *pairs[MAX_CONNS];
@@ -177,8 +177,7 @@ static void accept_one(int lfd, const struct sockaddr_in *target)
 	t = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	p = calloc(1, sizeof(*p));
 	if (i == MAX_CONNS || t < 0 || p == NULL ||
-	    (connect(t, (const struct sockaddr *)target, sizeof(*target)) < 0 &&
-	     errno != EINPROGRESS)) {
+	    (connect(t, (const struct sockaddr *)target, sizeof(*target)) < 0 && errno != EINPROGRESS)) {
 		close_reset(fd);
 		close_reset(t);
 		free(p);
@@ -393,8 +392,8 @@ int main(int argc, char **argv)
 	}
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(lfd, (struct sockaddr *)&listen_sa, sizeof(listen_sa)) < 0 ||
-	    listen(lfd, 64) < 0 || getsockname(lfd, (struct sockaddr *)&listen_sa, &salen) < 0)
+	    bind(lfd, (struct sockaddr *)&listen_sa, sizeof(listen_sa)) < 0 || listen(lfd, 64) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&listen_sa, &salen) < 0)
 		goto fail;
 	printf("%u\n", ntohs(listen_sa.sin_port));
 	fflush(stdout);
@@ -473,7 +472,8 @@ int main(int argc, char **argv)
 				if (k != 1)
 					continue;
 				salen = sizeof(err);
-				if (getsockopt(p->fd[1], SOL_SOCKET, SO_ERROR, &err, &salen) < 0 || err != 0) {
+				if (getsockopt(p->fd[1], SOL_SOCKET, SO_ERROR, &err, &salen) < 0 ||
+				    err != 0) {
 					pair_free(owner[i], 1);
 					continue;
 				}

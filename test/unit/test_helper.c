@@ -32,9 +32,8 @@ struct result {
 };
 
 /* Files one frame for child ID into R; CREDIT is returned for output when AUTO_CREDIT. */
-static void
-record(struct hd *h, uint32_t id, const struct cpr_header *f, const uint8_t *p, struct result *r,
-       int auto_credit)
+static void record(struct hd *h, uint32_t id, const struct cpr_header *f, const uint8_t *p, struct result *r,
+		   int auto_credit)
 {
 	struct cpr_reader rd = { .p = p, .left = f->length };
 	const uint8_t *v;
@@ -83,8 +82,7 @@ record(struct hd *h, uint32_t id, const struct cpr_header *f, const uint8_t *p, 
 }
 
 /* Reads frames for ID until its EXIT or ERROR (or TIMEOUT_MS passes). */
-static void
-collect(struct hd *h, uint32_t id, struct result *r, int timeout_ms)
+static void collect(struct hd *h, uint32_t id, struct result *r, int timeout_ms)
 {
 	static uint8_t p[CPR_MAX_DATA];
 	struct cpr_header f;
@@ -96,16 +94,14 @@ collect(struct hd *h, uint32_t id, struct result *r, int timeout_ms)
 }
 
 /* The NUL-terminated text of a stream (the buffer gets a NUL appended). */
-static const char *
-text(struct result *r, int s)
+static const char *text(struct result *r, int s)
 {
 	cpr_buf_append(&r->data[s], "", 1);
 	r->data[s].tail--;
 	return r->data[s].data ? (const char *)cpr_buf_peek(&r->data[s]) : "";
 }
 
-static void
-result_free(struct result *r)
+static void result_free(struct result *r)
 {
 	int s;
 
@@ -114,16 +110,22 @@ result_free(struct result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void
-test_run(struct hd *h)
+static void test_run(struct hd *h)
 {
 	struct result r = { 0 };
 	const char *echo_argv[] = { "echo", "hello", "world", NULL };
 	const char *sh3[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
 	const char *shk[] = { "sh", "-c", "kill -TERM $$", NULL };
 	const char *envp[] = { "FOO=bar baz", NULL };
-	const char *she[] = { "sh", "-c", "echo \"$FOO|$CHANNEL_FD|$NODE_CHANNEL_FD|$NODE_CHANNEL_SERIALIZATION_MODE\"; pwd", NULL };
-	const char *shn[] = { "sh", "-c", "test \"$NODE_CHANNEL_FD\" = \"$CHANNEL_FD\" && echo \"$NODE_CHANNEL_SERIALIZATION_MODE\"", NULL };
+	const char *she[] = {
+		"sh", "-c",
+		"echo \"$FOO|$CHANNEL_FD|$NODE_CHANNEL_FD|$NODE_CHANNEL_SERIALIZATION_MODE\"; pwd", NULL
+	};
+	const char *shn[] = {
+		"sh", "-c",
+		"test \"$NODE_CHANNEL_FD\" = \"$CHANNEL_FD\" && echo \"$NODE_CHANNEL_SERIALIZATION_MODE\"",
+		NULL
+	};
 	const char *fds[] = { "ls", "/proc/self/fd", NULL };
 	struct hd_spawn a;
 	size_t i, lines;
@@ -198,8 +200,7 @@ test_run(struct hd *h)
 	result_free(&r);
 }
 
-static void
-test_streams(struct hd *h)
+static void test_streams(struct hd *h)
 {
 	struct result r = { 0 };
 	const char *chan[] = { "sh", "-c", "cat <&$CHANNEL_FD >&$CHANNEL_FD; echo done", NULL };
@@ -247,8 +248,7 @@ test_streams(struct hd *h)
 	result_free(&r);
 }
 
-static void
-test_many(struct hd *h)
+static void test_many(struct hd *h)
 {
 	struct result r[20];
 	const char *sh[] = { "sh", "-c", "read x; echo \"$x$CHANNEL_FD\"", NULL };
@@ -280,7 +280,8 @@ test_many(struct hd *h)
 	}
 	for (id = 0; id < 20; id++) {
 		snprintf(line, sizeof(line), "child%u-", id);
-		if (!r[id].exited || r[id].status != 0 || strncmp(text(&r[id], CPR_STDOUT), line, strlen(line)) != 0)
+		if (!r[id].exited || r[id].status != 0 ||
+		    strncmp(text(&r[id], CPR_STDOUT), line, strlen(line)) != 0)
 			good = 0;
 		result_free(&r[id]);
 	}
@@ -306,11 +307,11 @@ test_many(struct hd *h)
 	result_free(&r[0]);
 }
 
-static void
-test_credit(struct hd *h)
+static void test_credit(struct hd *h)
 {
 	struct result r = { 0 };
-	const char *gen[] = { "sh", "-c", "head -c 1000000 /dev/zero & cat <&$CHANNEL_FD >&$CHANNEL_FD; wait", NULL };
+	const char *gen[] = { "sh", "-c", "head -c 1000000 /dev/zero & cat <&$CHANNEL_FD >&$CHANNEL_FD; wait",
+			      NULL };
 	struct hd_spawn a = { .file = "sh", .argv = gen, .stdio = { 0, 1, 1 } };
 	static uint8_t p[CPR_MAX_DATA];
 	struct cpr_header f;
@@ -320,7 +321,8 @@ test_credit(struct hd *h)
 	while (hd_next_frame(h, 700, &f, p) == 1)
 		record(h, 30, &f, p, &r, 0);
 	ok(r.spawned, "credit: spawned");
-	ok_int(cpr_buf_len(&r.data[CPR_STDOUT]), CPR_WINDOW, "credit: stdout stops at 256 KiB without CREDIT");
+	ok_int(cpr_buf_len(&r.data[CPR_STDOUT]), CPR_WINDOW,
+	       "credit: stdout stops at 256 KiB without CREDIT");
 	ok(!r.exited, "credit: no EXIT while output is held");
 
 	/* A stalled stdout does not stop the channel. */
@@ -337,8 +339,7 @@ test_credit(struct hd *h)
 	result_free(&r);
 }
 
-static void
-test_signal(struct hd *h)
+static void test_signal(struct hd *h)
 {
 	struct result r = { 0 };
 	const char *slp[] = { "sleep", "100", NULL };
@@ -359,8 +360,7 @@ test_signal(struct hd *h)
 	result_free(&r);
 }
 
-static void
-test_lost(void)
+static void test_lost(void)
 {
 	struct hd h;
 	struct result r = { 0 };
@@ -401,8 +401,7 @@ test_lost(void)
 	ok(kill(-(pid_t)pid2, 0) < 0 && errno == ESRCH, "lost: TERM-ignoring group is gone (SIGKILL)");
 }
 
-static void
-test_bad_input(void)
+static void test_bad_input(void)
 {
 	struct hd h;
 	uint8_t bad_hello[CPR_HELLO_LEN], hdr[CPR_HEADER_LEN] = { CPR_DATA, 0, 1, 0 };
@@ -426,8 +425,7 @@ test_bad_input(void)
 	ok(st != -1 && WIFEXITED(st), "bad header: helper ends the link and exits");
 }
 
-int
-main(void)
+int main(void)
 {
 	struct hd h;
 

@@ -1,4 +1,4 @@
-/* test_proto.c — unit tests of the protocol codec (src/proto.c). */
+/* test_proto.c — unit tests of the protocol codec (common/proto.c). */
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -6,8 +6,7 @@
 #include "proto.h"
 #include "tap.h"
 
-static void
-test_u32(void)
+static void test_u32(void)
 {
 	uint8_t b[4];
 
@@ -18,8 +17,7 @@ test_u32(void)
 	ok_int(cpr_get_u32(b), 0xfffffffeu, "u32 high bit round trip");
 }
 
-static void
-test_hello(void)
+static void test_hello(void)
 {
 	uint8_t h[CPR_HELLO_LEN], buf[CPR_MAX_NOISE + 64];
 	uint8_t version = 0;
@@ -65,8 +63,7 @@ test_hello(void)
 	ok_int(version, 7, "another version is reported to the caller");
 }
 
-static void
-test_header(void)
+static void test_header(void)
 {
 	struct cpr_header h = { .type = CPR_DATA, .stream = CPR_STDERR, .child = 0x11223344u, .length = 77 };
 	struct cpr_header d;
@@ -115,8 +112,7 @@ test_header(void)
 	ok_int(cpr_max_length(99), 0, "max length of an unknown type");
 }
 
-static void
-test_frames(void)
+static void test_frames(void)
 {
 	struct cpr_buf b = { 0 };
 	struct cpr_header h;
@@ -135,7 +131,8 @@ test_frames(void)
 	n = cpr_frame_next(cpr_buf_peek(&b), cpr_buf_len(&b), &h, &p);
 	ok_int(n, CPR_HEADER_LEN + 5, "first frame size");
 	ok(h.type == CPR_DATA && h.stream == CPR_CHANNEL && h.child == 5 && h.length == 5 &&
-	   memcmp(p, "hello", 5) == 0, "first frame round trip");
+		   memcmp(p, "hello", 5) == 0,
+	   "first frame round trip");
 	for (i = 0; i < (size_t)n; i++)
 		if (cpr_frame_next(cpr_buf_peek(&b), i, &h, &p) != 0)
 			all_zero = 0;
@@ -144,7 +141,8 @@ test_frames(void)
 
 	n = cpr_frame_next(cpr_buf_peek(&b), cpr_buf_len(&b), &h, &p);
 	ok(n == CPR_HEADER_LEN + 4 && h.type == CPR_CREDIT && h.stream == CPR_STDOUT && h.child == 6 &&
-	   cpr_get_u32(p) == 4096, "u32 frame round trip");
+		   cpr_get_u32(p) == 4096,
+	   "u32 frame round trip");
 	cpr_buf_consume(&b, (size_t)n);
 	n = cpr_frame_next(cpr_buf_peek(&b), cpr_buf_len(&b), &h, &p);
 	ok(n == CPR_HEADER_LEN && h.type == CPR_EOF && h.length == 0, "empty frame round trip");
@@ -152,7 +150,8 @@ test_frames(void)
 	ok_int(cpr_buf_len(&b), 0, "queue empty after consuming all");
 
 	memset(big, 'a', sizeof(big));
-	ok_int(cpr_frame_append(&b, CPR_DATA, 0, 1, big, CPR_MAX_DATA + 1), -1, "oversized DATA not appended");
+	ok_int(cpr_frame_append(&b, CPR_DATA, 0, 1, big, CPR_MAX_DATA + 1), -1,
+	       "oversized DATA not appended");
 	ok_int(cpr_buf_len(&b), 0, "nothing added by a refused append");
 	ok_int(cpr_frame_append(&b, CPR_DATA, 0, 1, big, CPR_MAX_DATA), 0, "32 KiB DATA appended");
 	ok_int(cpr_frame_append(&b, 0, 0, 1, NULL, 0), -1, "unknown type not appended");
@@ -166,8 +165,7 @@ test_frames(void)
 	cpr_buf_free(&b);
 }
 
-static void
-test_buf(void)
+static void test_buf(void)
 {
 	struct cpr_buf b = { .limit = 100 };
 	uint8_t x[200];
@@ -195,12 +193,12 @@ test_buf(void)
 	b.limit = CPR_HEADER_LEN + 3;
 	ok_int(cpr_frame_append(&b, CPR_DATA, 0, 1, "abcd", 4), -1, "frame past the buffer limit refused");
 	ok_int(cpr_buf_len(&b), 0, "and adds nothing");
-	ok_int(cpr_field_put(&b, CPR_F_ARG, "0123456789abcdef", 16), -1, "field past the buffer limit refused");
+	ok_int(cpr_field_put(&b, CPR_F_ARG, "0123456789abcdef", 16), -1,
+	       "field past the buffer limit refused");
 	cpr_buf_free(&b);
 }
 
-static void
-test_fields(void)
+static void test_fields(void)
 {
 	struct cpr_buf b = { 0 };
 	struct cpr_reader r;
@@ -245,14 +243,13 @@ test_fields(void)
 	cpr_buf_free(&b);
 }
 
-static void
-test_signals(void)
+static void test_signals(void)
 {
 	static const struct {
 		int local;
 		uint32_t wire;
 	} t[] = {
-		{ SIGHUP, 1 },  { SIGINT, 2 },   { SIGQUIT, 3 },  { SIGKILL, 9 },   { SIGUSR1, 10 },
+		{ SIGHUP, 1 },   { SIGINT, 2 },   { SIGQUIT, 3 },  { SIGKILL, 9 },   { SIGUSR1, 10 },
 		{ SIGSEGV, 11 }, { SIGUSR2, 12 }, { SIGPIPE, 13 }, { SIGTERM, 15 },  { SIGCHLD, 17 },
 		{ SIGCONT, 18 }, { SIGSTOP, 19 }, { SIGTSTP, 20 }, { SIGWINCH, 28 }, { SIGSYS, 31 },
 	};
@@ -261,7 +258,8 @@ test_signals(void)
 	uint32_t w;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (cpr_signal_to_wire(t[i].local) != t[i].wire || cpr_signal_from_wire(t[i].wire) != t[i].local) {
+		if (cpr_signal_to_wire(t[i].local) != t[i].wire ||
+		    cpr_signal_from_wire(t[i].wire) != t[i].local) {
 			printf("# signal %d <-> wire %u mismatch\n", t[i].local, t[i].wire);
 			good = 0;
 		}
@@ -278,8 +276,7 @@ test_signals(void)
 	ok_int(cpr_signal_to_wire(-1), 0, "a bad signal has no wire number");
 }
 
-int
-main(void)
+int main(void)
 {
 	test_u32();
 	test_hello();

@@ -1,0 +1,90 @@
+/* child.c — a child handle's accessors, cpremote_kill() and cpremote_free(). */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "lib.h"
+
+/* The caller's end of the channel, or -1 (CPREMOTE_CHANNEL_FD, or no handle). */
+int cpremote_channel_fd(const cpremote_child *c)
+{
+	return c != NULL ? c->channel_fd : -1;
+}
+
+/* The caller's end of a piped stdio stream, or -1. */
+int cpremote_stdio_fd(const cpremote_child *c, int stream)
+{
+	return c != NULL && stream >= 0 && stream < 3 ? c->stdio_fd[stream] : -1;
+}
+
+/* Closes the caller's end of a piped stream early (the child reads EOF).  0 or -EBADF. */
+int cpremote_close_stdio(cpremote_child *c, int stream)
+{
+	if (c == NULL || stream < 0 || stream >= 3 || c->stdio_fd[stream] < 0)
+		return -EBADF;
+	close(c->stdio_fd[stream]);
+	c->stdio_fd[stream] = -1;
+	return 0;
+}
+
+/* The status socket: readable when the relay reports the child's end. */
+int cpremote_exit_fd(const cpremote_child *c)
+{
+	return c != NULL ? c->status_fd : -1;
+}
+
+/* The remote pid from SPAWNED; -1 without a handle. */
+long cpremote_pid(const cpremote_child *c)
+{
+	return c != NULL ? c->pid : -1;
+}
+
+/*
+ * A SIGNAL frame is 16 bytes on a local socket the relay keeps reading,
+ * so the send does not wait for the network.
+ */
+int cpremote_kill(cpremote_child *c, int sig)
+{
+	struct cpr_buf f = { 0 };
+	uint32_t wire;
+	int r;
+
+	if (c == NULL)
+		return CPREMOTE_EINVAL;
+	wire = cpr_signal_to_wire(sig);
+	if (sig != 0 && wire == 0)
+		return CPREMOTE_EINVAL;
+	/* Signal 0 only asks whether the child may still run, as kill(2) does. */
+	if (c->done || sig == 0)
+		return 0;
+	if (cpr_frame_append_u32(&f, CPR_SIGNAL, 0, 0, wire) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = lib_send_all(c->status_fd, cpr_buf_peek(&f), cpr_buf_len(&f));
+	/* The relay closes the socket once the child is over: too late, not a failure. */
+	if (r == -EPIPE || r == -ECONNRESET)
+		r = 0;
+out:
+	cpr_buf_free(&f);
+	return r;
+}
+
+/* Closes every fd of the handle and frees it; accepts NULL.  Never blocks. */
+void cpremote_free(cpremote_child *c)
+{
+	if (c == NULL)
+		return;
+	/* Closing the status socket of a running child tells the relay to SIGKILL it. */
+	if (c->status_fd >= 0)
+		close(c->status_fd);
+	if (c->channel_fd >= 0)
+		close(c->channel_fd);
+	for (int i = 0; i < 3; i++)
+		if (c->stdio_fd[i] >= 0)
+			close(c->stdio_fd[i]);
+	cpr_buf_free(&c->in);
+	free(c->errmsg);
+	free(c->host);
+	free(c);
+}

@@ -1,0 +1,67 @@
+/* lib.h — what the files of libcpremote share; never installed. */
+#ifndef CPREMOTE_LIB_H
+#define CPREMOTE_LIB_H
+
+#include <stdint.h>
+
+#include "cpremote.h"
+#include "proto.h"
+
+/* A child as the library sees it: the status socket and the caller's ends. */
+struct cpremote_child {
+	int status_fd; /* per-child socket to the relay: frames both ways */
+	int channel_fd; /* caller's end of the channel; -1 with CPREMOTE_CHANNEL_FD */
+	int stdio_fd[3]; /* caller's ends of piped stdio, else -1 */
+	long pid; /* remote pid from SPAWNED */
+	struct cpr_buf in; /* bytes read from status_fd, not yet consumed */
+	size_t in_used; /* size of the frame last handed out, consumed on the next read */
+	int done; /* wait has a final answer: see result */
+	int result; /* 1 (status valid) or a negative error code */
+	int status; /* wait(2)-style status when result is 1 */
+	char *errmsg; /* detail of a failure reported while running, or NULL */
+	char *host; /* for the messages the relay could not word itself */
+};
+
+/*
+ * Hands the relay one child's fds (BYTE, FDS as doc/PROTOCOL.md says),
+ * starting the relay the first time and again when it has died.  Returns 0,
+ * or a negative error code with the thread's message set.  Thread-safe.
+ */
+int lib_relay_send(uint8_t byte, const int *fds, int nfds);
+
+/* Sets this thread's message for cpremote_errmsg(), printf-style. */
+void lib_errmsg_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Sets this thread's message from an ERROR frame's MESSAGE field when it
+ * has one, else from cpremote_strerror(CODE).
+ */
+void lib_errmsg_set_bytes(const uint8_t *text, uint32_t len, int code);
+
+/*
+ * Reads the next frame from CHILD's status socket into *h and *payload
+ * (valid until the next call).  Blocks when BLOCK is set; otherwise returns
+ * 0 when no whole frame has arrived yet.  Returns 1 for a frame,
+ * CPREMOTE_ERELAY at end of file, CPREMOTE_EPROTO for a bad header, or
+ * -errno.
+ */
+int lib_status_next(struct cpremote_child *child, int block, struct cpr_header *h, const uint8_t **payload);
+
+/*
+ * Reads an ERROR frame's fields: *code gets CODE (CPREMOTE_ESPAWN when
+ * missing or not an error code), and *msg, *msglen MESSAGE (NULL, 0 when
+ * missing).
+ */
+void lib_error_fields(const uint8_t *payload, uint32_t len, int *code, const uint8_t **msg, uint32_t *msglen);
+
+/* Writes all of BUF on the socket FD without SIGPIPE, retrying EINTR.  Returns 0 or -errno. */
+int lib_send_all(int fd, const void *buf, size_t len);
+
+/*
+ * Encodes the SPAWN frame for OPTS into OUT.  Returns 0, or
+ * CPREMOTE_EINVAL with the thread's message set when the request is too
+ * large for one frame.
+ */
+int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out);
+
+#endif

@@ -1,0 +1,228 @@
+/* run.c — cpremote_run(): hand a child's fds and spawn request to the relay, wait until it runs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fdpass.h"
+#include "lib.h"
+
+#define KNOWN_FLAGS \
+	(CPREMOTE_NODE | CPREMOTE_ACCEPT_NEW | CPREMOTE_CHANNEL_FD | CPREMOTE_NO_UPLOAD | CPREMOTE_NOWAIT)
+
+/* Checks OPTS before anything is created.  Returns 0 or CPREMOTE_EINVAL with the message set. */
+static int validate(const struct cpremote_options *opts, cpremote_child **childp)
+{
+	const char *const *p;
+
+	if (opts == NULL || childp == NULL) {
+		lib_errmsg_set("options and child pointer are required");
+		return CPREMOTE_EINVAL;
+	}
+	if (opts->host == NULL || *opts->host == '\0') {
+		lib_errmsg_set("no host given");
+		return CPREMOTE_EINVAL;
+	}
+	if (opts->file == NULL || *opts->file == '\0') {
+		lib_errmsg_set("%s: no program given", opts->host);
+		return CPREMOTE_EINVAL;
+	}
+	if (opts->flags & ~KNOWN_FLAGS) {
+		lib_errmsg_set("unknown flags 0x%x", opts->flags & ~KNOWN_FLAGS);
+		return CPREMOTE_EINVAL;
+	}
+	if (opts->port < 0 || opts->port > 65535 || opts->verbosity < 0) {
+		lib_errmsg_set("%s: bad port %d or verbosity %d", opts->host, opts->port, opts->verbosity);
+		return CPREMOTE_EINVAL;
+	}
+	if ((opts->flags & CPREMOTE_CHANNEL_FD) && opts->channel_fd < 0) {
+		lib_errmsg_set("CPREMOTE_CHANNEL_FD with channel_fd %d", opts->channel_fd);
+		return CPREMOTE_EINVAL;
+	}
+	for (int i = 0; i < 3; i++) {
+		enum cpremote_stdio_mode m = opts->stdio[i].mode;
+
+		if (m != CPREMOTE_STDIO_NULL && m != CPREMOTE_STDIO_PIPE && m != CPREMOTE_STDIO_INHERIT &&
+		    m != CPREMOTE_STDIO_FD) {
+			lib_errmsg_set("stdio[%d]: unknown mode %d", i, (int)m);
+			return CPREMOTE_EINVAL;
+		}
+		if (m == CPREMOTE_STDIO_FD && opts->stdio[i].fd < 0) {
+			lib_errmsg_set("stdio[%d]: fd %d", i, opts->stdio[i].fd);
+			return CPREMOTE_EINVAL;
+		}
+	}
+	for (p = opts->env; p != NULL && *p != NULL; p++) {
+		const char *eq = strchr(*p, '=');
+
+		if (eq == NULL || eq == *p) {
+			lib_errmsg_set("environment entry \"%s\" is not VAR=VALUE", *p);
+			return CPREMOTE_EINVAL;
+		}
+	}
+	for (p = opts->ssh_options; p != NULL && *p != NULL; p++) {
+		if (**p == '\0') {
+			lib_errmsg_set("empty ssh option");
+			return CPREMOTE_EINVAL;
+		}
+	}
+	if (opts->argv != NULL && opts->argv[0] == NULL) {
+		lib_errmsg_set("%s: %s: argv is empty", opts->host, opts->file);
+		return CPREMOTE_EINVAL;
+	}
+	return 0;
+}
+
+/* A handle with nothing open yet. */
+static struct cpremote_child *child_new(void)
+{
+	struct cpremote_child *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->status_fd = c->channel_fd = -1;
+	c->stdio_fd[0] = c->stdio_fd[1] = c->stdio_fd[2] = -1;
+	c->pid = -1;
+	c->in.limit = CPR_HEADER_LEN + CPR_MAX_CONTROL;
+	return c;
+}
+
+/*
+ * Waits for the relay's answer to SPAWN.  Returns 0 with c->pid set, or
+ * the error the relay reported (message set).
+ */
+static int await_spawned(struct cpremote_child *c, const struct cpremote_options *opts)
+{
+	struct cpr_header h;
+	const uint8_t *pl, *msg;
+	uint32_t msglen;
+	int r, code;
+
+	for (;;) {
+		r = lib_status_next(c, 1, &h, &pl);
+		if (r == CPREMOTE_ERELAY) {
+			lib_errmsg_set("%s: %s: the relay ended before the program started", opts->host,
+				       opts->file);
+			return r;
+		}
+		if (r < 0) {
+			lib_errmsg_set("%s: %s: reading from the relay: %s", opts->host, opts->file,
+				       cpremote_strerror(r));
+			return r;
+		}
+		switch (h.type) {
+		case CPR_SPAWNED:
+			if (h.length < 4)
+				break;
+			c->pid = (long)cpr_get_u32(pl);
+			return 0;
+		case CPR_ERROR:
+			lib_error_fields(pl, h.length, &code, &msg, &msglen);
+			lib_errmsg_set_bytes(msg, msglen, code);
+			return code;
+		case CPR_EXIT:
+			lib_errmsg_set("%s: %s: exit reported before the start", opts->host, opts->file);
+			return CPREMOTE_EPROTO;
+		default:
+			/* Nothing else belongs here before SPAWNED; tolerate it as the protocol does. */
+			break;
+		}
+	}
+}
+
+/*
+ * Starts a child: fds to the relay on the control socket, SPAWN on the
+ * new status socket, then blocks until SPAWNED or ERROR.  Returns 0 with
+ * *childp set, or a negative code with cpremote_errmsg() set.
+ */
+int cpremote_run(const struct cpremote_options *opts, cpremote_child **childp)
+{
+	struct cpremote_child *c = NULL;
+	struct cpr_buf frame = { 0 };
+	int owned[2 + 3]; /* relay-side ends we created: closed once passed */
+	int fds[CPR_MAX_PASSED_FDS];
+	int sv[2], p[2];
+	int nowned = 0, nfds = 0, r;
+	uint8_t mask = 0;
+
+	if (childp != NULL)
+		*childp = NULL;
+	if ((r = validate(opts, childp)) < 0)
+		return r;
+	if ((r = lib_spawn_frame(opts, &frame)) < 0)
+		goto out;
+	if ((c = child_new()) == NULL || (c->host = strdup(opts->host)) == NULL) {
+		r = -ENOMEM;
+		lib_errmsg_set("%s: %s: out of memory", opts->host, opts->file);
+		goto out;
+	}
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		goto fail_errno;
+	c->status_fd = sv[0];
+	fds[nfds++] = owned[nowned++] = sv[1];
+
+	if (opts->flags & CPREMOTE_CHANNEL_FD) {
+		/* SCM_RIGHTS gives the relay its own reference: nothing to dup here. */
+		fds[nfds++] = opts->channel_fd;
+	} else {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			goto fail_errno;
+		c->channel_fd = sv[0];
+		fds[nfds++] = owned[nowned++] = sv[1];
+	}
+
+	for (int i = 0; i < 3; i++) {
+		switch (opts->stdio[i].mode) {
+		case CPREMOTE_STDIO_NULL:
+			continue;
+		case CPREMOTE_STDIO_PIPE:
+			if (pipe2(p, O_CLOEXEC) < 0)
+				goto fail_errno;
+			/* The caller writes the child's stdin and reads its stdout and stderr. */
+			c->stdio_fd[i] = i == 0 ? p[1] : p[0];
+			fds[nfds++] = owned[nowned++] = i == 0 ? p[0] : p[1];
+			break;
+		case CPREMOTE_STDIO_INHERIT:
+			fds[nfds++] = i;
+			break;
+		case CPREMOTE_STDIO_FD:
+			fds[nfds++] = opts->stdio[i].fd;
+			break;
+		}
+		mask |= (uint8_t)(1u << i);
+	}
+
+	if ((r = lib_relay_send(mask, fds, nfds)) < 0)
+		goto out;
+	/* The relay holds its own references now; ours would keep EOFs from happening. */
+	while (nowned > 0)
+		close(owned[--nowned]);
+
+	r = lib_send_all(c->status_fd, cpr_buf_peek(&frame), cpr_buf_len(&frame));
+	if (r < 0) {
+		lib_errmsg_set("%s: %s: the relay did not take the request: %s", opts->host, opts->file,
+			       cpremote_strerror(r));
+		r = CPREMOTE_ERELAY;
+		goto out;
+	}
+	/* Without waiting, SPAWNED or ERROR is read later by cpremote_wait(). */
+	if (!(opts->flags & CPREMOTE_NOWAIT) && (r = await_spawned(c, opts)) < 0)
+		goto out;
+	*childp = c;
+	c = NULL;
+	r = 0;
+	goto out;
+
+fail_errno:
+	r = -errno;
+	lib_errmsg_set("%s: %s: %s", opts->host, opts->file, cpremote_strerror(r));
+out:
+	while (nowned > 0)
+		close(owned[--nowned]);
+	cpremote_free(c);
+	cpr_buf_free(&frame);
+	return r;
+}

@@ -1,0 +1,68 @@
+/* spawn_frame.c — encodes a caller's options as the SPAWN frame the relay reads. */
+#include <stdlib.h>
+
+#include "lib.h"
+
+/* Appends one string field per element of the NULL-terminated LIST. */
+static int put_list(struct cpr_buf *b, uint8_t tag, const char *const *list)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (cpr_field_put_str(b, tag, *list) < 0)
+			return -1;
+	return 0;
+}
+
+/* Appends a string field when S is set. */
+static int put_opt_str(struct cpr_buf *b, uint8_t tag, const char *s)
+{
+	return s == NULL ? 0 : cpr_field_put_str(b, tag, s);
+}
+
+/*
+ * Encodes OPTS (already validated) as one SPAWN frame for child id 0.
+ * Returns 0, or CPREMOTE_EINVAL with the message set when it is too large.
+ */
+int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
+{
+	struct cpr_buf p = { .limit = CPR_MAX_SPAWN };
+	const char *helper = opts->helper;
+	const char *only_file[2] = { opts->file, NULL };
+	uint8_t stdio[3];
+	int r = CPREMOTE_EINVAL;
+
+	if (helper == NULL) {
+		/* Absent, the relay's default applies ("cpremote-helper" on PATH). */
+		helper = getenv("CPREMOTE_HELPER");
+		if (helper != NULL && *helper == '\0')
+			helper = NULL;
+	}
+	for (int i = 0; i < 3; i++)
+		stdio[i] = opts->stdio[i].mode == CPREMOTE_STDIO_NULL ? CPR_STDIO_NULL : CPR_STDIO_PIPE;
+
+	if (cpr_field_put_str(&p, CPR_F_HOST, opts->host) < 0 ||
+	    (opts->port > 0 && cpr_field_put_u32(&p, CPR_F_PORT, (uint32_t)opts->port) < 0) ||
+	    put_opt_str(&p, CPR_F_USER, opts->user) < 0 ||
+	    put_opt_str(&p, CPR_F_IDENTITY, opts->identity) < 0 ||
+	    put_opt_str(&p, CPR_F_CONFIG, opts->config) < 0 ||
+	    put_list(&p, CPR_F_OPTION, opts->ssh_options) < 0 || put_opt_str(&p, CPR_F_HELPER, helper) < 0 ||
+	    cpr_field_put_u32(&p, CPR_F_VERBOSITY, (uint32_t)opts->verbosity) < 0 ||
+	    ((opts->flags & CPREMOTE_ACCEPT_NEW) && cpr_field_put_u32(&p, CPR_F_ACCEPT_NEW, 1) < 0) ||
+	    ((opts->flags & CPREMOTE_NO_UPLOAD) && cpr_field_put_u32(&p, CPR_F_NO_UPLOAD, 1) < 0) ||
+	    cpr_field_put_str(&p, CPR_F_FILE, opts->file) < 0 ||
+	    put_list(&p, CPR_F_ARG, opts->argv != NULL ? opts->argv : only_file) < 0 ||
+	    put_list(&p, CPR_F_ENV, opts->env) < 0 || put_opt_str(&p, CPR_F_CWD, opts->cwd) < 0 ||
+	    cpr_field_put_u32(&p, CPR_F_FLAGS, (opts->flags & CPREMOTE_NODE) ? CPR_SPAWN_NODE : 0) < 0 ||
+	    cpr_field_put(&p, CPR_F_STDIO, stdio, sizeof(stdio)) < 0) {
+		lib_errmsg_set("%s: %s: arguments, environment and options exceed %u bytes", opts->host,
+			       opts->file, CPR_MAX_SPAWN);
+		goto out;
+	}
+	if (cpr_frame_append(out, CPR_SPAWN, 0, 0, cpr_buf_peek(&p), (uint32_t)cpr_buf_len(&p)) < 0) {
+		lib_errmsg_set("%s: %s: out of memory", opts->host, opts->file);
+		goto out;
+	}
+	r = 0;
+out:
+	cpr_buf_free(&p);
+	return r;
+}

@@ -1,0 +1,107 @@
+/* localfd.c — reading and writing the caller's fds without blocking the relay
+ * and without changing flags the caller shares. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "relay.h"
+
+/* epoll refuses fds that cannot be polled (regular files, /dev/null). */
+static int can_poll(int fd)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event e = { .events = EPOLLIN };
+	int ok;
+
+	if (ep < 0)
+		return 1;
+	ok = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) == 0;
+	close(ep);
+	return ok;
+}
+
+/*
+ * Setting O_NONBLOCK on an inherited pipe or terminal would also change it
+ * for the caller (and the shell after it), so a private file description
+ * is opened on the same object instead.
+ */
+static int reopen_nonblocking(int fd, int for_write)
+{
+	char path[64];
+	int flags = fcntl(fd, F_GETFL);
+	int nfd;
+
+	if (flags >= 0 && (flags & O_NONBLOCK))
+		return fd;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	nfd = open(path, (for_write ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (nfd < 0) {
+		/* No /proc: share the flag; better than blocking the relay. */
+		if (flags >= 0)
+			fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+		return fd;
+	}
+	close(fd);
+	return nfd;
+}
+
+int localfd_adopt(struct localfd *l, int fd, int for_write)
+{
+	struct stat st;
+
+	l->fd = -1;
+	l->is_socket = 0;
+	l->pollable = 0;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	if (S_ISSOCK(st.st_mode)) {
+		l->is_socket = 1;
+	} else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+		fd = reopen_nonblocking(fd, for_write);
+	}
+	l->fd = fd;
+	l->pollable = can_poll(fd);
+	return 0;
+}
+
+ssize_t localfd_read(struct localfd *l, void *buf, size_t n)
+{
+	ssize_t r;
+
+	do {
+		r = l->is_socket ? recv(l->fd, buf, n, MSG_DONTWAIT) : read(l->fd, buf, n);
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+ssize_t localfd_write(struct localfd *l, const void *buf, size_t n)
+{
+	ssize_t r;
+
+	do {
+		r = l->is_socket ? send(l->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) : write(l->fd, buf, n);
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+void localfd_watch(struct localfd *l, struct event *ev, short what)
+{
+	if (l->pollable)
+		event_add(ev, NULL);
+	else
+		event_active(ev, what, 0);
+}
+
+void localfd_close(struct localfd *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
