@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <libssh/libssh.h>
 
+#include "hostkey.h"
 #include "relay.h"
 
 /* What the options decide beyond libssh's own settings. */
@@ -12,7 +13,8 @@ struct session_opts {
 	int handshake_timeout_s; /* ConnectTimeout */
 	int keepalive_s; /* ServerAliveInterval (0: off) */
 	int keepalive_count; /* ServerAliveCountMax */
-	int accept_new; /* StrictHostKeyChecking=accept-new or --accept-new */
+	/* A HOSTKEY_* value: StrictHostKeyChecking from -o, or --accept-new */
+	int accept_new;
 	int idle_close_s; /* ControlPersist: how long a connection outlives its last child */
 };
 
@@ -24,13 +26,5 @@ struct session_opts {
  * them.  Returns 0, or -1 with a message in MSG.
  */
 int session_configure(ssh_session s, const struct dest *d, struct session_opts *so, char *msg, size_t msglen);
-
-/*
- * Checks the connected server's key against known_hosts.  An unknown key
- * is recorded when ACCEPT_NEW, else refused; a changed key always is.
- * Returns 0, or a cpremote error code with a message (naming HOST, the
- * key's fingerprint and the known_hosts file) in MSG.
- */
-int session_check_host_key(ssh_session s, const char *host, int accept_new, char *msg, size_t msglen);
 
 #endif
