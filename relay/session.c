@@ -1,7 +1,7 @@
 /*
  * session.c — setting up a libssh session the way ssh(1) would: the
  * ssh_config, the command-line options that override it, and the
- * known_hosts check of hostkey.c.
+ * error that no retry can mend.  The known_hosts check is hostkey.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,4 +145,59 @@ int session_configure(ssh_session s, const struct dest *d, struct session_opts *
 libssh_error:
 	snprintf(msg, msglen, "%s", ssh_get_error(s));
 	return -1;
+}
+
+/* libssh's words for what failed to negotiate, and the option that sets each. */
+static const struct {
+	const char *libssh, *what, *option;
+} negotiated[] = {
+	{ "kex algos", "key exchange method", "KexAlgorithms" },
+	{ "server host key algo", "host key algorithm", "HostKeyAlgorithms" },
+	{ "encryption", "cipher", "Ciphers" },
+	{ "mac algo", "MAC", "MACs" },
+	{ "compression algo", "compression method", "Compression" },
+};
+
+#define NO_MATCH "no match for method "
+
+/* The entry of negotiated[] for the failure libssh describes in E, or -1. */
+static int negotiation_failure(const char *e)
+{
+	const char *m = strstr(e, NO_MATCH);
+
+	if (!m)
+		return -1;
+	m += strlen(NO_MATCH);
+	for (size_t i = 0; i < sizeof negotiated / sizeof negotiated[0]; i++)
+		if (strncmp(m, negotiated[i].libssh, strlen(negotiated[i].libssh)) == 0)
+			return (int)i;
+	return -1;
+}
+
+int session_error_is_final(ssh_session s)
+{
+	return negotiation_failure(ssh_get_error(s)) >= 0;
+}
+
+const char *session_error_message(ssh_session s)
+{
+	static char buf[2048];
+	const char *e = ssh_get_error(s);
+	int i = negotiation_failure(e);
+	const char *m, *srv, *cli;
+
+	/* libssh: "kex error : no match for method WHAT: server [LIST], client [LIST]" */
+	if (i < 0)
+		return e;
+	m = strstr(e, NO_MATCH) + strlen(NO_MATCH);
+	srv = strstr(m, ": server [");
+	cli = srv ? strstr(srv, "], client [") : NULL;
+	if (!cli)
+		return e;
+	snprintf(buf, sizeof buf,
+		 "no %s in common with the server (%.*s): the server offers %.*s; this side offers "
+		 "%.*s (%s, from -o or the ssh_config)",
+		 negotiated[i].what, (int)(srv - m), m, (int)(cli - srv - 10), srv + 10,
+		 (int)strcspn(cli + 11, "]"), cli + 11, negotiated[i].option);
+	return buf;
 }

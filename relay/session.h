@@ -27,4 +27,21 @@ struct session_opts {
  */
 int session_configure(ssh_session s, const struct dest *d, struct session_opts *so, char *msg, size_t msglen);
 
+/*
+ * Whether the error that ended S's handshake is one a new attempt cannot
+ * mend: the two sides share no algorithm of some kind (key exchange, host
+ * key, cipher, MAC, compression), which libssh finds on reading the
+ * server's offer.  Returns 1 or 0 (also 0 when S has no error).  A server
+ * that only closes the connection, as sshd beyond MaxStartups, is not final.
+ */
+int session_error_is_final(ssh_session s);
+
+/*
+ * The reason S's handshake failed, for the user: for a failed negotiation,
+ * what was negotiated, both sides' lists and the option that sets ours;
+ * else libssh's message.  Static storage (or S's), valid until the next call
+ * or until S is freed; the relay has one thread.  Never NULL.
+ */
+const char *session_error_message(ssh_session s);
+
 #endif
