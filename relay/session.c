@@ -181,6 +181,7 @@ int session_error_is_final(ssh_session s)
 
 const char *session_error_message(ssh_session s)
 {
+	static const char srv_tag[] = ": server [", cli_tag[] = "], client [";
 	static char buf[2048];
 	const char *e = ssh_get_error(s);
 	int i = negotiation_failure(e);
@@ -190,14 +191,15 @@ const char *session_error_message(ssh_session s)
 	if (i < 0)
 		return e;
 	m = strstr(e, NO_MATCH) + strlen(NO_MATCH);
-	srv = strstr(m, ": server [");
-	cli = srv ? strstr(srv, "], client [") : NULL;
+	srv = strstr(m, srv_tag);
+	cli = srv ? strstr(srv + strlen(srv_tag), cli_tag) : NULL;
 	if (!cli)
 		return e;
+	srv += strlen(srv_tag);
 	snprintf(buf, sizeof buf,
 		 "no %s in common with the server (%.*s): the server offers %.*s; this side offers "
 		 "%.*s (%s, from -o or the ssh_config)",
-		 negotiated[i].what, (int)(srv - m), m, (int)(cli - srv - 10), srv + 10,
-		 (int)strcspn(cli + 11, "]"), cli + 11, negotiated[i].option);
+		 negotiated[i].what, (int)(srv - strlen(srv_tag) - m), m, (int)(cli - srv), srv,
+		 (int)strcspn(cli + strlen(cli_tag), "]"), cli + strlen(cli_tag), negotiated[i].option);
 	return buf;
 }
