@@ -37,6 +37,8 @@ struct scan {
 	struct where changed; /* another key of the same type */
 	struct where other; /* a key of another type */
 	struct where ca; /* @cert-authority for the host */
+	const char *unread; /* a file that could not be read (errno in unread_errno) */
+	int unread_errno;
 };
 
 /* The name known_hosts records the host under: "addr", or "[addr]:port" off port 22; lower case. */
@@ -164,7 +166,12 @@ static void scan_line(struct scan *sc, char *line, const char *file, long no)
 	ssh_key_free(k);
 }
 
-/* Scans the known_hosts file PATH; a missing one holds no entry, as for ssh. */
+/*
+ * Scans the known_hosts file PATH.  A missing one holds no entry and an
+ * unreadable one (EACCES) is skipped, as by ssh; any other failure (out of
+ * fds, a read error) is noted, so that it is reported as what it is rather
+ * than as an unknown host, and so that no @revoked line goes unseen.
+ */
 static void scan_file(struct scan *sc, const char *path)
 {
 	char *line = NULL;
@@ -173,12 +180,17 @@ static void scan_file(struct scan *sc, const char *path)
 	FILE *f = fopen(path, "re");
 
 	if (!f) {
-		if (errno != ENOENT)
-			relay_log(1, "cannot read %s: %s", path, strerror(errno));
+		if (errno == ENOENT || errno == ENOTDIR || errno == EACCES)
+			relay_log(2, "known_hosts %s: %s", path, strerror(errno));
+		else if (!sc->unread)
+			sc->unread = path, sc->unread_errno = errno;
 		return;
 	}
+	errno = 0;
 	while (getline(&line, &cap, f) != -1)
 		scan_line(sc, line, path, ++no);
+	if (ferror(f) && !sc->unread)
+		sc->unread = path, sc->unread_errno = errno ? errno : EIO;
 	free(line);
 	fclose(f);
 }
@@ -338,7 +350,10 @@ int session_check_host_key(ssh_session s, const char *host, int accept_new, char
 		scan_file(&sc, kh);
 	if (gkh)
 		scan_file(&sc, gkh);
-	if (!sc.revoked.line && sc.known.line) {
+	if (sc.unread) {
+		snprintf(msg, msglen, "%s: cannot check the host key: cannot read %s: %s", host, sc.unread,
+			 strerror(sc.unread_errno));
+	} else if (!sc.revoked.line && sc.known.line) {
 		r = 0;
 	} else if (sc.revoked.line || sc.changed.line || sc.other.line || sc.ca.line ||
 		   !(accept_new > 0 || (accept_new == HOSTKEY_AS_CONFIG && config_strict_off(s, kh, gkh)))) {

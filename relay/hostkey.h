@@ -18,6 +18,8 @@ enum {
  * (GlobalKnownHostsFile, default /etc/ssh/ssh_known_hosts), read here and
  * not through libssh's verdict, which a config's StrictHostKeyChecking no
  * turns into "known" for a changed key.  In order:
+ *   - a file that exists but cannot be read (out of fds, a read error; not
+ *     EACCES, which ssh skips too) fails the check (CPREMOTE_ECONNECT);
  *   - a key listed @revoked for the host is refused (CPREMOTE_EHOSTKEY_CHANGED);
  *   - a key recorded for the host is accepted;
  *   - a different key recorded for the host is refused, whatever the policy

@@ -3,7 +3,8 @@
  * a changed key is refused under "StrictHostKeyChecking no" (from a "Host *"
  * block, also with -o StrictHostKeyChecking=yes), which only records unknown
  * keys; @revoked keys are refused and never recorded; a @cert-authority host
- * is refused without suggesting --accept-new; hashed names are matched.
+ * is refused without suggesting --accept-new; hashed names are matched; a
+ * file that cannot be read is named as such.
  * The known_hosts and config files are written into the hosts' directory.
  */
 #include <stdio.h>
@@ -350,6 +351,16 @@ out:
 	free(changed);
 }
 
+/* A known_hosts that cannot be read is reported as such, not as an unknown host. */
+static void unreadable(void)
+{
+	const char *dir = fixture_dir();
+	const char *need[] = { "cannot read", dir, "Is a directory", NULL };
+	const char *a[] = { "--accept-new", "-o", opt("UserKnownHostsFile", dir), "h1", "true", NULL };
+
+	refused(a, "a known_hosts that cannot be read", need, "not known");
+}
+
 int main(void)
 {
 	char *cfg = fixture_file("ssh_config"), *cfg_no = own_file("ssh_config"), *kh_changed;
@@ -370,6 +381,7 @@ int main(void)
 	revoked(h1, cfg_no);
 	cert_authority(h1);
 	hashed(h1, kh_changed);
+	unreadable();
 
 	if (tap_failed)
 		fixture_dump_logs();
