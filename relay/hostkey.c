@@ -197,18 +197,15 @@ static void scan_file(struct scan *sc, const char *path)
 
 /*
  * Whether libssh's reading of the ssh_config turned StrictHostKeyChecking
- * off.  libssh has no getter for it, but 0.10 calls a key that neither file
- * records "known" exactly when the flag is off: so it is asked with both
- * files pointed at /dev/null, and given them back.  It takes only yes and
- * no from a config ("accept-new" there stays strict).
+ * off.  libssh has no getter for it, but every release from 0.9 to 0.12
+ * calls a key that neither file records "known" exactly when the flag is
+ * off (its development branch, when off or accept-new, first appends the
+ * key to the user's file): so it is asked with both files pointed at
+ * /dev/null, then given them back.  libssh 0.10 takes only yes and no from
+ * a config ("accept-new" there stays strict).
  */
 static int config_strict_off(ssh_session s, const char *user_file, const char *global_file)
 {
-#if LIBSSH_VERSION_INT >= SSH_VERSION_INT(0, 11, 0)
-	/* Later versions act on the flag themselves (they may write known_hosts): strict. */
-	(void)s, (void)user_file, (void)global_file;
-	return 0;
-#else
 	int off = ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") == 0 &&
 		  ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") == 0 &&
 		  ssh_session_is_known_server(s) == SSH_KNOWN_HOSTS_OK;
@@ -216,7 +213,6 @@ static int config_strict_off(ssh_session s, const char *user_file, const char *g
 	ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, user_file);
 	ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, global_file);
 	return off;
-#endif
 }
 
 /* Writes all LEN bytes of BUF to FD.  Returns 0 or -1 with errno set. */
