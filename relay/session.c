@@ -1,7 +1,7 @@
 /*
  * session.c — setting up a libssh session the way ssh(1) would: the
  * ssh_config, the command-line options that override it, and the
- * known_hosts check (strict unless the user opted in to accept-new).
+ * error that no retry can mend.  The known_hosts check is hostkey.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,44 +26,29 @@ static int seconds(const char *name, const char *value, long min, int *out, char
 	return 0;
 }
 
-/* The name known_hosts records the host under: "addr", or "[addr]:port" off port 22. */
-static void known_hosts_name(ssh_session s, char *out, size_t len)
+/*
+ * StrictHostKeyChecking, which wins over the ssh_config's.  "no" records an
+ * unknown key as accept-new does and never lets a changed one through
+ * (ssh's "no" would); "ask" is "yes", since there is never a prompt.
+ */
+static int strict_host_key_checking(const char *value, struct session_opts *so, char *msg, size_t msglen)
 {
-	char *h = NULL;
-	unsigned int port = 22;
+	static const char *const strict[] = { "yes", "true", "ask" };
+	static const char *const accept[] = { "accept-new", "no", "false", "off" };
 
-	ssh_options_get(s, SSH_OPTIONS_HOST, &h);
-	ssh_options_get_port(s, &port);
-	if (port == 22)
-		snprintf(out, len, "%s", h ? h : "?");
-	else
-		snprintf(out, len, "[%s]:%u", h ? h : "?", port);
-	ssh_string_free_char(h);
-}
-
-/* The number of the first line of PATH that names NAME (in its comma-separated first field), or 0. */
-static long file_line(const char *path, const char *name)
-{
-	char buf[8192];
-	size_t n = strlen(name);
-	long no = 0, found = 0;
-	FILE *f = path ? fopen(path, "re") : NULL;
-
-	while (f && !found && fgets(buf, sizeof buf, f)) {
-		char *p = buf;
-
-		no++;
-		buf[strcspn(buf, " \t\r\n")] = '\0';
-		while (p && !found) {
-			if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-				found = no;
-			p = strchr(p, ',');
-			p = p ? p + 1 : NULL;
+	for (size_t i = 0; i < sizeof strict / sizeof strict[0]; i++)
+		if (strcasecmp(value, strict[i]) == 0) {
+			so->accept_new = HOSTKEY_STRICT;
+			return 0;
 		}
-	}
-	if (f)
-		fclose(f);
-	return found;
+	for (size_t i = 0; i < sizeof accept / sizeof accept[0]; i++)
+		if (strcasecmp(value, accept[i]) == 0) {
+			so->accept_new = HOSTKEY_ACCEPT_NEW;
+			return 0;
+		}
+	snprintf(msg, msglen, "bad value for -o StrictHostKeyChecking: \"%s\" (yes, accept-new or no)",
+		 value);
+	return -1;
 }
 
 /* Sets an "-o Option=value" the way ssh -o would.  Returns 0 or -1 with MSG set. */
@@ -102,16 +87,8 @@ static int apply_option(ssh_session s, struct session_opts *so, const char *opt,
 		return seconds(name, value, 0, &so->idle_close_s, msg, msglen);
 	if (strcasecmp(name, "ServerAliveCountMax") == 0)
 		return seconds(name, value, 1, &so->keepalive_count, msg, msglen);
-	if (strcasecmp(name, "StrictHostKeyChecking") == 0) {
-		if (strcasecmp(value, "accept-new") == 0)
-			so->accept_new = 1;
-		else if (strcasecmp(value, "yes") != 0) {
-			snprintf(msg, msglen, "StrictHostKeyChecking=%s is not supported (yes or accept-new)",
-				 value);
-			return -1;
-		}
-		return 0;
-	}
+	if (strcasecmp(name, "StrictHostKeyChecking") == 0)
+		return strict_host_key_checking(value, so, msg, msglen);
 	/* Always on or not applicable: no prompts are ever shown. */
 	if (strcasecmp(name, "BatchMode") == 0 || strcasecmp(name, "LogLevel") == 0 ||
 	    strcasecmp(name, "IdentitiesOnly") == 0)
@@ -136,7 +113,7 @@ int session_configure(ssh_session s, const struct dest *d, struct session_opts *
 {
 	int one = 1, level;
 
-	so->accept_new = d->accept_new;
+	so->accept_new = HOSTKEY_AS_CONFIG;
 	ssh_set_blocking(s, 0);
 	if (ssh_options_set(s, SSH_OPTIONS_HOST, d->host) < 0)
 		goto libssh_error;
@@ -154,6 +131,8 @@ int session_configure(ssh_session s, const struct dest *d, struct session_opts *
 	for (char **o = d->options; o && *o; o++)
 		if (apply_option(s, so, *o, msg, msglen) < 0)
 			return -1;
+	if (d->accept_new)
+		so->accept_new = HOSTKEY_ACCEPT_NEW;
 	/* Small frames must not wait for Nagle and delayed ACKs. */
 	ssh_options_set(s, SSH_OPTIONS_NODELAY, &one);
 	/* Only keys: never a password or keyboard prompt. */
@@ -168,64 +147,59 @@ libssh_error:
 	return -1;
 }
 
-int session_check_host_key(ssh_session s, const char *host, int accept_new, char *msg, size_t msglen)
+/* libssh's words for what failed to negotiate, and the option that sets each. */
+static const struct {
+	const char *libssh, *what, *option;
+} negotiated[] = {
+	{ "kex algos", "key exchange method", "KexAlgorithms" },
+	{ "server host key algo", "host key algorithm", "HostKeyAlgorithms" },
+	{ "encryption", "cipher", "Ciphers" },
+	{ "mac algo", "MAC", "MACs" },
+	{ "compression algo", "compression method", "Compression" },
+};
+
+#define NO_MATCH "no match for method "
+
+/* The entry of negotiated[] for the failure libssh describes in E, or -1. */
+static int negotiation_failure(const char *e)
 {
-	char *kh = NULL, *fp = NULL;
-	ssh_key key = NULL;
-	unsigned char *hash = NULL;
-	size_t hlen = 0;
-	enum ssh_known_hosts_e st = ssh_session_is_known_server(s);
-	int r = CPREMOTE_ECONNECT;
+	const char *m = strstr(e, NO_MATCH);
 
-	ssh_options_get(s, SSH_OPTIONS_KNOWNHOSTS, &kh);
-	if (ssh_get_server_publickey(s, &key) == SSH_OK &&
-	    ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0)
-		fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
-	switch (st) {
-	case SSH_KNOWN_HOSTS_OK:
-		r = 0;
-		break;
-	case SSH_KNOWN_HOSTS_CHANGED:
-	case SSH_KNOWN_HOSTS_OTHER: {
-		char name[300];
-		long line;
+	if (!m)
+		return -1;
+	m += strlen(NO_MATCH);
+	for (size_t i = 0; i < sizeof negotiated / sizeof negotiated[0]; i++)
+		if (strncmp(m, negotiated[i].libssh, strlen(negotiated[i].libssh)) == 0)
+			return (int)i;
+	return -1;
+}
 
-		known_hosts_name(s, name, sizeof name);
-		line = file_line(kh, name);
-		r = CPREMOTE_EHOSTKEY_CHANGED;
-		snprintf(msg, msglen,
-			 "%s: host key verification failed: the host's key (%s) differs from the one "
-			 "recorded for %s in %s%s%.0ld; if the change is expected, remove that entry",
-			 host, fp ? fp : "?", name, kh ? kh : "known_hosts", line ? ":" : "", line);
-		break;
-	}
-	case SSH_KNOWN_HOSTS_UNKNOWN:
-	case SSH_KNOWN_HOSTS_NOT_FOUND:
-		if (accept_new) {
-			if (ssh_session_update_known_hosts(s) == SSH_OK) {
-				relay_log(1, "%s: added host key %s to %s", host, fp ? fp : "?",
-					  kh ? kh : "known_hosts");
-				r = 0;
-				break;
-			}
-			r = CPREMOTE_EHOSTKEY_UNKNOWN;
-			snprintf(msg, msglen, "%s: cannot record host key: %s", host, ssh_get_error(s));
-			break;
-		}
-		r = CPREMOTE_EHOSTKEY_UNKNOWN;
-		snprintf(msg, msglen,
-			 "%s: host key verification failed: the host is not known (key %s, not in %s); "
-			 "use --accept-new to trust it",
-			 host, fp ? fp : "?", kh ? kh : "known_hosts");
-		break;
-	default:
-		r = CPREMOTE_ECONNECT;
-		snprintf(msg, msglen, "%s: cannot check the host key: %s", host, ssh_get_error(s));
-		break;
-	}
-	ssh_string_free_char(fp);
-	ssh_clean_pubkey_hash(&hash);
-	ssh_key_free(key);
-	ssh_string_free_char(kh);
-	return r;
+int session_error_is_final(ssh_session s)
+{
+	return negotiation_failure(ssh_get_error(s)) >= 0;
+}
+
+const char *session_error_message(ssh_session s)
+{
+	static const char srv_tag[] = ": server [", cli_tag[] = "], client [";
+	static char buf[2048];
+	const char *e = ssh_get_error(s);
+	int i = negotiation_failure(e);
+	const char *m, *srv, *cli;
+
+	/* libssh: "kex error : no match for method WHAT: server [LIST], client [LIST]" */
+	if (i < 0)
+		return e;
+	m = strstr(e, NO_MATCH) + strlen(NO_MATCH);
+	srv = strstr(m, srv_tag);
+	cli = srv ? strstr(srv + strlen(srv_tag), cli_tag) : NULL;
+	if (!cli)
+		return e;
+	srv += strlen(srv_tag);
+	snprintf(buf, sizeof buf,
+		 "no %s in common with the server (%.*s): the server offers %.*s; this side offers "
+		 "%.*s (%s, from -o or the ssh_config)",
+		 negotiated[i].what, (int)(srv - strlen(srv_tag) - m), m, (int)(cli - srv), srv,
+		 (int)strcspn(cli + strlen(cli_tag), "]"), cli + strlen(cli_tag), negotiated[i].option);
+	return buf;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <libssh/libssh.h>
 
+#include "hostkey.h"
 #include "relay.h"
 
 /* What the options decide beyond libssh's own settings. */
@@ -12,7 +13,8 @@ struct session_opts {
 	int handshake_timeout_s; /* ConnectTimeout */
 	int keepalive_s; /* ServerAliveInterval (0: off) */
 	int keepalive_count; /* ServerAliveCountMax */
-	int accept_new; /* StrictHostKeyChecking=accept-new or --accept-new */
+	/* A HOSTKEY_* value: StrictHostKeyChecking from -o, or --accept-new */
+	int accept_new;
 	int idle_close_s; /* ControlPersist: how long a connection outlives its last child */
 };
 
@@ -26,11 +28,20 @@ struct session_opts {
 int session_configure(ssh_session s, const struct dest *d, struct session_opts *so, char *msg, size_t msglen);
 
 /*
- * Checks the connected server's key against known_hosts.  An unknown key
- * is recorded when ACCEPT_NEW, else refused; a changed key always is.
- * Returns 0, or a cpremote error code with a message (naming HOST, the
- * key's fingerprint and the known_hosts file) in MSG.
+ * Whether the error that ended S's handshake is one a new attempt cannot
+ * mend: the two sides share no algorithm of some kind (key exchange, host
+ * key, cipher, MAC, compression), which libssh finds on reading the
+ * server's offer.  Returns 1 or 0 (also 0 when S has no error).  A server
+ * that only closes the connection, as sshd beyond MaxStartups, is not final.
  */
-int session_check_host_key(ssh_session s, const char *host, int accept_new, char *msg, size_t msglen);
+int session_error_is_final(ssh_session s);
+
+/*
+ * The reason S's handshake failed, for the user: for a failed negotiation,
+ * what was negotiated, both sides' lists and the option that sets ours;
+ * else libssh's message.  Static storage (or S's), valid until the next call
+ * or until S is freed; the relay has one thread.  Never NULL.
+ */
+const char *session_error_message(ssh_session s);
 
 #endif
