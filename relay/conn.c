@@ -561,12 +561,13 @@ static void conn_step(struct conn *k)
 		if (rc == SSH_AGAIN)
 			break;
 		if (rc != SSH_OK) {
-			if (handshake_dropped(k) && k->attempts + 1 < HANDSHAKE_ATTEMPTS) {
+			if (handshake_dropped(k) && !session_error_is_final(k->s) &&
+			    k->attempts + 1 < HANDSHAKE_ATTEMPTS) {
 				retry_later(k);
 				return;
 			}
 			conn_fail(k, CPREMOTE_ECONNECT, "%s: cannot connect: %s%s", k->dest.host,
-				  ssh_get_error(k->s), k->attempts ? " (after retries)" : "");
+				  session_error_message(k->s), k->attempts ? " (after retries)" : "");
 			return;
 		}
 		rc = session_check_host_key(k->s, k->dest.host, k->so.accept_new, msg, sizeof msg);
