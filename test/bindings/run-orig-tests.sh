@@ -9,8 +9,9 @@
 # - WORKDIR/orig: `npm install cp-remote`, for its test/ and the versions of
 #   mocha, chai, async and yargs its package.json asks for, which go into
 #   WORKDIR/node_modules.
-# - WORKDIR/node_modules/cp-remote: a symlink to bindings/node, so that
-#   require('cp-remote') is the drop-in.
+# - WORKDIR/node_modules/cp-remote is bindings/node, installed as a user
+#   would (`npm install cp-remote@file:.../bindings/node`, a symlink), so
+#   that require('cp-remote') is the drop-in.
 # - WORKDIR/suite/test: the package's test/, copied; WORKDIR/suite/index.js
 #   stands for the package root, which test_spec.js loads as require('..'):
 #   it is one line, module.exports = require('cp-remote').
@@ -51,15 +52,13 @@ if [ ! -f orig/node_modules/cp-remote/test/test_spec.js ]; then
 	[ -f orig/package.json ] || echo '{ "private": true }' >orig/package.json
 	(cd orig && npm_install cp-remote)
 fi
-if [ ! -d node_modules/mocha ] || [ ! -d node_modules/chai ] ||
-	[ ! -d node_modules/async ] || [ ! -d node_modules/yargs ]; then
+if [ ! -d node_modules/mocha ] || [ ! -d node_modules/chai ] || [ ! -d node_modules/async ] ||
+	[ ! -d node_modules/yargs ] || [ "$(readlink -f node_modules/cp-remote)" != "$SRC/bindings/node" ]; then
 	[ -f package.json ] || echo '{ "private": true }' >package.json
-	rm -f node_modules/cp-remote # npm would take it for its own
-	npm_install $(node -e '
+	npm_install "cp-remote@file:$SRC/bindings/node" $(node -e '
 		const d = require("./orig/node_modules/cp-remote/package.json").devDependencies;
 		console.log(["mocha", "chai", "async", "yargs"].map((n) => n + "@" + d[n]).join(" "));')
 fi
-ln -sfn "$SRC/bindings/node" node_modules/cp-remote
 rm -rf suite/test
 cp -R orig/node_modules/cp-remote/test suite/test
 echo "module.exports = require('cp-remote');" >suite/index.js
