@@ -1,8 +1,10 @@
 // test_node_status.js — how a remote child's end is reported: kill() with a
-// signal gives 'exit' (null, signal); the program's own exit codes (even
-// 143 and 255) stay codes; a missing module exits non-zero; a host that
-// cannot be reached and a connection lost while the child runs are told
-// apart from all of these (connectionLost, an 'error' event ECONNLOST).
+// signal gives 'exit' (null, signal), also before the program has started
+// and for SIGKILL (after which the remote program is ended too); the
+// program's own exit codes (even 143 and 255) stay codes; a missing module
+// exits non-zero; a host that cannot be reached and a connection lost while
+// the child runs are told apart from all of these (connectionLost, an
+// 'error' event ECONNLOST).
 'use strict';
 
 const { ok, main, cpremote, child, exited, message } = require('./tap');
@@ -24,6 +26,36 @@ async function killed() {
   r2.kill('SIGHUP');
   const end2 = await e2;
   ok(end2.code === null && end2.signal === 'SIGHUP', "kill('SIGHUP'): 'exit' (null, 'SIGHUP')", end2);
+}
+
+// kill() before the remote program has started, and SIGKILL (which cprun
+// cannot forward: it dies, and the remote side ends the program as for a
+// cut link).
+async function killedEarly() {
+  const quiet = cpremote.withOptions({ stdio: ['ignore', 'ignore', 'ignore'] });
+  const early = quiet.run('h3', child('sleep.js'));
+  const e1 = exited(early);
+  early.kill('SIGTERM');
+  const end1 = await e1;
+  ok(end1.code === null && end1.signal === 'SIGTERM' && !early.connectionLost,
+    "kill('SIGTERM') at once: 'exit' (null, 'SIGTERM')", end1);
+
+  const hard = quiet.run('h3', child('sleep.js'));
+  const e2 = exited(hard);
+  const start = await message(hard, 'start');
+  hard.kill('SIGKILL');
+  const end2 = await e2;
+  ok(end2.code === null && end2.signal === 'SIGKILL', "kill('SIGKILL'): 'exit' (null, 'SIGKILL')", end2);
+  let alive = true;
+  for (let i = 0; i < 150 && alive; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      process.kill(start.pid, 0);
+    } catch (e) {
+      alive = false;
+    }
+  }
+  ok(!alive, 'after SIGKILL the remote program is ended too (within 15 s)', start.pid);
 }
 
 async function ownCodes() {
@@ -82,6 +114,7 @@ async function lost() {
 
 main(async () => {
   await killed();
+  await killedEarly();
   await ownCodes();
   await missingModule();
   await unreachable();
