@@ -123,4 +123,7 @@ function withOptions(options) {
 
 const plain = withOptions({});
 
-module.exports = { run: plain.run, runOn: plain.runOn, withOptions };
+// One assignment each, so that ESM's `import { run } from` finds the names.
+exports.run = plain.run;
+exports.runOn = plain.runOn;
+exports.withOptions = withOptions;

@@ -5,6 +5,7 @@
 'use strict';
 
 const assert = require('assert');
+const path = require('path');
 const { ok, main, sshConfig, cpremote, child, exited, message } = require('./tap');
 
 // The seed README's example, as written there, plus the end it implies.
@@ -111,7 +112,15 @@ async function options() {
   ok(threw instanceof TypeError, 'an unknown option is a TypeError', threw && threw.message);
 }
 
+// The package from ESM: `import { run, runOn, withOptions }` finds each name.
+async function esm() {
+  const m = await import(require.resolve(path.join(__dirname, '..', '..', 'bindings', 'node')));
+  ok(typeof m.run === 'function' && typeof m.runOn === 'function' && typeof m.withOptions === 'function',
+    'ESM named imports: run, runOn, withOptions', Object.keys(m));
+}
+
 main(async () => {
+  await esm();
   await readme();
   await argvValues();
   await burst();

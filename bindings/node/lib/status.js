@@ -52,7 +52,10 @@ function watchStatus(child, stream) {
   child.emit = function (event, ...args) {
     if (event === 'exit') {
       if (!ended) {
+        // Until cprun's line is read, the status is not known yet.
         heldExit = args;
+        this.exitCode = null;
+        this.signalCode = null;
         return true;
       }
       const [code, signal] = settle(args[0], args[1]);
