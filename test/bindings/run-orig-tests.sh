@@ -30,8 +30,9 @@ skip() {
 	exit 77
 }
 
-[ -n "${CPREMOTE_TEST_DIR:-}" ] && [ -f "$CPREMOTE_TEST_DIR/ssh_config" ] ||
+if [ -z "${CPREMOTE_TEST_DIR:-}" ] || [ ! -f "$CPREMOTE_TEST_DIR/ssh_config" ]; then
 	skip "no test hosts (run scripts/test-hosts and set CPREMOTE_TEST_DIR)"
+fi
 command -v node >/dev/null 2>&1 || skip "node is not installed"
 command -v npm >/dev/null 2>&1 || skip "npm is not installed"
 
@@ -55,6 +56,7 @@ fi
 if [ ! -d node_modules/mocha ] || [ ! -d node_modules/chai ] || [ ! -d node_modules/async ] ||
 	[ ! -d node_modules/yargs ] || [ "$(readlink -f node_modules/cp-remote)" != "$SRC/bindings/node" ]; then
 	[ -f package.json ] || echo '{ "private": true }' >package.json
+	# shellcheck disable=SC2046 # one word per package@range
 	npm_install "cp-remote@file:$SRC/bindings/node" $(node -e '
 		const d = require("./orig/node_modules/cp-remote/package.json").devDependencies;
 		console.log(["mocha", "chai", "async", "yargs"].map((n) => n + "@" + d[n]).join(" "));')
