@@ -48,6 +48,7 @@
 	"  -H HOST,...        run on these hosts at once (repeatable)\n"                      \
 	"  -H @FILE           ... on the hosts of FILE: one a line, '#' comments\n"           \
 	"  --no-prefix        with -H: no \"HOST: \" before each line\n"                      \
+	"  --status-fd N      write how PROGRAM ended as one line on fd N (not with -H)\n"    \
 	"  --help, --version\n"                                                               \
 	"\n"                                                                                  \
 	"exit status: PROGRAM's own; 128+N when it died of signal N; 2 usage error;\n"        \
@@ -62,6 +63,7 @@ enum {
 	OPT_ACCEPT_NEW,
 	OPT_NO_UPLOAD,
 	OPT_NO_PREFIX,
+	OPT_STATUS_FD,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -73,12 +75,33 @@ static const struct option long_opts[] = {
 	{ "accept-new", no_argument, NULL, OPT_ACCEPT_NEW },
 	{ "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
 	{ "no-prefix", no_argument, NULL, OPT_NO_PREFIX },
+	{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
 static const int fwd_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+/* --status-fd: where report_status() writes, or -1. */
+static int status_fd = -1;
+
+/*
+ * Writes the one line of --status-fd, for a caller (the Node.js binding)
+ * that must tell the program's own exit code from cprun's: "exit CODE",
+ * "signal N", or "error STATUS TEXT" when cprun itself failed (STATUS is
+ * its exit status: 255 connection, 127/126 not started, 2 usage).  A
+ * failed write is ignored: the exit status still says it.
+ */
+static void report_status(const char *kind, int value, const char *text)
+{
+	if (status_fd < 0)
+		return;
+	if (text != NULL)
+		(void)dprintf(status_fd, "%s %d %s\n", kind, value, text);
+	else
+		(void)dprintf(status_fd, "%s %d\n", kind, value);
+}
 
 static void __attribute__((noreturn)) usage_error(const char *fmt, const char *arg)
 {
@@ -166,10 +189,16 @@ static int supervise(cpremote_child *child, int sfd, const char *host)
 		if (r < 0) {
 			/* The message names the host. */
 			fprintf(stderr, "cprun: %s\n", cpremote_child_errmsg(child));
+			report_status("error", cprun_status_run_error(r), cpremote_child_errmsg(child));
 			return cprun_status_run_error(r);
 		}
-		if (r == 1)
+		if (r == 1) {
+			if (WIFSIGNALED(status))
+				report_status("signal", WTERMSIG(status), NULL);
+			else if (WIFEXITED(status))
+				report_status("exit", WEXITSTATUS(status), NULL);
 			return cprun_status_wait(status);
+		}
 		if (!(pfd[1].revents & POLLIN))
 			continue;
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -177,6 +206,8 @@ static int supervise(cpremote_child *child, int sfd, const char *host)
 
 			if (cpremote_pid(child) < 0 && sig != SIGUSR1 && sig != SIGUSR2) {
 				fprintf(stderr, "cprun: %s: interrupted before the program started\n", host);
+				/* As a local child killed at once: it ended by that signal. */
+				report_status("signal", sig, NULL);
 				return 128 + sig;
 			}
 			(void)cpremote_kill(child, sig);
@@ -260,6 +291,14 @@ int main(int argc, char **argv)
 		case OPT_NO_PREFIX:
 			prefix = 0;
 			break;
+		case OPT_STATUS_FD:
+			status_fd = parse_nonneg(optarg);
+			if (status_fd < 0)
+				usage_error("bad --status-fd: %s", optarg);
+			/* Close-on-exec: the relay must not hold the caller's pipe open. */
+			if (fcntl(status_fd, F_SETFD, FD_CLOEXEC) < 0)
+				die(2, "--status-fd", strerror(errno));
+			break;
 		case OPT_HELP:
 			fputs(USAGE, stdout);
 			return 0;
@@ -276,6 +315,8 @@ int main(int argc, char **argv)
 			usage_error("-H names no host", NULL);
 		if (chan_fd >= 0)
 			usage_error("--channel-fd cannot be used with -H", NULL);
+		if (status_fd >= 0)
+			usage_error("--status-fd cannot be used with -H", NULL);
 		if (argc - optind < 1)
 			usage_error("no PROGRAM given", NULL);
 		o.file = argv[optind];
@@ -340,6 +381,8 @@ int main(int argc, char **argv)
 		code = cprun_status_run_error(r);
 		fprintf(stderr, "cprun: %s\n",
 			*cpremote_errmsg() != '\0' ? cpremote_errmsg() : cpremote_strerror(r));
+		report_status("error", code,
+			      *cpremote_errmsg() != '\0' ? cpremote_errmsg() : cpremote_strerror(r));
 		free(ssh_opts);
 		free(env);
 		return code;
