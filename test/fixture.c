@@ -78,12 +78,13 @@ void fixture_options(struct cpremote_options *o, const char *host)
 	o->config = config;
 }
 
-static double now_s(void)
+/* See fixture.h. */
+int64_t fixture_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Appends N bytes to a growing, always NUL-terminated buffer; returns 0 or -1. */
@@ -130,6 +131,87 @@ static int make_pipe(int p[2])
 	return pipe2(p, O_CLOEXEC);
 }
 
+/* Puts FD (a fixture_spawn value) at TARGET in a new cprun; async-signal-safe.  0 or -1. */
+static int install_fd(int fd, int target, int devnull)
+{
+	if (fd == FIXTURE_FD_INHERIT)
+		return 0;
+	if (fd == FIXTURE_FD_NULL)
+		fd = devnull;
+	/* dup2() onto itself keeps close-on-exec: clear it by hand. */
+	if (fd == target)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, target) == -1 ? -1 : 0;
+}
+
+/* Copies $CPRUN, "-F config" unless ARGS bring their own, and ARGS into ARGV.  0 or -1. */
+static int cprun_argv(const char **argv, size_t max, const char *cprun, const char *config,
+		      const char *const *args)
+{
+	size_t argc = 0, i;
+
+	argv[argc++] = cprun;
+	if (args[0] == NULL || strcmp(args[0], "-F") != 0) {
+		argv[argc++] = "-F";
+		argv[argc++] = config;
+	}
+	for (i = 0; args[i] != NULL; i++) {
+		if (argc + 2 > max) {
+			tap_diag("fixture: too many arguments");
+			return -1;
+		}
+		argv[argc++] = args[i];
+	}
+	argv[argc] = NULL;
+	return 0;
+}
+
+/* See fixture.h.  Everything the child needs is ready before fork(). */
+pid_t fixture_cprun_start(const char *const *args, const struct fixture_spawn *s)
+{
+	const char *cprun = getenv("CPRUN");
+	const char *argv[FIXTURE_MAX_ARGS];
+	char *config = NULL;
+	int devnull = -1, i;
+	pid_t pid = -1;
+
+	if (cprun == NULL || *cprun == '\0') {
+		tap_diag("fixture: CPRUN is not set (run the tests with meson test)");
+		return -1;
+	}
+	config = fixture_file("ssh_config");
+	if (cprun_argv(argv, FIXTURE_MAX_ARGS, cprun, config, args) == -1)
+		goto out;
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		perror("/dev/null");
+		goto out;
+	}
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		perror("fork");
+		goto out;
+	}
+	if (pid == 0) {
+		if (s->sigpipe_dfl)
+			signal(SIGPIPE, SIG_DFL);
+		for (i = 0; i < 3; i++)
+			if (install_fd(s->fd[i], i, devnull) == -1)
+				_exit(127);
+		if (s->chan >= 0 && install_fd(s->chan, 3, devnull) == -1)
+			_exit(127);
+		if (s->env != NULL)
+			putenv((char *)s->env);
+		execv(cprun, (char *const *)argv);
+		dprintf(2, "fixture: exec %s: %s\n", cprun, strerror(errno));
+		_exit(127);
+	}
+out:
+	if (devnull != -1)
+		close(devnull);
+	free(config);
+	return pid;
+}
+
 /*
  * Forks and execs $CPRUN with "-F <ssh_config>" before ARGS (unless ARGS
  * already starts with "-F": a test that needs another config names its
@@ -141,36 +223,15 @@ static int make_pipe(int p[2])
 int fixture_cprun(const char *const *args, const char *in, size_t in_len, int timeout_s,
 		  struct fixture_result *r)
 {
-	const char *cprun = getenv("CPRUN");
-	const char *argv[FIXTURE_MAX_ARGS];
-	char *config = NULL;
 	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	size_t out_cap = 0, err_cap = 0, in_off = 0;
-	size_t argc = 0, i;
+	size_t out_cap = 0, err_cap = 0, in_off = 0, i;
+	struct fixture_spawn sp = { .chan = -1, .sigpipe_dfl = 1 };
 	pid_t pid = -1;
 	double deadline;
 	int status = 0, reaped = 0, timed_out = 0, pipe_set = 0, ret = -1;
 	struct sigaction sa_pipe, old_pipe;
 
 	memset(r, 0, sizeof(*r));
-	if (cprun == NULL || *cprun == '\0') {
-		tap_diag("fixture: CPRUN is not set (run the tests with meson test)");
-		return -1;
-	}
-	argv[argc++] = cprun;
-	if (args[0] == NULL || strcmp(args[0], "-F") != 0) {
-		config = fixture_file("ssh_config");
-		argv[argc++] = "-F";
-		argv[argc++] = config;
-	}
-	for (i = 0; args[i] != NULL; i++) {
-		if (argc + 2 > FIXTURE_MAX_ARGS) {
-			tap_diag("fixture: too many arguments");
-			goto out;
-		}
-		argv[argc++] = args[i];
-	}
-	argv[argc] = NULL;
 
 	/* A child that exits before reading its stdin must not kill the test. */
 	memset(&sa_pipe, 0, sizeof(sa_pipe));
@@ -182,20 +243,12 @@ int fixture_cprun(const char *const *args, const char *in, size_t in_len, int ti
 		perror("pipe2");
 		goto out;
 	}
-	fflush(stdout);
-	if ((pid = fork()) == -1) {
-		perror("fork");
+	/* cprun must not think it has a terminal, and sees only these three fds. */
+	sp.fd[0] = inp[0];
+	sp.fd[1] = outp[1];
+	sp.fd[2] = errp[1];
+	if ((pid = fixture_cprun_start(args, &sp)) == -1)
 		goto out;
-	}
-	if (pid == 0) {
-		signal(SIGPIPE, SIG_DFL);
-		/* cprun must not think it has a terminal, and sees only these three fds. */
-		if (dup2(inp[0], 0) == -1 || dup2(outp[1], 1) == -1 || dup2(errp[1], 2) == -1)
-			_exit(127);
-		execv(cprun, (char *const *)argv);
-		dprintf(2, "fixture: exec %s: %s\n", cprun, strerror(errno));
-		_exit(127);
-	}
 	close(inp[0]);
 	close(outp[1]);
 	close(errp[1]);
@@ -207,12 +260,12 @@ int fixture_cprun(const char *const *args, const char *in, size_t in_len, int ti
 		fcntl(inp[1], F_SETFL, fcntl(inp[1], F_GETFL) | O_NONBLOCK);
 	}
 
-	deadline = now_s() + timeout_s;
+	deadline = fixture_now() + timeout_s;
 	while (outp[0] != -1 || errp[0] != -1 || !reaped) {
 		struct pollfd pfd[3];
 		nfds_t n = 0;
 		int wait_ms;
-		double left = deadline - now_s();
+		double left = deadline - fixture_now();
 
 		if (left <= 0 && !timed_out) {
 			/*
@@ -308,7 +361,6 @@ out:
 		grow_append(&r->err, &r->err_len, &err_cap, "", 0);
 	if (pipe_set)
 		sigaction(SIGPIPE, &old_pipe, NULL);
-	free(config);
 	return ret;
 }
 

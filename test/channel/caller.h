@@ -12,9 +12,6 @@
 
 #include "cpremote.h"
 
-/* Milliseconds on the monotonic clock. */
-long long cl_now_ms(void);
-
 /* Sets O_NONBLOCK on FD.  Returns 0 or -errno. */
 int cl_nonblock(int fd);
 

@@ -176,9 +176,9 @@ static void bulk(const char *prog)
 	sha256_init(&b.sent_hash);
 	sha256_init(&b.recv_hash);
 	cl_nonblock(b.fd);
-	t0 = cl_now_ms();
+	t0 = fixture_now_ms();
 	deadline = t0 + 180000;
-	while (!b.eof && !b.err && b.tlen < TRAILER && cl_now_ms() < deadline) {
+	while (!b.eof && !b.err && b.tlen < TRAILER && fixture_now_ms() < deadline) {
 		struct pollfd p = { .fd = b.fd, .events = POLLIN };
 
 		if (b.sent < BULK_LEN)
@@ -190,7 +190,7 @@ static void bulk(const char *prog)
 		if (p.revents & (POLLIN | POLLHUP | POLLERR))
 			bulk_read(&b);
 	}
-	ms = cl_now_ms() - t0;
+	ms = fixture_now_ms() - t0;
 	snprintf(msg, sizeof(msg), "bulk: %llu MiB each way in %lld ms (%.1f MB/s each way)", BULK_LEN >> 20,
 		 ms, ms > 0 ? (double)BULK_LEN / 1e3 / (double)ms : 0.0);
 	tap_diag(msg);

@@ -151,7 +151,7 @@ int fan_peers_drive(struct fan_peer *peers, int n, int deadline_ms)
 {
 	struct pollfd *pfd = calloc((size_t)n + 1, sizeof(*pfd));
 	int *map = calloc((size_t)n + 1, sizeof(*map));
-	long long deadline = cl_now_ms() + deadline_ms;
+	long long deadline = fixture_now_ms() + deadline_ms;
 	int answered = 0;
 
 	if (pfd == NULL || map == NULL) {
@@ -169,7 +169,7 @@ int fan_peers_drive(struct fan_peer *peers, int n, int deadline_ms)
 							     (peers[i].sent < peers[i].len ? POLLOUT : 0) };
 			map[np++] = i;
 		}
-		if (np == 0 || cl_now_ms() > deadline)
+		if (np == 0 || fixture_now_ms() > deadline)
 			break;
 		if (poll(pfd, (nfds_t)np, 1000) < 0 && errno != EINTR)
 			break;

@@ -21,9 +21,6 @@ struct fault_proc {
 	unsigned long long start;
 };
 
-/* Seconds on a monotonic clock. */
-double fault_now(void);
-
 /* Fills *P for PID.  Returns 0, or -1 when there is no such process. */
 int fault_proc_get(pid_t pid, struct fault_proc *p);
 
@@ -132,7 +129,7 @@ struct fault_cprun {
 	int out, err;
 };
 
-/* Starts $CPRUN with ARGS (NULL-terminated, without argv[0]), stdin /dev/null, env + EXTRA_ENV. */
+/* Starts cprun as fixture_cprun_start() does with ARGS, stdin /dev/null, env + EXTRA_ENV. */
 int fault_cprun_start(struct fault_cprun *r, const char *const *args, const char *extra_env);
 
 /*

@@ -180,7 +180,7 @@ static void lib_case(void)
 	n = fault_remote_procs(pid, gpid, ps);
 	if (strcmp(fault, "crash") != 0)
 		ok(n >= 4, "lib: target, grandchild, helper and sshd found in the process table");
-	t0 = fault_now();
+	t0 = fixture_now();
 	inject(ps, n, fault_tag());
 	if (strcmp(fault, "kill_sshd_priv") == 0) {
 		/*
@@ -203,7 +203,7 @@ static void lib_case(void)
 		goto out;
 	}
 	r = fault_wait(c, &st, FAULT_DETECT_S);
-	dt = fault_now() - t0;
+	dt = fixture_now() - t0;
 	if (strcmp(fault, "crash") == 0) {
 		ok_int(r, 1, "lib: the crash is reported as the child's status");
 		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "lib: status: killed by SIGSEGV");
@@ -279,11 +279,11 @@ static void cprun_case(void)
 		goto out;
 	}
 	n = fault_remote_procs(pid, gpid, ps);
-	t0 = fault_now();
+	t0 = fixture_now();
 	inject(ps, n, tag);
 	code = fault_cprun_finish(&run, FAULT_DETECT_S, err, sizeof(err));
 	err[strcspn(err, "\n")] = '\0';
-	printf("#   after %.2f s, stderr: %s\n", fault_now() - t0, err);
+	printf("#   after %.2f s, stderr: %s\n", fixture_now() - t0, err);
 	if (strcmp(fault, "crash") == 0) {
 		ok_int(code, 128 + SIGSEGV, "cprun: exits 139 (128 + SIGSEGV)");
 		n = 1;
@@ -296,9 +296,9 @@ static void cprun_case(void)
 	{
 		struct fault_proc relay;
 		/* cprun's relay ends by itself once cprun is gone. */
-		double deadline = fault_now() + FAULT_CLEANUP_S;
+		double deadline = fixture_now() + FAULT_CLEANUP_S;
 
-		while (relay_of(tag, &relay) == 0 && fault_now() < deadline)
+		while (relay_of(tag, &relay) == 0 && fixture_now() < deadline)
 			usleep(50000);
 		ok(relay_of(tag, &relay) != 0, msg);
 	}

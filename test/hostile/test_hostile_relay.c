@@ -57,14 +57,6 @@ static const struct hcase cases[] = {
 	{ "after_exit", WAIT_EXIT0, 0, "", 0 },
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Reads FD (non-blocking) into BUF up to CAP; returns the new length. */
 static size_t take(int fd, char *buf, size_t len, size_t cap, size_t *total)
 {
@@ -90,10 +82,10 @@ static size_t take(int fd, char *buf, size_t len, size_t cap, size_t *total)
 static int wait_bounded(cpremote_child *c, int *status)
 {
 	struct pollfd p = { .fd = cpremote_exit_fd(c), .events = POLLIN };
-	double end = now_s() + CASE_BOUND_S;
+	double end = fixture_now() + CASE_BOUND_S;
 	int r;
 
-	while ((r = cpremote_wait(c, status, CPREMOTE_WNOHANG)) == 0 && now_s() < end)
+	while ((r = cpremote_wait(c, status, CPREMOTE_WNOHANG)) == 0 && fixture_now() < end)
 		poll(&p, 1, 200);
 	return r;
 }
@@ -105,7 +97,7 @@ static void run_case(const struct hcase *hc, const char *hostile, pid_t *relay)
 	static char out[4096];
 	char what[160];
 	size_t out_len = 0, out_total = 0;
-	double t0 = now_s(), took;
+	double t0 = fixture_now(), took;
 	int r, status = -1;
 	long hwm;
 
@@ -153,7 +145,7 @@ static void run_case(const struct hcase *hc, const char *hostile, pid_t *relay)
 		}
 	}
 	cpremote_free(c);
-	took = now_s() - t0;
+	took = fixture_now() - t0;
 	snprintf(what, sizeof(what), "%s: over within %d s", hc->mode, CASE_BOUND_S);
 	ok(took < CASE_BOUND_S, what);
 
