@@ -364,6 +364,63 @@ out:
 	return ret;
 }
 
+/* See fixture.h. */
+int fixture_read_eof(int fd, int timeout_ms, char **out, size_t *len)
+{
+	long long deadline = fixture_now_ms() + timeout_ms;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	int r;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = deadline - fixture_now_ms();
+		ssize_t got;
+
+		if (left <= 0) {
+			r = -ETIMEDOUT;
+			goto out;
+		}
+		r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (r == 0)
+			continue;
+		if (n == cap) {
+			char *nb = realloc(buf, 2 * cap + 1);
+
+			if (nb == NULL) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	r = 0;
+out:
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return r;
+}
+
 /* Frees what fixture_cprun() collected; accepts a zeroed result. */
 void fixture_result_free(struct fixture_result *r)
 {

@@ -96,6 +96,13 @@ int fixture_cprun(const char *const *args, const char *in, size_t in_len, int ti
 
 void fixture_result_free(struct fixture_result *r);
 
+/*
+ * Reads FD until end of file, TIMEOUT_MS at most.  Returns 0 and sets *out
+ * (malloc'ed, NUL-terminated) and *len; or -ETIMEDOUT / -errno, and then
+ * *out and *len still hold what arrived.  FD may be blocking or not.
+ */
+int fixture_read_eof(int fd, int timeout_ms, char **out, size_t *len);
+
 /* Prints each host's sshd log as TAP diagnostics (call when a test failed). */
 void fixture_dump_logs(void);
 

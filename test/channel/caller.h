@@ -1,6 +1,6 @@
 /*
  * caller.h — what the channel tests need on the caller's side beyond
- * fixture.h: reading with a deadline, waiting for a remote child with a
+ * fixture.h: waiting for a remote child with a
  * deadline, running cprun with a channel socket, and the test hosts'
  * addresses.
  */
@@ -17,13 +17,6 @@ int cl_nonblock(int fd);
 
 /* Fills BUF with N bytes from getrandom(2); exits the test when that fails. */
 void cl_random(void *buf, size_t n);
-
-/*
- * Reads FD until end of file, TIMEOUT_MS at most.  Returns 0 and sets *out
- * (malloc'ed, NUL-terminated) and *len; or -ETIMEDOUT / -errno, and then
- * *out and *len still hold what arrived.  FD may be blocking or not.
- */
-int cl_read_eof(int fd, int timeout_ms, char **out, size_t *len);
 
 /*
  * Waits up to TIMEOUT_S seconds for CHILD to end (its exit fd, then

@@ -103,9 +103,8 @@ static void cprun_sigterm(void)
 	struct fixture_spawn sp = { .fd = { FIXTURE_FD_NULL, -1, FIXTURE_FD_INHERIT }, .chan = -1 };
 	int outp[2] = { -1, -1 }, status = 0;
 	struct fixture_result r = { 0 };
-	char line[64], buf[4096];
+	char line[64];
 	pid_t pid = -1;
-	double deadline;
 
 	if (!ok(cprun != NULL, "CPRUN is set"))
 		goto out;
@@ -127,29 +126,9 @@ static void cprun_sigterm(void)
 	ok_int(kill(pid, SIGTERM), 0, "cprun: SIGTERM sent to cprun");
 
 	/* What follows "ready", until cprun ends and closes its stdout. */
-	deadline = fixture_now() + 30;
-	r.out = calloc(1, sizeof(buf) + 1);
-	for (;;) {
-		struct pollfd pfd = { .fd = outp[0], .events = POLLIN };
-		double left = deadline - fixture_now();
-		ssize_t n;
-
-		if (left <= 0) {
-			tap_diag("cprun did not end 30 s after SIGTERM: killed");
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
-			continue;
-		n = read(outp[0], buf, sizeof(buf));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (r.out_len + (size_t)n <= sizeof(buf)) {
-			memcpy(r.out + r.out_len, buf, (size_t)n);
-			r.out_len += (size_t)n;
-		}
+	if (fixture_read_eof(outp[0], 30000, &r.out, &r.out_len) == -ETIMEDOUT) {
+		tap_diag("cprun did not end 30 s after SIGTERM: killed");
+		kill(pid, SIGKILL);
 	}
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;

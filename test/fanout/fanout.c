@@ -219,3 +219,10 @@ void fan_peer_free(struct fan_peer *p)
 	free(p->data);
 	p->data = NULL;
 }
+
+void fan_peers_free(struct fan_peer *peers, int n)
+{
+	for (int i = 0; i < n; i++)
+		fan_peer_free(&peers[i]);
+	free(peers);
+}

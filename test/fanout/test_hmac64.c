@@ -65,11 +65,9 @@ int main(void)
 	}
 	printf("# %d children: started in %lld ms, %u KiB each exchanged in %lld ms\n", npeers,
 	       t_spawned - t0, DATA_LEN >> 10, t_done - t_spawned);
-	for (int i = 0; i < npeers; i++)
-		fan_peer_free(&peers[i]);
+	fan_peers_free(peers, npeers);
 	if (tap_failed)
 		fixture_dump_logs();
-	free(peers);
 	free(prog);
 	return tap_done();
 }

@@ -81,11 +81,9 @@ int main(void)
 	       "reaped in %lld ms, %lld ms in all\n",
 	       NCHILDREN, nhosts, t_spawned - t0, (double)(t_spawned - t0) / NCHILDREN,
 	       t_answered - t_spawned, t_done - t_answered, t_done - t0);
-	for (int i = 0; i < NCHILDREN; i++)
-		fan_peer_free(&peers[i]);
+	fan_peers_free(peers, NCHILDREN);
 	if (tap_failed)
 		fixture_dump_logs();
-	free(peers);
 	free(prog);
 	return tap_done();
 }
