@@ -103,6 +103,13 @@ void fixture_result_free(struct fixture_result *r);
  */
 int fixture_read_eof(int fd, int timeout_ms, char **out, size_t *len);
 
+/*
+ * Waits up to TIMEOUT_S seconds for CHILD to end (its exit fd, then
+ * cpremote_wait()).  Returns 1 and sets *status, 0 on timeout, or the
+ * negative code of cpremote_wait() (or -errno of poll()).
+ */
+int fixture_wait_child(cpremote_child *child, int *status, double timeout_s);
+
 /* Prints each host's sshd log as TAP diagnostics (call when a test failed). */
 void fixture_dump_logs(void);
 

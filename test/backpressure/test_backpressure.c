@@ -155,18 +155,6 @@ static cpremote_child *start(const char *mode, uint64_t bytes, int with_stderr, 
 	return c;
 }
 
-/* Waits for the status; 1 and *status, or what cpremote_wait said. */
-static int finish(cpremote_child *c, int *status, double bound_s)
-{
-	struct pollfd p = { .fd = cpremote_exit_fd(c), .events = POLLIN };
-	double end = fixture_now() + bound_s;
-	int r;
-
-	while ((r = cpremote_wait(c, status, CPREMOTE_WNOHANG)) == 0 && fixture_now() < end)
-		poll(&p, 1, 100);
-	return r;
-}
-
 static void test_slow(uint64_t bytes)
 {
 	struct mem m;
@@ -230,7 +218,7 @@ static void test_slow(uint64_t bytes)
 	}
 	mem_sample(&m);
 	shutdown(ch, SHUT_WR);
-	r = finish(c, &status, 30);
+	r = fixture_wait_child(c, &status, 30);
 	printf("# %llu MiB of stdout in %.1f s; %u of %u channel messages echoed; max round trip "
 	       "%.1f ms while stdout was read slowly, %.1f ms after\n",
 	       (unsigned long long)(out.got >> 20), fixture_now() - t0, echoed, seq, max_slow * 1e3,
@@ -282,7 +270,7 @@ static void test_stuff(void)
 			wr_push(in.fd, 1, &wrote, STUFF_BYTES);
 		mem_sample(&m);
 	}
-	r = finish(c, &status, 30);
+	r = fixture_wait_child(c, &status, 30);
 	printf("# stuff: 2 x %llu MiB in %.1f s\n", (unsigned long long)(STUFF_BYTES >> 20),
 	       fixture_now() - t0);
 	ok_int(in.got, STUFF_BYTES, "stuff: every channel byte from the child arrived");

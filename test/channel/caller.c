@@ -42,29 +42,6 @@ void cl_random(void *buf, size_t n)
 	}
 }
 
-int cl_wait_child(cpremote_child *child, int *status, int timeout_s)
-{
-	long long deadline = fixture_now_ms() + 1000LL * timeout_s;
-
-	for (;;) {
-		struct pollfd p = { .fd = cpremote_exit_fd(child), .events = POLLIN };
-		long long left = deadline - fixture_now_ms();
-		int r = cpremote_wait(child, status, CPREMOTE_WNOHANG);
-
-		if (r != 0)
-			return r;
-		if (left <= 0)
-			return 0;
-		/* Poll briefly even without an exit fd, so a bad fd cannot hang the test. */
-		if (p.fd < 0) {
-			usleep(10000);
-			continue;
-		}
-		if (poll(&p, 1, left > 200 ? 200 : (int)left) < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
 int cl_spawn_cprun(const char *const *args, int chan, pid_t *pid)
 {
 	/* stdout to the test's stderr, so that it never mixes with TAP. */

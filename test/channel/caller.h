@@ -1,7 +1,6 @@
 /*
  * caller.h — what the channel tests need on the caller's side beyond
- * fixture.h: waiting for a remote child with a
- * deadline, running cprun with a channel socket, and the test hosts'
+ * fixture.h: running cprun with a channel socket, and the test hosts'
  * addresses.
  */
 #ifndef CPR_TEST_CALLER_H
@@ -17,13 +16,6 @@ int cl_nonblock(int fd);
 
 /* Fills BUF with N bytes from getrandom(2); exits the test when that fails. */
 void cl_random(void *buf, size_t n);
-
-/*
- * Waits up to TIMEOUT_S seconds for CHILD to end (its exit fd, then
- * cpremote_wait()).  Returns 1 and sets *status, 0 on timeout, or the
- * negative code of cpremote_wait().
- */
-int cl_wait_child(cpremote_child *child, int *status, int timeout_s);
 
 /*
  * Starts "$CPRUN -F <ssh_config> --channel-fd 3 ARGS..." with CHAN as its

@@ -105,7 +105,7 @@ static void via_api(const char *prog, const char *const *args)
 	r = fixture_read_eof(cpremote_channel_fd(child), 30000, &buf, &len);
 	ok_int(r, 0, "api: the channel reaches end of file");
 	check_report("api", argv, buf, len);
-	r = cl_wait_child(child, &status, 30);
+	r = fixture_wait_child(child, &status, 30);
 	ok_int(r, 1, "api: cpremote_wait reports the end");
 	ok_str(r == 1 ? cl_status_str(status) : "(none)", "exited 0", "api: argv_child exited 0");
 out:

@@ -52,7 +52,7 @@ static cpremote_child *start(const char *prog, const char *mode, unsigned long l
 static void finish(cpremote_child *child, const char *label)
 {
 	char what[128];
-	int status = 0, r = cl_wait_child(child, &status, 30);
+	int status = 0, r = fixture_wait_child(child, &status, 30);
 
 	snprintf(what, sizeof(what), "%s: the child exited 0", label);
 	ok_str(r == 1 ? cl_status_str(status) : "(no status)", "exited 0", what);

@@ -98,7 +98,7 @@ static void caller_closes_first(const char *prog)
 	} else {
 		ok(0, "1: the answer has its first line");
 	}
-	r = cl_wait_child(child, &status, 30);
+	r = fixture_wait_child(child, &status, 30);
 	ok_str(r == 1 ? cl_status_str(status) : "(no status)", "exited 3", "1: the child exited 3");
 	cpremote_free(child);
 	free(buf);
@@ -130,7 +130,7 @@ static void child_closes_first(const char *prog)
 	r = fixture_read_eof(cpremote_stdio_fd(child, 1), 30000, &out, &outlen);
 	ok_int(r, 0, "2: the child's stdout reached end of file");
 	ok_str(out, want, "2: the child got everything sent after its own shutdown");
-	r = cl_wait_child(child, &status, 30);
+	r = fixture_wait_child(child, &status, 30);
 	ok_str(r == 1 ? cl_status_str(status) : "(no status)", "exited 0", "2: the child exited 0");
 	cpremote_free(child);
 	free(buf);

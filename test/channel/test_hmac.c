@@ -166,7 +166,7 @@ int main(void)
 		ok_str(conn[2], addr != NULL ? addr : fallback, what);
 		free(addr);
 
-		r = cl_wait_child(p->child, &status, 30);
+		r = fixture_wait_child(p->child, &status, 30);
 		snprintf(what, sizeof(what), "%.7s: cpremote_wait reports the end", p->host);
 		ok_int(r, 1, what);
 		if (r < 0)

@@ -199,7 +199,7 @@ int fan_peer_check(struct fan_peer *p, const char *addr, int timeout_s)
 	hmac_sha256_final(&m, mac);
 	io_hex(mac, sizeof(mac), hex);
 	sscanf(p->answer, "%64s %63s %63s %63s", got, conn[0], conn[1], conn[2]);
-	r = cl_wait_child(p->child, &status, timeout_s);
+	r = fixture_wait_child(p->child, &status, timeout_s);
 	if (p->sent != p->len || strcmp(got, hex) != 0 || strcmp(conn[2], addr) != 0 || r != 1 ||
 	    status != 0) {
 		printf("# h%d pid %ld: sent %zu of %zu, answer \"%.*s\", want %s at %s; wait %d: %s\n",

@@ -494,23 +494,6 @@ int fault_remote_procs(pid_t child, pid_t gchild, struct fault_proc ps[5])
 	return n;
 }
 
-int fault_wait(cpremote_child *c, int *status, double timeout_s)
-{
-	double deadline = fixture_now() + timeout_s;
-	int r;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = cpremote_exit_fd(c), .events = POLLIN };
-		double left = deadline - fixture_now();
-
-		if ((r = cpremote_wait(c, status, CPREMOTE_WNOHANG)) != 0)
-			return r;
-		if (left <= 0)
-			return 0;
-		poll(&pfd, 1, (int)(left * 1000) + 1);
-	}
-}
-
 int fault_cprun_start(struct fault_cprun *r, const char *const *args, const char *extra_env)
 {
 	struct fixture_spawn sp = { .fd = { FIXTURE_FD_NULL }, .chan = -1, .env = extra_env };

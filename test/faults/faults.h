@@ -120,9 +120,6 @@ int fault_read_pids(int fd, pid_t *pid, pid_t *gpid, double timeout_s);
  */
 int fault_remote_procs(pid_t child, pid_t gchild, struct fault_proc ps[5]);
 
-/* Waits up to TIMEOUT_S for the child's end (polling its exit fd); returns as cpremote_wait, 0 on timeout. */
-int fault_wait(cpremote_child *c, int *status, double timeout_s);
-
 /* A cprun run in the background with stdout and stderr on pipes. */
 struct fault_cprun {
 	pid_t pid;

@@ -146,7 +146,7 @@ static void warm_up(void)
 	fixture_options(&o, "h2");
 	o.file = "true";
 	ok_int(cpremote_run(&o, &c), 0, "warm-up: true runs on h2");
-	ok_int(fault_wait(c, &st, FAULT_DETECT_S), 1, "warm-up: true ends");
+	ok_int(fixture_wait_child(c, &st, FAULT_DETECT_S), 1, "warm-up: true ends");
 	cpremote_free(c);
 }
 
@@ -188,10 +188,10 @@ static void lib_case(void)
 		 * until it needs it: nothing is lost, the child runs on and can
 		 * be ended as usual.
 		 */
-		r = fault_wait(c, &st, 2);
+		r = fixture_wait_child(c, &st, 2);
 		ok_int(r, 0, "lib: the child runs on");
 		ok_int(cpremote_kill(c, SIGKILL), 0, "lib: cpremote_kill(SIGKILL) is sent");
-		r = fault_wait(c, &st, FAULT_DETECT_S);
+		r = fixture_wait_child(c, &st, FAULT_DETECT_S);
 		ok_int(r, 1, "lib: its status comes");
 		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "lib: status: killed by SIGKILL");
 		cpremote_free(c);
@@ -202,7 +202,7 @@ static void lib_case(void)
 		ok(fault_term_got(gpid), "lib: the grandchild got SIGTERM first");
 		goto out;
 	}
-	r = fault_wait(c, &st, FAULT_DETECT_S);
+	r = fixture_wait_child(c, &st, FAULT_DETECT_S);
 	dt = fixture_now() - t0;
 	if (strcmp(fault, "crash") == 0) {
 		ok_int(r, 1, "lib: the crash is reported as the child's status");
@@ -233,7 +233,7 @@ static void lib_case(void)
 		o.argv = NULL;
 		o.stdio[1].mode = o.stdio[2].mode = CPREMOTE_STDIO_NULL;
 		ok_int(cpremote_run(&o, &c), 0, "lib: the next child starts");
-		ok_int(fault_wait(c, &st, FAULT_DETECT_S), 1, "lib: the next child ends");
+		ok_int(fixture_wait_child(c, &st, FAULT_DETECT_S), 1, "lib: the next child ends");
 		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "lib: the next child exits 0");
 	}
 out:

@@ -73,23 +73,6 @@ static size_t take(int fd, char *buf, size_t len, size_t cap, size_t *total)
 	return len;
 }
 
-/*
- * Waits (polling the exit fd) up to CASE_BOUND_S for the child's end;
- * returns cpremote_wait()'s result, or 0 when it did not end in time.
- * Stdout is read only after the end, so that the relay is left with a
- * reader that does not read (the case overcredit needs that).
- */
-static int wait_bounded(cpremote_child *c, int *status)
-{
-	struct pollfd p = { .fd = cpremote_exit_fd(c), .events = POLLIN };
-	double end = fixture_now() + CASE_BOUND_S;
-	int r;
-
-	while ((r = cpremote_wait(c, status, CPREMOTE_WNOHANG)) == 0 && fixture_now() < end)
-		poll(&p, 1, 200);
-	return r;
-}
-
 static void run_case(const struct hcase *hc, const char *hostile, pid_t *relay)
 {
 	struct cpremote_options o;
@@ -120,7 +103,11 @@ static void run_case(const struct hcase *hc, const char *hostile, pid_t *relay)
 		} else {
 			int fd = cpremote_stdio_fd(c, 1);
 
-			r = wait_bounded(c, &status);
+			/*
+			 * Stdout is read only after the end, so that the relay is left
+			 * with a reader that does not read (the case overcredit needs that).
+			 */
+			r = fixture_wait_child(c, &status, CASE_BOUND_S);
 			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 			out_len = take(fd, out, out_len, sizeof(out) - 1, &out_total);
 			out[out_len] = '\0';
@@ -180,7 +167,7 @@ static void spawn_again(const char *after)
 	if (r == 0) {
 		n = read(cpremote_stdio_fd(c, 1), buf, sizeof(buf) - 1);
 		buf[n > 0 ? n : 0] = '\0';
-		r = wait_bounded(c, &status);
+		r = fixture_wait_child(c, &status, CASE_BOUND_S);
 	} else {
 		printf("#   %s: %s\n", cpremote_strerror(r), cpremote_errmsg());
 	}
