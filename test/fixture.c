@@ -364,61 +364,38 @@ out:
 	return ret;
 }
 
-/* See fixture.h. */
+/* See fixture.h.  Reads in chunks into a buffer that grows as fixture_cprun()'s do. */
 int fixture_read_eof(int fd, int timeout_ms, char **out, size_t *len)
 {
 	long long deadline = fixture_now_ms() + timeout_ms;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	int r;
+	char chunk[65536];
+	size_t cap = 0;
 
-	if (buf == NULL)
+	*out = NULL;
+	*len = 0;
+	if (grow_append(out, len, &cap, "", 0) == -1)
 		return -ENOMEM;
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		long long left = deadline - fixture_now_ms();
 		ssize_t got;
+		int r;
 
-		if (left <= 0) {
-			r = -ETIMEDOUT;
-			goto out;
-		}
+		if (left <= 0)
+			return -ETIMEDOUT;
 		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r <= 0)
 			continue;
-		if (r < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (r == 0)
-			continue;
-		if (n == cap) {
-			char *nb = realloc(buf, 2 * cap + 1);
-
-			if (nb == NULL) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (got < 0) {
-			r = -errno;
-			goto out;
-		}
+		got = read(fd, chunk, sizeof(chunk));
 		if (got == 0)
-			break;
-		n += (size_t)got;
+			return 0;
+		if (got > 0 && grow_append(out, len, &cap, chunk, (size_t)got) == -1)
+			return -ENOMEM;
+		if (got < 0 && errno != EINTR && errno != EAGAIN)
+			return -errno;
 	}
-	r = 0;
-out:
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return r;
 }
 
 /* Frees what fixture_cprun() collected; accepts a zeroed result. */
