@@ -42,14 +42,6 @@
 #define MSG_LEN 16
 #define CHUNK (64 * 1024)
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The relay's and helper's high-water marks, sampled as the test goes. */
 struct mem {
 	pid_t relay, helper;
@@ -163,24 +155,12 @@ static cpremote_child *start(const char *mode, uint64_t bytes, int with_stderr, 
 	return c;
 }
 
-/* Waits for the status; 1 and *status, or what cpremote_wait said. */
-static int finish(cpremote_child *c, int *status, double bound_s)
-{
-	struct pollfd p = { .fd = cpremote_exit_fd(c), .events = POLLIN };
-	double end = now_s() + bound_s;
-	int r;
-
-	while ((r = cpremote_wait(c, status, CPREMOTE_WNOHANG)) == 0 && now_s() < end)
-		poll(&p, 1, 100);
-	return r;
-}
-
 static void test_slow(uint64_t bytes)
 {
 	struct mem m;
 	cpremote_child *c = start("echo", bytes, 0, &m);
 	struct rd out;
-	double t0 = now_s(), next_msg = t0, next_mem = t0, sent_at[4096];
+	double t0 = fixture_now(), next_msg = t0, next_mem = t0, sent_at[4096];
 	double max_slow = 0, max_fast = 0;
 	uint8_t echo[MSG_LEN * 64];
 	size_t echo_len = 0;
@@ -192,8 +172,8 @@ static void test_slow(uint64_t bytes)
 	ch = cpremote_channel_fd(c);
 	out = (struct rd){ .fd = cpremote_stdio_fd(c, 1), .seed = 3 };
 	nonblock(out.fd);
-	while (!out.eof && now_s() - t0 < 600) {
-		double t = now_s(), slow = t - t0 < SLOW_PHASE_S;
+	while (!out.eof && fixture_now() - t0 < 600) {
+		double t = fixture_now(), slow = t - t0 < SLOW_PHASE_S;
 		struct pollfd p[2] = { { .fd = out.fd, .events = POLLIN }, { .fd = ch, .events = POLLIN } };
 
 		if (t >= next_msg && seq < 4096) {
@@ -224,7 +204,7 @@ static void test_slow(uint64_t bytes)
 			echo_len += (size_t)n;
 			while (echo_len >= MSG_LEN) {
 				unsigned s = (unsigned)strtoul((char *)echo, NULL, 10);
-				double rtt = now_s() - (s < seq ? sent_at[s] : 0);
+				double rtt = fixture_now() - (s < seq ? sent_at[s] : 0);
 
 				if (sent_at[s] - t0 < SLOW_PHASE_S)
 					max_slow = rtt > max_slow ? rtt : max_slow;
@@ -238,10 +218,10 @@ static void test_slow(uint64_t bytes)
 	}
 	mem_sample(&m);
 	shutdown(ch, SHUT_WR);
-	r = finish(c, &status, 30);
+	r = fixture_wait_child(c, &status, 30);
 	printf("# %llu MiB of stdout in %.1f s; %u of %u channel messages echoed; max round trip "
 	       "%.1f ms while stdout was read slowly, %.1f ms after\n",
-	       (unsigned long long)(out.got >> 20), now_s() - t0, echoed, seq, max_slow * 1e3,
+	       (unsigned long long)(out.got >> 20), fixture_now() - t0, echoed, seq, max_slow * 1e3,
 	       max_fast * 1e3);
 	ok_int(out.got, bytes, "slow: every stdout byte arrived");
 	ok(!out.bad, "slow: stdout bytes are right");
@@ -259,15 +239,15 @@ static void test_stuff(void)
 	cpremote_child *c = start("stuff", STUFF_BYTES, 0, &m);
 	struct rd in;
 	uint64_t wrote = 0, stalled_at;
-	double t0 = now_s(), end;
+	double t0 = fixture_now(), end;
 	int status = -1, r;
 
 	if (c == NULL)
 		return;
 	in = (struct rd){ .fd = cpremote_channel_fd(c), .seed = 2 };
 	/* Neither side reads: both must be stopped by flow control, not buffered without end. */
-	end = now_s() + 2;
-	while (now_s() < end && wrote < STUFF_BYTES) {
+	end = fixture_now() + 2;
+	while (fixture_now() < end && wrote < STUFF_BYTES) {
 		struct pollfd p = { .fd = in.fd, .events = POLLOUT };
 
 		poll(&p, 1, 50);
@@ -280,7 +260,7 @@ static void test_stuff(void)
 	       (unsigned long long)(stalled_at >> 10));
 	ok(stalled_at < STUFF_BYTES / 2, "stuff: the caller's writes were stopped (backpressure)");
 	/* Now both read: everything must get through. */
-	while ((in.got < STUFF_BYTES || wrote < STUFF_BYTES) && !in.eof && now_s() - t0 < 120) {
+	while ((in.got < STUFF_BYTES || wrote < STUFF_BYTES) && !in.eof && fixture_now() - t0 < 120) {
 		struct pollfd p = { .fd = in.fd, .events = POLLIN | (wrote < STUFF_BYTES ? POLLOUT : 0) };
 
 		poll(&p, 1, 100);
@@ -290,8 +270,9 @@ static void test_stuff(void)
 			wr_push(in.fd, 1, &wrote, STUFF_BYTES);
 		mem_sample(&m);
 	}
-	r = finish(c, &status, 30);
-	printf("# stuff: 2 x %llu MiB in %.1f s\n", (unsigned long long)(STUFF_BYTES >> 20), now_s() - t0);
+	r = fixture_wait_child(c, &status, 30);
+	printf("# stuff: 2 x %llu MiB in %.1f s\n", (unsigned long long)(STUFF_BYTES >> 20),
+	       fixture_now() - t0);
 	ok_int(in.got, STUFF_BYTES, "stuff: every channel byte from the child arrived");
 	ok(!in.bad, "stuff: and they are right");
 	ok(r == 1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -306,7 +287,7 @@ static void test_all(uint64_t bytes)
 	cpremote_child *c = start("all", bytes, 1, &m);
 	struct rd rs[3];
 	uint64_t wrote = 0;
-	double t0 = now_s(), next_mem = t0;
+	double t0 = fixture_now(), next_mem = t0;
 	int status = -1, r = 0, i, early_eof = 0, ch;
 
 	if (c == NULL)
@@ -317,7 +298,7 @@ static void test_all(uint64_t bytes)
 	rs[2] = (struct rd){ .fd = cpremote_stdio_fd(c, 2), .seed = 4 };
 	nonblock(rs[1].fd);
 	nonblock(rs[2].fd);
-	while (now_s() - t0 < 1200) {
+	while (fixture_now() - t0 < 1200) {
 		struct pollfd p[4];
 
 		for (i = 0; i < 3; i++)
@@ -330,9 +311,9 @@ static void test_all(uint64_t bytes)
 				rd_take(&rs[i], CHUNK);
 		if (p[0].revents & POLLOUT)
 			wr_push(ch, 1, &wrote, bytes);
-		if (now_s() >= next_mem) {
+		if (fixture_now() >= next_mem) {
 			mem_sample(&m);
-			next_mem = now_s() + 0.25;
+			next_mem = fixture_now() + 0.25;
 		}
 		if ((r = cpremote_wait(c, &status, CPREMOTE_WNOHANG)) != 0)
 			break;
@@ -347,7 +328,7 @@ static void test_all(uint64_t bytes)
 			early_eof++;
 	}
 	printf("# all: %llu MiB each way on the channel, stdout and stderr in %.1f s\n",
-	       (unsigned long long)(bytes >> 20), now_s() - t0);
+	       (unsigned long long)(bytes >> 20), fixture_now() - t0);
 	ok(r == 1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	   "all: the child got every channel byte right (exit 0)");
 	ok_int(wrote, bytes, "all: the caller wrote all of its channel bytes");

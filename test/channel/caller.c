@@ -15,14 +15,6 @@
 #include "caller.h"
 #include "fixture.h"
 
-long long cl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int cl_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -50,145 +42,33 @@ void cl_random(void *buf, size_t n)
 	}
 }
 
-int cl_read_eof(int fd, int timeout_ms, char **out, size_t *len)
-{
-	long long deadline = cl_now_ms() + timeout_ms;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	int r;
-
-	if (buf == NULL)
-		return -ENOMEM;
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long long left = deadline - cl_now_ms();
-		ssize_t got;
-
-		if (left <= 0) {
-			r = -ETIMEDOUT;
-			goto out;
-		}
-		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (r == 0)
-			continue;
-		if (n == cap) {
-			char *nb = realloc(buf, 2 * cap + 1);
-
-			if (nb == NULL) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (got < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	r = 0;
-out:
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return r;
-}
-
-int cl_wait_child(cpremote_child *child, int *status, int timeout_s)
-{
-	long long deadline = cl_now_ms() + 1000LL * timeout_s;
-
-	for (;;) {
-		struct pollfd p = { .fd = cpremote_exit_fd(child), .events = POLLIN };
-		long long left = deadline - cl_now_ms();
-		int r = cpremote_wait(child, status, CPREMOTE_WNOHANG);
-
-		if (r != 0)
-			return r;
-		if (left <= 0)
-			return 0;
-		/* Poll briefly even without an exit fd, so a bad fd cannot hang the test. */
-		if (p.fd < 0) {
-			usleep(10000);
-			continue;
-		}
-		if (poll(&p, 1, left > 200 ? 200 : (int)left) < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
 int cl_spawn_cprun(const char *const *args, int chan, pid_t *pid)
 {
-	const char *cprun = getenv("CPRUN");
-	char *config = fixture_file("ssh_config");
-	const char **argv = NULL;
-	size_t n = 0, i, k = 0;
+	/* stdout to the test's stderr, so that it never mixes with TAP. */
+	struct fixture_spawn sp = { .fd = { FIXTURE_FD_NULL, 2, FIXTURE_FD_INHERIT }, .chan = chan };
+	const char **argv;
+	size_t n = 0, i;
 	pid_t p;
-	int r;
 
-	if (cprun == NULL || config == NULL) {
-		r = -ENOENT;
-		goto out;
-	}
 	while (args[n] != NULL)
 		n++;
-	argv = calloc(n + 6, sizeof(*argv));
-	if (argv == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	argv[k++] = cprun;
-	argv[k++] = "-F";
-	argv[k++] = config;
-	argv[k++] = "--channel-fd";
-	argv[k++] = "3";
+	if ((argv = calloc(n + 3, sizeof(*argv))) == NULL)
+		return -ENOMEM;
+	argv[0] = "--channel-fd";
+	argv[1] = "3";
 	for (i = 0; i < n; i++)
-		argv[k++] = args[i];
-	argv[k] = NULL;
-	fflush(NULL);
-	p = fork();
-	if (p < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (p == 0) {
-		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		/*
-		 * Between fork and exec only async-signal-safe calls.  dup2()
-		 * onto itself keeps close-on-exec, so a CHAN that already is
-		 * fd 3 needs the flag cleared by hand.
-		 */
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(2, 1) < 0)
-			_exit(127);
-		if (chan == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(chan, 3) < 0)
-			_exit(127);
-		execv(cprun, (char *const *)argv);
-		_exit(127);
-	}
-	*pid = p;
-	r = 0;
-out:
+		argv[2 + i] = args[i];
+	p = fixture_cprun_start(argv, &sp);
 	free(argv);
-	free(config);
-	return r;
+	if (p == -1)
+		return -ENOENT;
+	*pid = p;
+	return 0;
 }
 
 int cl_waitpid(pid_t pid, int *status, int timeout_s)
 {
-	long long deadline = cl_now_ms() + 1000LL * timeout_s;
+	long long deadline = fixture_now_ms() + 1000LL * timeout_s;
 
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
@@ -197,7 +77,7 @@ int cl_waitpid(pid_t pid, int *status, int timeout_s)
 			return 1;
 		if (r < 0 && errno != EINTR)
 			return -errno;
-		if (cl_now_ms() > deadline) {
+		if (fixture_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 				;

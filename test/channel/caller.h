@@ -1,7 +1,6 @@
 /*
  * caller.h — what the channel tests need on the caller's side beyond
- * fixture.h: reading with a deadline, waiting for a remote child with a
- * deadline, running cprun with a channel socket, and the test hosts'
+ * fixture.h: running cprun with a channel socket, and the test hosts'
  * addresses.
  */
 #ifndef CPR_TEST_CALLER_H
@@ -12,28 +11,11 @@
 
 #include "cpremote.h"
 
-/* Milliseconds on the monotonic clock. */
-long long cl_now_ms(void);
-
 /* Sets O_NONBLOCK on FD.  Returns 0 or -errno. */
 int cl_nonblock(int fd);
 
 /* Fills BUF with N bytes from getrandom(2); exits the test when that fails. */
 void cl_random(void *buf, size_t n);
-
-/*
- * Reads FD until end of file, TIMEOUT_MS at most.  Returns 0 and sets *out
- * (malloc'ed, NUL-terminated) and *len; or -ETIMEDOUT / -errno, and then
- * *out and *len still hold what arrived.  FD may be blocking or not.
- */
-int cl_read_eof(int fd, int timeout_ms, char **out, size_t *len);
-
-/*
- * Waits up to TIMEOUT_S seconds for CHILD to end (its exit fd, then
- * cpremote_wait()).  Returns 1 and sets *status, 0 on timeout, or the
- * negative code of cpremote_wait().
- */
-int cl_wait_child(cpremote_child *child, int *status, int timeout_s);
 
 /*
  * Starts "$CPRUN -F <ssh_config> --channel-fd 3 ARGS..." with CHAN as its

@@ -148,3 +148,12 @@ void hmac_sha256_final(struct hmac_sha256 *m, uint8_t out[SHA256_LEN])
 	sha256_update(&outer, ih, sizeof(ih));
 	sha256_final(&outer, out);
 }
+
+void sha256_digest(const void *p, size_t len, uint8_t out[SHA256_LEN])
+{
+	struct sha256 s;
+
+	sha256_init(&s);
+	sha256_update(&s, p, len);
+	sha256_final(&s, out);
+}

@@ -29,6 +29,9 @@ void sha256_update(struct sha256 *s, const void *p, size_t len);
 /* Writes the 32-byte digest to OUT; S must be re-initialised to be used again. */
 void sha256_final(struct sha256 *s, uint8_t out[SHA256_LEN]);
 
+/* The digest of the LEN bytes at P, in one call. */
+void sha256_digest(const void *p, size_t len, uint8_t out[SHA256_LEN]);
+
 /* Starts an HMAC-SHA256 with a key of any length (RFC 2104). */
 void hmac_sha256_init(struct hmac_sha256 *m, const void *key, size_t keylen);
 

@@ -102,10 +102,10 @@ static void via_api(const char *prog, const char *const *args)
 		printf("#   %s (%s)\n", cpremote_strerror(r), cpremote_errmsg());
 		goto out;
 	}
-	r = cl_read_eof(cpremote_channel_fd(child), 30000, &buf, &len);
+	r = fixture_read_eof(cpremote_channel_fd(child), 30000, &buf, &len);
 	ok_int(r, 0, "api: the channel reaches end of file");
 	check_report("api", argv, buf, len);
-	r = cl_wait_child(child, &status, 30);
+	r = fixture_wait_child(child, &status, 30);
 	ok_int(r, 1, "api: cpremote_wait reports the end");
 	ok_str(r == 1 ? cl_status_str(status) : "(none)", "exited 0", "api: argv_child exited 0");
 out:
@@ -147,7 +147,7 @@ static void via_cprun(const char *prog, const char *const *args)
 		goto out;
 	close(sv[1]);
 	sv[1] = -1;
-	r = cl_read_eof(sv[0], 30000, &buf, &len);
+	r = fixture_read_eof(sv[0], 30000, &buf, &len);
 	ok_int(r, 0, "cprun: the channel reaches end of file");
 	check_report("cprun", want, buf, len);
 	r = cl_waitpid(pid, &status, 30);

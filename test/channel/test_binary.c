@@ -52,7 +52,7 @@ static cpremote_child *start(const char *prog, const char *mode, unsigned long l
 static void finish(cpremote_child *child, const char *label)
 {
 	char what[128];
-	int status = 0, r = cl_wait_child(child, &status, 30);
+	int status = 0, r = fixture_wait_child(child, &status, 30);
 
 	snprintf(what, sizeof(what), "%s: the child exited 0", label);
 	ok_str(r == 1 ? cl_status_str(status) : "(no status)", "exited 0", what);
@@ -65,7 +65,6 @@ static void all_bytes(const char *prog)
 {
 	uint8_t out[1024], back[sizeof(out) + TRAILER], digest[SHA256_LEN];
 	cpremote_child *child = start(prog, "echo", sizeof(out), "h1");
-	struct sha256 s;
 	size_t i;
 	ssize_t n;
 	int fd;
@@ -81,9 +80,7 @@ static void all_bytes(const char *prog)
 	for (i = 0; n == (ssize_t)sizeof(back) && i < sizeof(out) && back[i] == out[i]; i++)
 		;
 	ok_int(i, sizeof(out), "256 values: every byte value came back unchanged (first difference)");
-	sha256_init(&s);
-	sha256_update(&s, out, sizeof(out));
-	sha256_final(&s, digest);
+	sha256_digest(out, sizeof(out), digest);
 	ok(n == (ssize_t)sizeof(back) && memcmp(back + sizeof(out), digest, SHA256_LEN) == 0,
 	   "256 values: the child's digest of what it read matches");
 	finish(child, "256 values");
@@ -176,9 +173,9 @@ static void bulk(const char *prog)
 	sha256_init(&b.sent_hash);
 	sha256_init(&b.recv_hash);
 	cl_nonblock(b.fd);
-	t0 = cl_now_ms();
+	t0 = fixture_now_ms();
 	deadline = t0 + 180000;
-	while (!b.eof && !b.err && b.tlen < TRAILER && cl_now_ms() < deadline) {
+	while (!b.eof && !b.err && b.tlen < TRAILER && fixture_now_ms() < deadline) {
 		struct pollfd p = { .fd = b.fd, .events = POLLIN };
 
 		if (b.sent < BULK_LEN)
@@ -190,7 +187,7 @@ static void bulk(const char *prog)
 		if (p.revents & (POLLIN | POLLHUP | POLLERR))
 			bulk_read(&b);
 	}
-	ms = cl_now_ms() - t0;
+	ms = fixture_now_ms() - t0;
 	snprintf(msg, sizeof(msg), "bulk: %llu MiB each way in %lld ms (%.1f MB/s each way)", BULK_LEN >> 20,
 		 ms, ms > 0 ? (double)BULK_LEN / 1e3 / (double)ms : 0.0);
 	tap_diag(msg);

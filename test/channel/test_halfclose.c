@@ -51,11 +51,8 @@ static void summary(const uint8_t *p, size_t len, char *out, size_t outlen)
 {
 	char hex[2 * SHA256_LEN + 1];
 	uint8_t d[SHA256_LEN];
-	struct sha256 s;
 
-	sha256_init(&s);
-	sha256_update(&s, p, len);
-	sha256_final(&s, d);
+	sha256_digest(p, len, d);
 	io_hex(d, sizeof(d), hex);
 	snprintf(out, outlen, "n=%zu sha=%s\n", len, hex);
 }
@@ -79,7 +76,7 @@ static void caller_closes_first(const char *prog)
 	ok_int(io_write_all(fd, data, sizeof(data)), 0, "1: caller wrote its data");
 	ok_int(shutdown(fd, SHUT_WR), 0, "1: caller shut down its write side");
 
-	r = cl_read_eof(fd, 30000, &buf, &len);
+	r = fixture_read_eof(fd, 30000, &buf, &len);
 	ok_int(r, 0, "1: caller read to end of file");
 	ok_int(cpremote_wait(child, &status, CPREMOTE_WNOHANG), 0,
 	       "1: end of file came while the child still runs (from its close, not its exit)");
@@ -101,7 +98,7 @@ static void caller_closes_first(const char *prog)
 	} else {
 		ok(0, "1: the answer has its first line");
 	}
-	r = cl_wait_child(child, &status, 30);
+	r = fixture_wait_child(child, &status, 30);
 	ok_str(r == 1 ? cl_status_str(status) : "(no status)", "exited 3", "1: the child exited 3");
 	cpremote_free(child);
 	free(buf);
@@ -120,7 +117,7 @@ static void child_closes_first(const char *prog)
 	if (child == NULL)
 		return;
 	fd = cpremote_channel_fd(child);
-	r = cl_read_eof(fd, 30000, &buf, &len);
+	r = fixture_read_eof(fd, 30000, &buf, &len);
 	ok_int(r, 0, "2: caller read the child's half to end of file");
 	ok_str(buf, "early\n", "2: what the child sent before its shutdown");
 	ok_int(cpremote_wait(child, &status, CPREMOTE_WNOHANG), 0,
@@ -130,10 +127,10 @@ static void child_closes_first(const char *prog)
 	summary(data, sizeof(data), want, sizeof(want));
 	ok_int(io_write_all(fd, data, sizeof(data)), 0, "2: caller still writes after end of file");
 	ok_int(shutdown(fd, SHUT_WR), 0, "2: caller shut down its write side");
-	r = cl_read_eof(cpremote_stdio_fd(child, 1), 30000, &out, &outlen);
+	r = fixture_read_eof(cpremote_stdio_fd(child, 1), 30000, &out, &outlen);
 	ok_int(r, 0, "2: the child's stdout reached end of file");
 	ok_str(out, want, "2: the child got everything sent after its own shutdown");
-	r = cl_wait_child(child, &status, 30);
+	r = fixture_wait_child(child, &status, 30);
 	ok_str(r == 1 ? cl_status_str(status) : "(no status)", "exited 0", "2: the child exited 0");
 	cpremote_free(child);
 	free(buf);

@@ -116,7 +116,7 @@ int main(void)
 	}
 
 	/* All three run now; feed them together. */
-	deadline = cl_now_ms() + DEADLINE_MS;
+	deadline = fixture_now_ms() + DEADLINE_MS;
 	for (;;) {
 		struct pollfd pfd[NHOSTS];
 		int n = 0, map[NHOSTS];
@@ -129,7 +129,7 @@ int main(void)
 			pfd[n].revents = 0;
 			map[n++] = i;
 		}
-		if (n == 0 || cl_now_ms() > deadline)
+		if (n == 0 || fixture_now_ms() > deadline)
 			break;
 		if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR)
 			break;
@@ -166,7 +166,7 @@ int main(void)
 		ok_str(conn[2], addr != NULL ? addr : fallback, what);
 		free(addr);
 
-		r = cl_wait_child(p->child, &status, 30);
+		r = fixture_wait_child(p->child, &status, 30);
 		snprintf(what, sizeof(what), "%.7s: cpremote_wait reports the end", p->host);
 		ok_int(r, 1, what);
 		if (r < 0)

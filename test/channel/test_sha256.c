@@ -13,11 +13,8 @@ static const char *sha_hex(const void *p, size_t n)
 {
 	static char hex[2 * SHA256_LEN + 1];
 	uint8_t d[SHA256_LEN];
-	struct sha256 s;
 
-	sha256_init(&s);
-	sha256_update(&s, p, n);
-	sha256_final(&s, d);
+	sha256_digest(p, n, d);
 	io_hex(d, sizeof(d), hex);
 	return hex;
 }

@@ -11,15 +11,6 @@
 
 #include "exec_util.h"
 
-/* Seconds on a monotonic clock. */
-double exec_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct sink {
 	char *buf;
 	size_t len, cap;
@@ -69,7 +60,7 @@ int exec_pump(cpremote_child *child, const char *in, size_t in_len, int timeout_
 	int out_fd = cpremote_stdio_fd(child, 1);
 	int err_fd = cpremote_stdio_fd(child, 2);
 	struct sink out = { 0 }, err = { 0 };
-	double deadline = exec_now() + timeout_s;
+	double deadline = fixture_now() + timeout_s;
 	size_t off = 0;
 	int ret = 0;
 
@@ -86,7 +77,7 @@ int exec_pump(cpremote_child *child, const char *in, size_t in_len, int timeout_
 	while (out_fd != -1 || err_fd != -1 || in_fd != -1) {
 		struct pollfd pfd[3];
 		nfds_t n = 0, i;
-		double left = deadline - exec_now();
+		double left = deadline - fixture_now();
 
 		if (left <= 0) {
 			printf("# exec_pump: stdio still open after %d s\n", timeout_s);
@@ -130,7 +121,7 @@ int exec_pump(cpremote_child *child, const char *in, size_t in_len, int timeout_
 	}
 	for (;;) {
 		struct pollfd pfd = { .fd = cpremote_exit_fd(child), .events = POLLIN };
-		double left = deadline - exec_now();
+		double left = deadline - fixture_now();
 
 		ret = cpremote_wait(child, &r->status, CPREMOTE_WNOHANG);
 		if (ret != 0)
@@ -172,7 +163,7 @@ char *exec_pattern(char tag, size_t bytes)
 /* Reads one byte at a time so that nothing after the line is taken from FD. */
 int exec_read_line(int fd, char *buf, size_t size, int timeout_s)
 {
-	double deadline = exec_now() + timeout_s;
+	double deadline = fixture_now() + timeout_s;
 	size_t n = 0;
 
 	if (size == 0)
@@ -180,7 +171,7 @@ int exec_read_line(int fd, char *buf, size_t size, int timeout_s)
 	buf[0] = '\0';
 	while (n + 1 < size) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		double left = deadline - exec_now();
+		double left = deadline - fixture_now();
 		ssize_t r;
 
 		if (left <= 0)

@@ -6,9 +6,6 @@
 #include "cpremote.h"
 #include "fixture.h"
 
-/* Seconds on a monotonic clock. */
-double exec_now(void);
-
 /*
  * Feeds IN (IN_LEN bytes) to CHILD's piped stdin and closes it (EOF), reads
  * its piped stdout and stderr until both end, then waits for its status

@@ -25,7 +25,7 @@ static void lib_fails(struct cpremote_options *o, int want, const char *what)
 {
 	cpremote_child *c = NULL;
 	char msg[256];
-	double t0 = exec_now();
+	double t0 = fixture_now();
 	int rc;
 
 	o->file = "true";
@@ -37,7 +37,7 @@ static void lib_fails(struct cpremote_options *o, int want, const char *what)
 	snprintf(msg, sizeof(msg), "lib: %s: the message names the host", what);
 	ok_contains(cpremote_errmsg(), o->host, msg);
 	snprintf(msg, sizeof(msg), "lib: %s: returns within %d s", what, BOUND_S);
-	ok(exec_now() - t0 < BOUND_S, msg);
+	ok(fixture_now() - t0 < BOUND_S, msg);
 	cpremote_free(c);
 }
 
@@ -46,7 +46,7 @@ static void cprun_fails(const char *const *args, const char *host, const char *w
 {
 	struct fixture_result r;
 	char msg[256];
-	double t0 = exec_now();
+	double t0 = fixture_now();
 
 	if (!ok(fixture_cprun(args, NULL, 0, 2 * BOUND_S, &r) == 0, "cprun runs"))
 		return;
@@ -55,7 +55,7 @@ static void cprun_fails(const char *const *args, const char *host, const char *w
 	snprintf(msg, sizeof(msg), "cprun: %s: stderr names the host", what);
 	ok_contains(r.err, host, msg);
 	snprintf(msg, sizeof(msg), "cprun: %s: returns within %d s", what, BOUND_S);
-	ok(exec_now() - t0 < BOUND_S, msg);
+	ok(fixture_now() - t0 < BOUND_S, msg);
 	fixture_result_free(&r);
 }
 

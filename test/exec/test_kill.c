@@ -79,13 +79,13 @@ static void lib_signals(void)
 	lib_trapped("h3", sh_trap, SIGUSR1, "got USR1\n", "SIGUSR1 to sh");
 
 	if ((c = start("h1", sleeper)) != NULL) {
-		double t0 = exec_now();
+		double t0 = fixture_now();
 
 		ok_int(cpremote_kill(c, SIGKILL), 0, "lib SIGKILL: cpremote_kill returns 0");
 		ok_int(exec_pump(c, NULL, 0, 30, &r), 1, "lib SIGKILL: the status arrives");
 		ok(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGKILL,
 		   "lib SIGKILL: sleep 100 died of SIGKILL");
-		ok(exec_now() - t0 < 20, "lib SIGKILL: well before sleep would have ended");
+		ok(fixture_now() - t0 < 20, "lib SIGKILL: well before sleep would have ended");
 		fixture_result_free(&r);
 		cpremote_free(c);
 	}
@@ -99,30 +99,23 @@ static void lib_signals(void)
 static void cprun_sigterm(void)
 {
 	const char *cprun = getenv("CPRUN");
-	char *config = fixture_file("ssh_config");
-	const char *argv[] = { cprun, "-F", config, "h2", exec_child, "trap", NULL };
-	int outp[2] = { -1, -1 }, nullfd = -1, status = 0;
+	const char *args[] = { "h2", exec_child, "trap", NULL };
+	struct fixture_spawn sp = { .fd = { FIXTURE_FD_NULL, -1, FIXTURE_FD_INHERIT }, .chan = -1 };
+	int outp[2] = { -1, -1 }, status = 0;
 	struct fixture_result r = { 0 };
-	char line[64], buf[4096];
+	char line[64];
 	pid_t pid = -1;
-	double deadline;
 
 	if (!ok(cprun != NULL, "CPRUN is set"))
 		goto out;
-	if (pipe2(outp, O_CLOEXEC) == -1 || (nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+	if (pipe2(outp, O_CLOEXEC) == -1) {
 		ok(0, "pipe and /dev/null");
 		goto out;
 	}
-	fflush(stdout);
-	if ((pid = fork()) == -1) {
+	sp.fd[1] = outp[1];
+	if ((pid = fixture_cprun_start(args, &sp)) == -1) {
 		ok(0, "fork");
 		goto out;
-	}
-	if (pid == 0) {
-		if (dup2(nullfd, 0) == -1 || dup2(outp[1], 1) == -1)
-			_exit(127);
-		execv(cprun, (char *const *)argv);
-		_exit(127);
 	}
 	close(outp[1]);
 	outp[1] = -1;
@@ -133,29 +126,9 @@ static void cprun_sigterm(void)
 	ok_int(kill(pid, SIGTERM), 0, "cprun: SIGTERM sent to cprun");
 
 	/* What follows "ready", until cprun ends and closes its stdout. */
-	deadline = exec_now() + 30;
-	r.out = calloc(1, sizeof(buf) + 1);
-	for (;;) {
-		struct pollfd pfd = { .fd = outp[0], .events = POLLIN };
-		double left = deadline - exec_now();
-		ssize_t n;
-
-		if (left <= 0) {
-			tap_diag("cprun did not end 30 s after SIGTERM: killed");
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
-			continue;
-		n = read(outp[0], buf, sizeof(buf));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (r.out_len + (size_t)n <= sizeof(buf)) {
-			memcpy(r.out + r.out_len, buf, (size_t)n);
-			r.out_len += (size_t)n;
-		}
+	if (fixture_read_eof(outp[0], 30000, &r.out, &r.out_len) == -ETIMEDOUT) {
+		tap_diag("cprun did not end 30 s after SIGTERM: killed");
+		kill(pid, SIGKILL);
 	}
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
@@ -171,10 +144,7 @@ out:
 		close(outp[0]);
 	if (outp[1] != -1)
 		close(outp[1]);
-	if (nullfd != -1)
-		close(nullfd);
 	free(r.out);
-	free(config);
 }
 
 int main(void)

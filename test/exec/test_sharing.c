@@ -134,9 +134,9 @@ static void nowait(void)
 	o.ssh_options = timeout;
 	o.file = "true";
 	o.flags = CPREMOTE_NOWAIT;
-	t0 = exec_now();
+	t0 = fixture_now();
 	ok_int(cpremote_run(&o, &slow), 0, "nowait: cpremote_run returns at once");
-	ok(exec_now() - t0 < 2, "nowait: without waiting for the handshake");
+	ok(fixture_now() - t0 < 2, "nowait: without waiting for the handshake");
 	ok_int(cpremote_pid(slow), -1, "nowait: no pid before the start is confirmed");
 
 	/* ... holds up no other host. */

@@ -151,7 +151,7 @@ int fan_peers_drive(struct fan_peer *peers, int n, int deadline_ms)
 {
 	struct pollfd *pfd = calloc((size_t)n + 1, sizeof(*pfd));
 	int *map = calloc((size_t)n + 1, sizeof(*map));
-	long long deadline = cl_now_ms() + deadline_ms;
+	long long deadline = fixture_now_ms() + deadline_ms;
 	int answered = 0;
 
 	if (pfd == NULL || map == NULL) {
@@ -169,7 +169,7 @@ int fan_peers_drive(struct fan_peer *peers, int n, int deadline_ms)
 							     (peers[i].sent < peers[i].len ? POLLOUT : 0) };
 			map[np++] = i;
 		}
-		if (np == 0 || cl_now_ms() > deadline)
+		if (np == 0 || fixture_now_ms() > deadline)
 			break;
 		if (poll(pfd, (nfds_t)np, 1000) < 0 && errno != EINTR)
 			break;
@@ -199,7 +199,7 @@ int fan_peer_check(struct fan_peer *p, const char *addr, int timeout_s)
 	hmac_sha256_final(&m, mac);
 	io_hex(mac, sizeof(mac), hex);
 	sscanf(p->answer, "%64s %63s %63s %63s", got, conn[0], conn[1], conn[2]);
-	r = cl_wait_child(p->child, &status, timeout_s);
+	r = fixture_wait_child(p->child, &status, timeout_s);
 	if (p->sent != p->len || strcmp(got, hex) != 0 || strcmp(conn[2], addr) != 0 || r != 1 ||
 	    status != 0) {
 		printf("# h%d pid %ld: sent %zu of %zu, answer \"%.*s\", want %s at %s; wait %d: %s\n",
@@ -218,4 +218,11 @@ void fan_peer_free(struct fan_peer *p)
 	p->child = NULL;
 	free(p->data);
 	p->data = NULL;
+}
+
+void fan_peers_free(struct fan_peer *peers, int n)
+{
+	for (int i = 0; i < n; i++)
+		fan_peer_free(&peers[i]);
+	free(peers);
 }

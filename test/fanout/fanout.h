@@ -79,4 +79,7 @@ int fan_peer_check(struct fan_peer *p, const char *addr, int timeout_s);
 /* Releases P's child and data.  Accepts a never-started peer. */
 void fan_peer_free(struct fan_peer *p);
 
+/* Releases the N peers of the malloc'ed array PEERS and the array. */
+void fan_peers_free(struct fan_peer *peers, int n);
+
 #endif

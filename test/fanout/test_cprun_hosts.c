@@ -292,8 +292,9 @@ static void test_forward_signal(void)
 {
 	const char *script = "trap 'echo got TERM; exit 7' TERM; echo ready; "
 			     "while :; do sleep 0.05; done";
-	const char *cprun = getenv("CPRUN");
-	char *config = fixture_file("ssh_config"), *out = NULL;
+	const char *args[] = { "-H", host_list, "sh", "-c", script, NULL };
+	struct fixture_spawn sp = { .fd = { FIXTURE_FD_NULL }, .chan = -1 };
+	char *out = NULL;
 	int p[2], ready = 0, status = 0;
 	size_t len = 0, cap = 0;
 	long long deadline;
@@ -303,22 +304,16 @@ static void test_forward_signal(void)
 		tap_diag("pipe");
 		exit(1);
 	}
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
-			_exit(127);
-		execl(cprun, cprun, "-F", config, "-H", host_list, "sh", "-c", script, (char *)NULL);
-		_exit(127);
-	}
+	sp.fd[1] = sp.fd[2] = p[1];
+	if ((pid = fixture_cprun_start(args, &sp)) == -1)
+		exit(1);
 	close(p[1]);
-	deadline = cl_now_ms() + 1000LL * TIMEOUT_S;
+	deadline = fixture_now_ms() + 1000LL * TIMEOUT_S;
 	for (;;) {
 		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
 		ssize_t n;
 
-		if (cl_now_ms() > deadline || poll(&pfd, 1, 1000) < 0)
+		if (fixture_now_ms() > deadline || poll(&pfd, 1, 1000) < 0)
 			break;
 		if (len + 4096 + 1 > cap) {
 			cap = 2 * cap + 8192;
@@ -355,7 +350,6 @@ static void test_forward_signal(void)
 		free(lines);
 	}
 	free(out);
-	free(config);
 }
 
 static void test_usage(void)

@@ -34,16 +34,16 @@ int main(void)
 	fan_host_addrs(addr, nhosts);
 
 	/* Round robin over the hosts, as a fan-out caller would start them. */
-	t0 = cl_now_ms();
+	t0 = fixture_now_ms();
 	for (int i = 0; i < npeers; i++)
 		started += fan_peer_start(&peers[i], prog, i % nhosts, DATA_LEN) == 0;
-	t_spawned = cl_now_ms();
+	t_spawned = fixture_now_ms();
 	snprintf(what, sizeof(what), "all %d children started (%d on each of %d hosts)", npeers, PER_HOST,
 		 nhosts);
 	ok_int(started, npeers, what);
 
 	answered = fan_peers_drive(peers, npeers, DEADLINE_MS);
-	t_done = cl_now_ms();
+	t_done = fixture_now_ms();
 	ok_int(answered, npeers, "every child answered");
 
 	for (int h = 0; h < nhosts; h++) {
@@ -65,11 +65,9 @@ int main(void)
 	}
 	printf("# %d children: started in %lld ms, %u KiB each exchanged in %lld ms\n", npeers,
 	       t_spawned - t0, DATA_LEN >> 10, t_done - t_spawned);
-	for (int i = 0; i < npeers; i++)
-		fan_peer_free(&peers[i]);
+	fan_peers_free(peers, npeers);
 	if (tap_failed)
 		fixture_dump_logs();
-	free(peers);
 	free(prog);
 	return tap_done();
 }

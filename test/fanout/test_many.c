@@ -42,26 +42,26 @@ int main(void)
 		return 2;
 	fan_host_addrs(addr, nhosts);
 
-	t0 = cl_now_ms();
+	t0 = fixture_now_ms();
 	for (int i = 0; i < NCHILDREN; i++) {
 		/* How the start time grows with the children already running. */
 		if (i % 250 == 0 && i > 0)
 			printf("# children %d..%d started in %lld ms\n", i - 250, i - 1,
-			       cl_now_ms() - t_mark);
+			       fixture_now_ms() - t_mark);
 		if (i % 250 == 0)
-			t_mark = cl_now_ms();
+			t_mark = fixture_now_ms();
 		/* Stop early once the hosts refuse: a thousand identical failures say nothing more. */
 		if (fan_peer_start(&peers[i], prog, i % nhosts, MSG_LEN) == 0)
 			started++;
 		else if (i - started >= 10)
 			break;
 	}
-	t_spawned = cl_now_ms();
+	t_spawned = fixture_now_ms();
 	snprintf(what, sizeof(what), "%d children started on %d hosts, all alive at once", NCHILDREN, nhosts);
 	ok_int(started, NCHILDREN, what);
 
 	answered = fan_peers_drive(peers, NCHILDREN, DEADLINE_MS);
-	t_answered = cl_now_ms();
+	t_answered = fixture_now_ms();
 	ok_int(answered, started, "every child answered its message");
 	for (int i = 0; i < NCHILDREN; i++) {
 		if (fan_peer_check(&peers[i], addr[peers[i].host], 30)) {
@@ -69,7 +69,7 @@ int main(void)
 			per_host[peers[i].host]++;
 		}
 	}
-	t_done = cl_now_ms();
+	t_done = fixture_now_ms();
 	ok_int(good, NCHILDREN, "every answer right, from its host, and every child exited 0");
 	for (int h = 0; h < nhosts; h++) {
 		int want = NCHILDREN / nhosts + (h < NCHILDREN % nhosts);
@@ -81,11 +81,9 @@ int main(void)
 	       "reaped in %lld ms, %lld ms in all\n",
 	       NCHILDREN, nhosts, t_spawned - t0, (double)(t_spawned - t0) / NCHILDREN,
 	       t_answered - t_spawned, t_done - t_answered, t_done - t0);
-	for (int i = 0; i < NCHILDREN; i++)
-		fan_peer_free(&peers[i]);
+	fan_peers_free(peers, NCHILDREN);
 	if (tap_failed)
 		fixture_dump_logs();
-	free(peers);
 	free(prog);
 	return tap_done();
 }

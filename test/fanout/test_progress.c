@@ -4,6 +4,7 @@
  * summary, and prints no such line when stderr is not a terminal.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
 #include <stdio.h>
@@ -22,20 +23,23 @@ static const char script[] =
 /* Runs cprun -H h1,h2 on a pseudo-terminal; returns all it wrote (malloc'ed), or NULL. */
 static char *run_on_pty(int *status)
 {
-	const char *cprun = getenv("CPRUN");
-	char *config = fixture_file("ssh_config"), *out = NULL;
+	const char *args[] = { "-H", "h1,h2", "sh", "-c", script, NULL };
+	struct fixture_spawn sp = { .chan = -1 };
+	char *out = NULL;
 	size_t len = 0, cap = 0;
-	int master = -1;
+	int master = -1, slave = -1;
 	pid_t pid;
 
-	fflush(stdout);
-	pid = forkpty(&master, NULL, NULL, NULL);
+	if (openpty(&master, &slave, NULL, NULL, NULL) < 0)
+		goto done;
+	fcntl(master, F_SETFD, FD_CLOEXEC);
+	fcntl(slave, F_SETFD, FD_CLOEXEC);
+	sp.fd[0] = sp.fd[1] = sp.fd[2] = slave;
+	pid = fixture_cprun_start(args, &sp);
+	/* Once cprun has gone, no one holds the terminal: reads end with EIO. */
+	close(slave);
 	if (pid < 0)
 		goto done;
-	if (pid == 0) {
-		execl(cprun, "cprun", "-F", config, "-H", "h1,h2", "sh", "-c", script, (char *)NULL);
-		_exit(127);
-	}
 	for (;;) {
 		struct pollfd pfd = { .fd = master, .events = POLLIN };
 		char buf[4096];
@@ -60,7 +64,6 @@ static char *run_on_pty(int *status)
 done:
 	if (master >= 0)
 		close(master);
-	free(config);
 	return out;
 }
 

@@ -24,14 +24,6 @@ static char logpath[300];
 static char tag[64];
 static char child_path[4096];
 
-double fault_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * Reads up to SIZE - 1 bytes of /proc/PID/WHAT into BUF with a NUL after
  * them, in one read (enough for the stat, comm and environment of the
@@ -119,7 +111,7 @@ int fault_proc_zombie(const struct fault_proc *p)
 
 double fault_wait_gone(const struct fault_proc *ps, int n, double timeout_s)
 {
-	double t0 = fault_now();
+	double t0 = fixture_now();
 	int i, alive;
 
 	for (;;) {
@@ -127,8 +119,8 @@ double fault_wait_gone(const struct fault_proc *ps, int n, double timeout_s)
 		for (i = 0; i < n; i++)
 			alive |= fault_proc_exists(&ps[i]);
 		if (!alive)
-			return fault_now() - t0;
-		if (fault_now() - t0 > timeout_s)
+			return fixture_now() - t0;
+		if (fixture_now() - t0 > timeout_s)
 			break;
 		usleep(20000);
 	}
@@ -454,14 +446,14 @@ int fault_term_got(pid_t pid)
 
 int fault_read_pids(int fd, pid_t *pid, pid_t *gpid, double timeout_s)
 {
-	double deadline = fault_now() + timeout_s;
+	double deadline = fixture_now() + timeout_s;
 	char line[128];
 	size_t len = 0;
 	ssize_t n;
 
 	while (len < sizeof(line) - 1) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		double left = deadline - fault_now();
+		double left = deadline - fixture_now();
 
 		if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
 			return -1;
@@ -502,46 +494,21 @@ int fault_remote_procs(pid_t child, pid_t gchild, struct fault_proc ps[5])
 	return n;
 }
 
-int fault_wait(cpremote_child *c, int *status, double timeout_s)
-{
-	double deadline = fault_now() + timeout_s;
-	int r;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = cpremote_exit_fd(c), .events = POLLIN };
-		double left = deadline - fault_now();
-
-		if ((r = cpremote_wait(c, status, CPREMOTE_WNOHANG)) != 0)
-			return r;
-		if (left <= 0)
-			return 0;
-		poll(&pfd, 1, (int)(left * 1000) + 1);
-	}
-}
-
 int fault_cprun_start(struct fault_cprun *r, const char *const *args, const char *extra_env)
 {
-	const char *argv[64];
-	int out[2], err[2], n = 0, i;
+	struct fixture_spawn sp = { .fd = { FIXTURE_FD_NULL }, .chan = -1, .env = extra_env };
+	int out[2], err[2];
 
-	argv[n++] = getenv("CPRUN");
-	for (i = 0; args[i] != NULL && n < 63; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	if (argv[0] == NULL || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+	if (pipe2(out, O_CLOEXEC) < 0)
 		return -1;
-	fflush(stdout);
-	if ((r->pid = fork()) == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		dup2(devnull, 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		if (extra_env != NULL)
-			putenv((char *)extra_env);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
+	if (pipe2(err, O_CLOEXEC) < 0) {
+		close(out[0]);
+		close(out[1]);
+		return -1;
 	}
+	sp.fd[1] = out[1];
+	sp.fd[2] = err[1];
+	r->pid = fixture_cprun_start(args, &sp);
 	close(out[1]);
 	close(err[1]);
 	r->out = out[0];
@@ -551,7 +518,7 @@ int fault_cprun_start(struct fault_cprun *r, const char *const *args, const char
 
 int fault_cprun_finish(struct fault_cprun *r, double timeout_s, char *errbuf, size_t errlen)
 {
-	double deadline = fault_now() + timeout_s;
+	double deadline = fixture_now() + timeout_s;
 	size_t len = 0;
 	int st, code = -1;
 	pid_t w;
@@ -564,7 +531,7 @@ int fault_cprun_finish(struct fault_cprun *r, double timeout_s, char *errbuf, si
 		w = waitpid(r->pid, &st, WNOHANG);
 		if (w == r->pid)
 			break;
-		if (fault_now() > deadline) {
+		if (fixture_now() > deadline) {
 			printf("#   cprun still runs after %.0f s: killed\n", timeout_s);
 			kill(r->pid, SIGKILL);
 			waitpid(r->pid, &st, 0);

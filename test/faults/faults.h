@@ -21,9 +21,6 @@ struct fault_proc {
 	unsigned long long start;
 };
 
-/* Seconds on a monotonic clock. */
-double fault_now(void);
-
 /* Fills *P for PID.  Returns 0, or -1 when there is no such process. */
 int fault_proc_get(pid_t pid, struct fault_proc *p);
 
@@ -123,16 +120,13 @@ int fault_read_pids(int fd, pid_t *pid, pid_t *gpid, double timeout_s);
  */
 int fault_remote_procs(pid_t child, pid_t gchild, struct fault_proc ps[5]);
 
-/* Waits up to TIMEOUT_S for the child's end (polling its exit fd); returns as cpremote_wait, 0 on timeout. */
-int fault_wait(cpremote_child *c, int *status, double timeout_s);
-
 /* A cprun run in the background with stdout and stderr on pipes. */
 struct fault_cprun {
 	pid_t pid;
 	int out, err;
 };
 
-/* Starts $CPRUN with ARGS (NULL-terminated, without argv[0]), stdin /dev/null, env + EXTRA_ENV. */
+/* Starts cprun as fixture_cprun_start() does with ARGS, stdin /dev/null, env + EXTRA_ENV. */
 int fault_cprun_start(struct fault_cprun *r, const char *const *args, const char *extra_env);
 
 /*

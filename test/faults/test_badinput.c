@@ -26,7 +26,7 @@
 static void cprun_bad(const char *const *args, int want1, int want2, const char *needle, const char *what)
 {
 	struct fixture_result r;
-	double t0 = fault_now();
+	double t0 = fixture_now();
 	char msg[256];
 	int code;
 
@@ -43,7 +43,7 @@ static void cprun_bad(const char *const *args, int want1, int want2, const char 
 	snprintf(msg, sizeof(msg), "cprun: %s: nothing on stdout, no prompt", what);
 	ok(r.out_len == 0 && strstr(r.err, "assword:") == NULL, msg);
 	snprintf(msg, sizeof(msg), "cprun: %s: returns within %d s", what, BOUND_S);
-	ok(fault_now() - t0 < BOUND_S, msg);
+	ok(fixture_now() - t0 < BOUND_S, msg);
 	fixture_result_free(&r);
 }
 
@@ -51,7 +51,7 @@ static void cprun_bad(const char *const *args, int want1, int want2, const char 
 static void lib_bad(struct cpremote_options *o, int want, const char *what)
 {
 	cpremote_child *c = NULL;
-	double t0 = fault_now();
+	double t0 = fixture_now();
 	char msg[256];
 	int rc;
 
@@ -63,7 +63,7 @@ static void lib_bad(struct cpremote_options *o, int want, const char *what)
 	snprintf(msg, sizeof(msg), "lib: %s: the message names the host", what);
 	ok_contains(cpremote_errmsg(), o->host, msg);
 	snprintf(msg, sizeof(msg), "lib: %s: returns within %d s", what, BOUND_S);
-	ok(fault_now() - t0 < BOUND_S, msg);
+	ok(fixture_now() - t0 < BOUND_S, msg);
 	cpremote_free(c);
 }
 

@@ -146,7 +146,7 @@ static void warm_up(void)
 	fixture_options(&o, "h2");
 	o.file = "true";
 	ok_int(cpremote_run(&o, &c), 0, "warm-up: true runs on h2");
-	ok_int(fault_wait(c, &st, FAULT_DETECT_S), 1, "warm-up: true ends");
+	ok_int(fixture_wait_child(c, &st, FAULT_DETECT_S), 1, "warm-up: true ends");
 	cpremote_free(c);
 }
 
@@ -180,7 +180,7 @@ static void lib_case(void)
 	n = fault_remote_procs(pid, gpid, ps);
 	if (strcmp(fault, "crash") != 0)
 		ok(n >= 4, "lib: target, grandchild, helper and sshd found in the process table");
-	t0 = fault_now();
+	t0 = fixture_now();
 	inject(ps, n, fault_tag());
 	if (strcmp(fault, "kill_sshd_priv") == 0) {
 		/*
@@ -188,10 +188,10 @@ static void lib_case(void)
 		 * until it needs it: nothing is lost, the child runs on and can
 		 * be ended as usual.
 		 */
-		r = fault_wait(c, &st, 2);
+		r = fixture_wait_child(c, &st, 2);
 		ok_int(r, 0, "lib: the child runs on");
 		ok_int(cpremote_kill(c, SIGKILL), 0, "lib: cpremote_kill(SIGKILL) is sent");
-		r = fault_wait(c, &st, FAULT_DETECT_S);
+		r = fixture_wait_child(c, &st, FAULT_DETECT_S);
 		ok_int(r, 1, "lib: its status comes");
 		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "lib: status: killed by SIGKILL");
 		cpremote_free(c);
@@ -202,8 +202,8 @@ static void lib_case(void)
 		ok(fault_term_got(gpid), "lib: the grandchild got SIGTERM first");
 		goto out;
 	}
-	r = fault_wait(c, &st, FAULT_DETECT_S);
-	dt = fault_now() - t0;
+	r = fixture_wait_child(c, &st, FAULT_DETECT_S);
+	dt = fixture_now() - t0;
 	if (strcmp(fault, "crash") == 0) {
 		ok_int(r, 1, "lib: the crash is reported as the child's status");
 		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "lib: status: killed by SIGSEGV");
@@ -233,7 +233,7 @@ static void lib_case(void)
 		o.argv = NULL;
 		o.stdio[1].mode = o.stdio[2].mode = CPREMOTE_STDIO_NULL;
 		ok_int(cpremote_run(&o, &c), 0, "lib: the next child starts");
-		ok_int(fault_wait(c, &st, FAULT_DETECT_S), 1, "lib: the next child ends");
+		ok_int(fixture_wait_child(c, &st, FAULT_DETECT_S), 1, "lib: the next child ends");
 		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "lib: the next child exits 0");
 	}
 out:
@@ -279,11 +279,11 @@ static void cprun_case(void)
 		goto out;
 	}
 	n = fault_remote_procs(pid, gpid, ps);
-	t0 = fault_now();
+	t0 = fixture_now();
 	inject(ps, n, tag);
 	code = fault_cprun_finish(&run, FAULT_DETECT_S, err, sizeof(err));
 	err[strcspn(err, "\n")] = '\0';
-	printf("#   after %.2f s, stderr: %s\n", fault_now() - t0, err);
+	printf("#   after %.2f s, stderr: %s\n", fixture_now() - t0, err);
 	if (strcmp(fault, "crash") == 0) {
 		ok_int(code, 128 + SIGSEGV, "cprun: exits 139 (128 + SIGSEGV)");
 		n = 1;
@@ -296,9 +296,9 @@ static void cprun_case(void)
 	{
 		struct fault_proc relay;
 		/* cprun's relay ends by itself once cprun is gone. */
-		double deadline = fault_now() + FAULT_CLEANUP_S;
+		double deadline = fixture_now() + FAULT_CLEANUP_S;
 
-		while (relay_of(tag, &relay) == 0 && fault_now() < deadline)
+		while (relay_of(tag, &relay) == 0 && fixture_now() < deadline)
 			usleep(50000);
 		ok(relay_of(tag, &relay) != 0, msg);
 	}

@@ -60,12 +60,12 @@ static int connect_to(int port)
 /* Reads exactly N bytes within TIMEOUT_S; returns bytes read, -errno on error. */
 static ssize_t read_n(int fd, char *buf, size_t n, double timeout_s)
 {
-	double deadline = fault_now() + timeout_s;
+	double deadline = fixture_now() + timeout_s;
 	size_t got = 0;
 
 	while (got < n) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		double left = deadline - fault_now();
+		double left = deadline - fixture_now();
 		ssize_t r;
 
 		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
@@ -84,11 +84,11 @@ static ssize_t read_n(int fd, char *buf, size_t n, double timeout_s)
 static double round_trip(int s)
 {
 	char b[8];
-	double t0 = fault_now();
+	double t0 = fixture_now();
 
 	if (write(s, "ping\n", 5) != 5 || read_n(s, b, 5, 10) != 5 || memcmp(b, "ping\n", 5) != 0)
 		return -1;
-	return (fault_now() - t0) * 1000;
+	return (fixture_now() - t0) * 1000;
 }
 
 /* Sends BULK bytes of a pattern while reading the echo; returns 1 when all came back unchanged. */
@@ -96,10 +96,10 @@ static int bulk(int s, double *secs)
 {
 	static char out[65536], in[65536];
 	size_t sent = 0, got = 0, bad = 0;
-	double t0 = fault_now();
+	double t0 = fixture_now();
 
 	fcntl(s, F_SETFL, O_NONBLOCK);
-	while (got < BULK && fault_now() - t0 < 60) {
+	while (got < BULK && fixture_now() - t0 < 60) {
 		struct pollfd p = { .fd = s, .events = POLLIN | (sent < BULK ? POLLOUT : 0) };
 		ssize_t n;
 
@@ -121,7 +121,7 @@ static int bulk(int s, double *secs)
 			got += (size_t)n;
 		}
 	}
-	*secs = fault_now() - t0;
+	*secs = fixture_now() - t0;
 	fcntl(s, F_SETFL, 0);
 	return got == BULK && bad == 0;
 }

@@ -2,6 +2,12 @@
  * fuzz_frame.c — libFuzzer target for the protocol decoder (common/proto.c):
  * the hello search, the frame splitter and the TLV field reader, driven
  * the way the relay and the helper drive them on bytes from the network.
+ * Their read loops are inline in the programs (relay/conn.c find_hello()
+ * and dispatch_frames(), helper/main.c's frame loop, relay/child.c's
+ * request loop), so this target repeats their order of calls around the
+ * real decoder; once the programs expose those loops, it calls them.
+ * Parsers that are functions of their own have targets of their own
+ * (fuzz_bootstrap.c).
  * Built only with -Dfuzz=true; run by scripts/fuzz.
  *
  * The first input byte is not data: bit 0 says whether a hello (with

@@ -4,7 +4,7 @@
  * type, a SPAWN with fields, an ERROR, frames split and truncated), made
  * with the project's own encoder so the seeds follow the protocol.
  *
- * Usage: fuzz_corpus DIR   (exit 0, or 1 when a file cannot be written)
+ * Usage: fuzz_frame_seeds DIR   (exit 0, or 1 when a file cannot be written)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,7 +23,7 @@ static void emit(uint8_t mode, const struct cpr_buf *b)
 
 	snprintf(path, sizeof(path), "%s/seed-%03d", dir, nfile++);
 	if ((f = fopen(path, "wbe")) == NULL) {
-		fprintf(stderr, "fuzz_corpus: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "fuzz_frame_seeds: %s: %s\n", path, strerror(errno));
 		failed = 1;
 		return;
 	}
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 	struct cpr_header h;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: fuzz_corpus DIR\n");
+		fprintf(stderr, "usage: fuzz_frame_seeds DIR\n");
 		return 1;
 	}
 	dir = argv[1];
@@ -134,6 +134,6 @@ int main(int argc, char **argv)
 	emit(1, &b);
 	cpr_buf_free(&b);
 
-	printf("fuzz_corpus: %d seeds in %s\n", nfile, dir);
+	printf("fuzz_frame_seeds: %d seeds in %s\n", nfile, dir);
 	return failed;
 }

@@ -57,14 +57,6 @@ static const struct hcase cases[] = {
 	{ "after_exit", WAIT_EXIT0, 0, "", 0 },
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Reads FD (non-blocking) into BUF up to CAP; returns the new length. */
 static size_t take(int fd, char *buf, size_t len, size_t cap, size_t *total)
 {
@@ -81,23 +73,6 @@ static size_t take(int fd, char *buf, size_t len, size_t cap, size_t *total)
 	return len;
 }
 
-/*
- * Waits (polling the exit fd) up to CASE_BOUND_S for the child's end;
- * returns cpremote_wait()'s result, or 0 when it did not end in time.
- * Stdout is read only after the end, so that the relay is left with a
- * reader that does not read (the case overcredit needs that).
- */
-static int wait_bounded(cpremote_child *c, int *status)
-{
-	struct pollfd p = { .fd = cpremote_exit_fd(c), .events = POLLIN };
-	double end = now_s() + CASE_BOUND_S;
-	int r;
-
-	while ((r = cpremote_wait(c, status, CPREMOTE_WNOHANG)) == 0 && now_s() < end)
-		poll(&p, 1, 200);
-	return r;
-}
-
 static void run_case(const struct hcase *hc, const char *hostile, pid_t *relay)
 {
 	struct cpremote_options o;
@@ -105,7 +80,7 @@ static void run_case(const struct hcase *hc, const char *hostile, pid_t *relay)
 	static char out[4096];
 	char what[160];
 	size_t out_len = 0, out_total = 0;
-	double t0 = now_s(), took;
+	double t0 = fixture_now(), took;
 	int r, status = -1;
 	long hwm;
 
@@ -128,7 +103,11 @@ static void run_case(const struct hcase *hc, const char *hostile, pid_t *relay)
 		} else {
 			int fd = cpremote_stdio_fd(c, 1);
 
-			r = wait_bounded(c, &status);
+			/*
+			 * Stdout is read only after the end, so that the relay is left
+			 * with a reader that does not read (the case overcredit needs that).
+			 */
+			r = fixture_wait_child(c, &status, CASE_BOUND_S);
 			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 			out_len = take(fd, out, out_len, sizeof(out) - 1, &out_total);
 			out[out_len] = '\0';
@@ -153,7 +132,7 @@ static void run_case(const struct hcase *hc, const char *hostile, pid_t *relay)
 		}
 	}
 	cpremote_free(c);
-	took = now_s() - t0;
+	took = fixture_now() - t0;
 	snprintf(what, sizeof(what), "%s: over within %d s", hc->mode, CASE_BOUND_S);
 	ok(took < CASE_BOUND_S, what);
 
@@ -188,7 +167,7 @@ static void spawn_again(const char *after)
 	if (r == 0) {
 		n = read(cpremote_stdio_fd(c, 1), buf, sizeof(buf) - 1);
 		buf[n > 0 ? n : 0] = '\0';
-		r = wait_bounded(c, &status);
+		r = fixture_wait_child(c, &status, CASE_BOUND_S);
 	} else {
 		printf("#   %s: %s\n", cpremote_strerror(r), cpremote_errmsg());
 	}

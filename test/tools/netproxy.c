@@ -47,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
+
 #define USAGE "usage: netproxy [-d MS] [-c FIFO] LISTEN_ADDR[:PORT] TARGET_ADDR:PORT\n"
 #define CHUNK (64 * 1024)
 /* 16 MiB each way: a 20 ms round trip at ~400 MB/s needs ~8 MiB in flight. */
@@ -79,14 +81,6 @@ struct pair {
 static struct pair *pairs[MAX_CONNS];
 static int64_t delay_ns;
 static int frozen;
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Parses "A.B.C.D[:PORT]" into SA; only 127.0.0.0/8.  Returns 0 or -1. */
 static int parse_addr(const char *s, struct sockaddr_in *sa, int need_port)
@@ -222,7 +216,7 @@ static int dir_read(struct pair *p, struct dir *d)
 			c = s;
 	}
 	c->next = NULL;
-	c->due_ns = now_ns() + delay_ns;
+	c->due_ns = fixture_now_ns() + delay_ns;
 	c->len = (size_t)n;
 	c->off = 0;
 	if (n == 0)
@@ -399,7 +393,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	for (;;) {
-		int64_t now = now_ns(), next = -1;
+		int64_t now = fixture_now_ns(), next = -1;
 		struct timespec ts, *tsp = NULL;
 
 		n = 0;
@@ -449,7 +443,7 @@ int main(int argc, char **argv)
 				continue;
 			goto fail;
 		}
-		now = now_ns();
+		now = fixture_now_ns();
 		for (i = 0; i < n; i++) {
 			struct pair *p;
 
