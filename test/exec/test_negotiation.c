@@ -31,7 +31,7 @@ static const char *opt(const char *name, const char *value)
 static int cprun(const char *const *args, char **err, char **out, double *secs)
 {
 	struct fixture_result r;
-	double t0 = exec_now();
+	double t0 = fixture_now();
 	int st;
 
 	if (fixture_cprun(args, NULL, 0, 2 * BOUND_S, &r) != 0) {
@@ -41,7 +41,7 @@ static int cprun(const char *const *args, char **err, char **out, double *secs)
 		return -1;
 	}
 	if (secs)
-		*secs = exec_now() - t0;
+		*secs = fixture_now() - t0;
 	st = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
 	printf("#   exit %d, stderr: %s", st, r.err[0] ? r.err : "(none)\n");
 	*err = strdup(r.err);
