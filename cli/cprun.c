@@ -186,7 +186,7 @@ static int supervise(cpremote_child *child, int sfd, const char *host)
 
 int main(int argc, char **argv)
 {
-	struct cpremote_options o = { 0 };
+	struct cpremote_options o = CPREMOTE_OPTIONS_INIT;
 	const char **ssh_opts, **env;
 	size_t nssh = 0, nenv = 0;
 	int node = 0, chan_fd = -1, own_chan[2] = { -1, -1 }, prefix = 1, multi = 0;

@@ -73,11 +73,21 @@ struct cpremote_stdio {
 #define CPREMOTE_NOWAIT (1u << 4)
 
 /*
- * Where and what to run.  Zero-initialise, then set what you need; NULL or
- * 0 means "the default" (from the ssh_config, else OpenSSH's default).
- * Nothing is kept after cpremote_run() returns.
+ * Where and what to run.  Initialise with CPREMOTE_OPTIONS_INIT (or zero
+ * it and set .size to sizeof(struct cpremote_options)), then set what you
+ * need; NULL or 0 means "the default" (from the ssh_config, else
+ * OpenSSH's default).  Nothing is kept after cpremote_run() returns.
+ *
+ * Growing without breaking callers: .size tells the library which version
+ * of this struct the caller was compiled with.  New fields are only ever
+ * appended, so a library newer than the caller reads the fields the
+ * caller knows and takes every later one as 0 (its default).  A size
+ * smaller than the first published struct, or larger than this library
+ * knows (a caller built against a newer header), is refused with
+ * CPREMOTE_EINVAL rather than guessed at.
  */
 struct cpremote_options {
+	size_t size; /* required: sizeof(struct cpremote_options), as CPREMOTE_OPTIONS_INIT sets it */
 	const char *host; /* required: a name from ssh_config or an address */
 	const char *user;
 	int port;
@@ -94,7 +104,14 @@ struct cpremote_options {
 	struct cpremote_stdio stdio[3]; /* stdin, stdout, stderr */
 	int channel_fd; /* with CPREMOTE_CHANNEL_FD: an AF_UNIX stream socket (dup'ed) */
 	unsigned flags;
+	/* New fields go here, at the end, and mean "the default" when 0. */
 };
+
+/* The initialiser of a struct cpremote_options: every field 0, .size set. */
+#define CPREMOTE_OPTIONS_INIT                           \
+	{                                               \
+		.size = sizeof(struct cpremote_options) \
+	}
 
 typedef struct cpremote_child cpremote_child;
 
