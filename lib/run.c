@@ -113,6 +113,7 @@ static struct cpremote_child *child_new(void)
 	c->status_fd = c->channel_fd = -1;
 	c->stdio_fd[0] = c->stdio_fd[1] = c->stdio_fd[2] = -1;
 	c->pid = -1;
+	c->owner = getpid();
 	c->in.limit = CPR_HEADER_LEN + CPR_MAX_CONTROL;
 	return c;
 }

@@ -1,8 +1,10 @@
 /* wait.c — cpremote_wait(): the child's end as the relay reports it on the status socket. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib.h"
 
@@ -61,6 +63,9 @@ int cpremote_wait(cpremote_child *c, int *status, int flags)
 
 	if (c == NULL || (flags & ~CPREMOTE_WNOHANG))
 		return CPREMOTE_EINVAL;
+	/* A fork reading the status socket would take the parent's EXIT away: as waitpid(2), -ECHILD. */
+	if (c->owner != getpid())
+		return -ECHILD;
 	while (!c->done) {
 		r = lib_status_next(c, !(flags & CPREMOTE_WNOHANG), &h, &pl);
 		if (r == 0)
