@@ -193,6 +193,19 @@ long cpremote_pid(const cpremote_child *child);
 int cpremote_wait(cpremote_child *child, int *status, int flags);
 
 /*
+ * Whether the program itself has exited, although cpremote_wait() may
+ * still wait: processes it left behind (a `cmd &` of a shell) hold its
+ * stdout, stderr or channel open, and the final status comes only once
+ * they close them.  Returns 1 and sets *status (as wait(2), may be NULL)
+ * when it has exited, else 0.  It reads nothing itself: it tells what
+ * cpremote_wait() has read (the exit fd is readable when the news comes;
+ * call cpremote_wait() with CPREMOTE_WNOHANG).  A host whose helper is
+ * older than this library gives no such news: 0 until the final status.
+ * Does not block.
+ */
+int cpremote_exited(const cpremote_child *child, int *status);
+
+/*
  * Sends signal SIG to the remote child.  Returns 0 (sent; the child may
  * already have exited), or a negative error code (-ECHILD in a fork of
  * the process that started it).  Does not block for the network.

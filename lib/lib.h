@@ -19,6 +19,8 @@ struct cpremote_child {
 	int done; /* wait has a final answer: see result */
 	int result; /* 1 (status valid) or a negative error code */
 	int status; /* wait(2)-style status when result is 1 */
+	int exited; /* the program itself has exited (REAPED or EXIT came): see exited_status */
+	int exited_status; /* its wait(2)-style status */
 	char *errmsg; /* detail of a failure reported while running, or NULL */
 	char *host; /* for the messages the relay could not word itself */
 	pid_t owner; /* the process that started it; a fork of it may only free its copy */

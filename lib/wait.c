@@ -28,6 +28,10 @@ static void finish(struct cpremote_child *c, int result, int status)
 	c->done = 1;
 	c->result = result;
 	c->status = status;
+	if (result == 1 && !c->exited) {
+		c->exited = 1;
+		c->exited_status = status;
+	}
 }
 
 /*
@@ -75,6 +79,12 @@ int cpremote_wait(cpremote_child *c, int *status, int flags)
 			finish(c, r, 0);
 		} else if (h.type == CPR_EXIT && h.length >= 4) {
 			finish(c, 1, exit_status(pl));
+		} else if (h.type == CPR_REAPED && h.length >= 4) {
+			/* The program is gone but what it left behind holds its output: EXIT comes later. */
+			c->exited = 1;
+			c->exited_status = exit_status(pl);
+			if (flags & CPREMOTE_WNOHANG)
+				return 0;
 		} else if (h.type == CPR_SPAWNED && h.length >= 4) {
 			/* The start confirmed (CPREMOTE_NOWAIT): still running. */
 			c->pid = (long)cpr_get_u32(pl);
@@ -90,6 +100,16 @@ int cpremote_wait(cpremote_child *c, int *status, int flags)
 	if (c->result == 1 && status != NULL)
 		*status = c->status;
 	return c->result;
+}
+
+/* Whether the program itself has exited, from what cpremote_wait() has read. */
+int cpremote_exited(const cpremote_child *c, int *status)
+{
+	if (c == NULL || !c->exited)
+		return 0;
+	if (status != NULL)
+		*status = c->exited_status;
+	return 1;
 }
 
 /* The relay's text about the child's failure, or "". */
