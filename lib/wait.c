@@ -70,6 +70,11 @@ int cpremote_wait(cpremote_child *c, int *status, int flags)
 	/* A fork reading the status socket would take the parent's EXIT away: as waitpid(2), -ECHILD. */
 	if (c->owner != getpid())
 		return -ECHILD;
+	/*
+	 * After a notice (SPAWNED, REAPED) the loop goes on: a frame that came
+	 * in the same read stays buffered, and the exit fd would not wake the
+	 * caller for it.  With WNOHANG it returns 0 once no whole frame is left.
+	 */
 	while (!c->done) {
 		r = lib_status_next(c, !(flags & CPREMOTE_WNOHANG), &h, &pl);
 		if (r == 0)
@@ -83,13 +88,9 @@ int cpremote_wait(cpremote_child *c, int *status, int flags)
 			/* The program is gone but what it left behind holds its output: EXIT comes later. */
 			c->exited = 1;
 			c->exited_status = exit_status(pl);
-			if (flags & CPREMOTE_WNOHANG)
-				return 0;
 		} else if (h.type == CPR_SPAWNED && h.length >= 4) {
 			/* The start confirmed (CPREMOTE_NOWAIT): still running. */
 			c->pid = (long)cpr_get_u32(pl);
-			if (flags & CPREMOTE_WNOHANG)
-				return 0;
 		} else if (h.type == CPR_ERROR) {
 			lib_error_fields(pl, h.length, &code, &msg, &msglen);
 			keep_errmsg(c, msg, msglen, code);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib.h"
@@ -190,6 +191,45 @@ static void error_fields(void)
 	cpr_buf_free(&b);
 }
 
+/*
+ * cpremote_wait() with WNOHANG on frames that came in one read: a notice
+ * (SPAWNED, REAPED) must not leave the EXIT behind it buffered, where the
+ * exit fd would never wake the caller for it.
+ */
+static void wait_frames(void)
+{
+	struct cpr_buf f = { 0 };
+	uint8_t exitp[4] = { CPR_EXITED, 3, 0, 0 };
+	struct cpremote_child *c;
+	int peer, st = -1;
+
+	c = handle(&peer);
+	cpr_frame_append_u32(&f, CPR_SPAWNED, 0, 0, 77);
+	cpr_frame_append(&f, CPR_REAPED, 0, 0, exitp, sizeof(exitp));
+	put(peer, cpr_buf_peek(&f), cpr_buf_len(&f));
+	ok_int(cpremote_wait(c, &st, CPREMOTE_WNOHANG), 0, "wait: SPAWNED and REAPED: still waiting");
+	ok_int(cpremote_pid(c), 77, "wait: ... the pid is known");
+	ok_int(cpremote_exited(c, &st), 1, "wait: ... and the program's exit too");
+	ok_int(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 3, "wait: ... with its status");
+	cpr_buf_free(&f);
+	cpr_frame_append(&f, CPR_EXIT, 0, 0, exitp, sizeof(exitp));
+	put(peer, cpr_buf_peek(&f), cpr_buf_len(&f));
+	ok_int(cpremote_wait(c, &st, CPREMOTE_WNOHANG), 1, "wait: then EXIT: the final status");
+	cpremote_free(c);
+	cpr_buf_free(&f);
+
+	c = handle(&peer);
+	cpr_frame_append_u32(&f, CPR_SPAWNED, 0, 0, 78);
+	cpr_frame_append(&f, CPR_EXIT, 0, 0, exitp, sizeof(exitp));
+	put(peer, cpr_buf_peek(&f), cpr_buf_len(&f));
+	ok_int(cpremote_wait(c, &st, CPREMOTE_WNOHANG), 1,
+	       "wait: SPAWNED and EXIT in one read: the status at once");
+	ok_int(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 3, "wait: ... exit 3");
+	close(peer);
+	cpremote_free(c);
+	cpr_buf_free(&f);
+}
+
 /* Runs cpremote_run() with SIZE in .size and no host: which check refuses it. */
 static const char *refusal(size_t size)
 {
@@ -222,6 +262,7 @@ int main(void)
 {
 	status_frames();
 	error_fields();
+	wait_frames();
 	options_size();
 	return tap_done();
 }
