@@ -140,12 +140,6 @@ static int is_node(const char *program)
 }
 
 
-/* Signals that end cprun once the program has exited (SIGUSR1 and SIGUSR2 are only forwarded). */
-static int ends_drain(int sig)
-{
-	return sig == SIGINT || sig == SIGTERM || sig == SIGQUIT || sig == SIGHUP;
-}
-
 /*
  * The program has exited but processes it left behind hold its output,
  * and SIG arrived: says so and gives cprun's exit status, 128+SIG.  The
@@ -212,7 +206,7 @@ static int supervise(cpremote_child *child, int sfd, const char *host)
 				return 128 + sig;
 			}
 			(void)cpremote_kill(child, sig);
-			if (ends_drain(sig) && cpremote_exited(child, NULL))
+			if (cprun_status_ends_drain(sig) && cpremote_exited(child, NULL))
 				return drain_interrupted(child, host, sig);
 		}
 	}

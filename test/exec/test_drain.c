@@ -107,7 +107,7 @@ static void lib_exited(void)
 static pid_t start_cprun(const char *const *argv, int *out, int *err)
 {
 	int op[2], ep[2], nullfd;
-	pid_t pid;
+	pid_t pid = -1;
 
 	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 ||
 	    (nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
@@ -158,7 +158,7 @@ static void cprun_sigint(void)
 	int out = -1, errfd = -1, st;
 	double t0;
 	ssize_t n;
-	pid_t pid;
+	pid_t pid = -1;
 
 	if (!ok(cprun != NULL && (pid = start_cprun(argv, &out, &errfd)) > 0, "cprun starts"))
 		goto out;
@@ -188,11 +188,82 @@ out:
 	free(config);
 }
 
+/* Reads FD until WANT occurrences of "started" came or TIMEOUT_S passed; 1 when they came. */
+static int read_started(int fd, int want, int timeout_s)
+{
+	char buf[512];
+	size_t len = 0;
+	double deadline = exec_now() + timeout_s;
+
+	while (exec_now() < deadline) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int seen = 0;
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			return 0;
+		len += (size_t)n;
+		buf[len] = '\0';
+		for (const char *q = buf; (q = strstr(q, "started")) != NULL; q++)
+			seen++;
+		if (seen >= want)
+			return 1;
+	}
+	return 0;
+}
+
+/* The same with -H: once every host's program exited, SIGINT ends the wait for all. */
+static void cprun_multi_sigint(void)
+{
+	char *config = fixture_file("ssh_config");
+	const char *cprun = getenv("CPRUN");
+	const char *argv[] = { cprun,   "-F", config, "-H",
+			       "h1,h2", "sh", "-c",   "echo started; sleep 29.75 & exit 3",
+			       NULL };
+	char err[1024];
+	int out = -1, errfd = -1, st;
+	double t0;
+	ssize_t n;
+	pid_t pid = -1;
+
+	if (!ok(cprun != NULL && (pid = start_cprun(argv, &out, &errfd)) > 0, "cprun -H starts"))
+		goto out;
+	if (!ok(read_started(out, 2, 30), "cprun -H: both programs say they started")) {
+		kill(pid, SIGKILL);
+		wait_within(pid, 5);
+		goto out;
+	}
+	sleep(1);
+	ok(kill(pid, SIGINT) == 0, "cprun -H: SIGINT sent after the programs exited");
+	t0 = exec_now();
+	st = wait_within(pid, 15);
+	printf("# cprun -H ended %.2f s after SIGINT\n", exec_now() - t0);
+	ok(st != -1 && exec_now() - t0 < END_BOUND_S, "cprun -H: it ends within 2 s");
+	ok_int(st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, 130, "cprun -H: exit 130");
+	n = read(errfd, err, sizeof(err) - 1);
+	err[n > 0 ? n : 0] = '\0';
+	ok_contains(err, "the programs exited", "cprun -H: the message says the programs had exited");
+	n = read(out, err, sizeof(err) - 1);
+	err[n > 0 ? n : 0] = '\0';
+	printf("# cprun -H: the rest of stdout: %s\n", err);
+	ok(sleep_gone_within("29.75", 10), "cprun -H: the orphans are ended on the hosts");
+out:
+	if (out >= 0)
+		close(out);
+	if (errfd >= 0)
+		close(errfd);
+	free(config);
+}
+
 int main(void)
 {
 	fixture_dir();
 	lib_exited();
 	cprun_sigint();
+	cprun_multi_sigint();
 	if (tap_failed)
 		fixture_dump_logs();
 	return tap_done();
