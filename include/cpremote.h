@@ -20,13 +20,19 @@
  * them return -ECHILD, as waitpid(2) and kill(2) would for another
  * process's child.  The parent keeps full control: its cpremote_free()
  * ends a running child even while a fork still holds copies of its fds.
+ * A fork that execs keeps nothing (every fd of the library is
+ * close-on-exec).  fork() waits while another thread is starting the
+ * relay (at most its 10 s greeting deadline), so that the child never
+ * inherits the library's lock held.
  *
  * SIGPIPE: the channel and piped stdin are ordinary sockets and pipes.
  * Writing to one whose remote end has gone (the child exited, or closed
  * it) raises SIGPIPE in the caller, whose default action ends the
- * process, exactly as with a local child.  Write to the channel with
- * send(fd, buf, len, MSG_NOSIGNAL), or ignore SIGPIPE (signal(SIGPIPE,
- * SIG_IGN)), to get EPIPE instead.  The library itself never raises it.
+ * process, exactly as with a local child.  To get EPIPE instead, write to
+ * the channel (a socket) with send(fd, buf, len, MSG_NOSIGNAL), or ignore
+ * SIGPIPE (signal(SIGPIPE, SIG_IGN)), which also covers piped stdin (a
+ * pipe, where MSG_NOSIGNAL does not apply).  The library itself never
+ * raises SIGPIPE: its own writes to the relay use MSG_NOSIGNAL.
  *
  * Environment: CPREMOTE_RELAY (the relay program to start) and
  * CPREMOTE_HELPER (the helper's path on the host) are read with
