@@ -25,7 +25,9 @@
 	"Runs PROGRAM on HOST over SSH.  PROGRAM finds its IPC channel on the fd\n"           \
 	"named by $CHANNEL_FD; cprun's own channel is --channel-fd, else $CHANNEL_FD,\n"      \
 	"else $NODE_CHANNEL_FD, else a channel that just ends.  Stdio is cprun's own;\n"      \
-	"SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded.\n"              \
+	"SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded; once\n"         \
+	"PROGRAM has exited, the first four end cprun at once (128+N), even while\n"          \
+	"processes it left behind hold its output open.\n"                                    \
 	"\n"                                                                                  \
 	"With -H, PROGRAM runs on every host at once: stdin is /dev/null, each line\n"        \
 	"of output is prefixed \"HOST: \", each channel just ends, a summary ends it.\n"      \
@@ -162,11 +164,35 @@ static int is_node(const char *program)
 
 
 /*
+ * The program has exited but processes it left behind hold its output,
+ * and SIG arrived: says so and gives cprun's exit status, 128+SIG.  The
+ * caller frees the handle, which ends those processes on the host.
+ */
+static int drain_interrupted(cpremote_child *child, const char *host, int sig)
+{
+	int st = 0;
+	char how[32];
+
+	(void)cpremote_exited(child, &st);
+	if (WIFSIGNALED(st))
+		snprintf(how, sizeof(how), "signal %d", WTERMSIG(st));
+	else
+		snprintf(how, sizeof(how), "status %d", WEXITSTATUS(st));
+	fprintf(stderr,
+		"cprun: %s: the program exited (%s); processes it left hold its output open: "
+		"stopped waiting for them on SIG%s\n",
+		host, how, sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
+	return 128 + sig;
+}
+
+/*
  * Waits for the child's start and end, forwarding the signals that arrive
  * on SFD.  Returns cprun's exit status.  A signal that would end cprun
  * arriving before the start is confirmed ends the wait at once (as ^C ends
  * ssh while it connects); freeing the handle then makes the relay kill a
- * child that starts after all.
+ * child that starts after all.  So does one that arrives after the
+ * program exited, while what it left behind keeps its output open: a
+ * local shell would not wait for them either.
  */
 static int supervise(cpremote_child *child, int sfd, const char *host)
 {
@@ -211,13 +237,15 @@ static int supervise(cpremote_child *child, int sfd, const char *host)
 				return 128 + sig;
 			}
 			(void)cpremote_kill(child, sig);
+			if (cprun_status_ends_drain(sig) && cpremote_exited(child, NULL))
+				return drain_interrupted(child, host, sig);
 		}
 	}
 }
 
 int main(int argc, char **argv)
 {
-	struct cpremote_options o = { 0 };
+	struct cpremote_options o = CPREMOTE_OPTIONS_INIT;
 	const char **ssh_opts, **env;
 	size_t nssh = 0, nenv = 0;
 	int node = 0, chan_fd = -1, own_chan[2] = { -1, -1 }, prefix = 1, multi = 0;

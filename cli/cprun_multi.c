@@ -227,6 +227,33 @@ static void forward(struct run *runs, size_t n, int sig)
 			(void)cpremote_kill(runs[i].child, sig);
 }
 
+/* Whether every program still waited for has exited (what it left behind holds its output). */
+static int all_exited(const struct run *runs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!runs[i].done && !cpremote_exited(runs[i].child, NULL))
+			return 0;
+	return 1;
+}
+
+/*
+ * SIG arrived once every program had exited, while processes they left
+ * behind hold their output: says so, prints the lines each host has begun,
+ * and gives cprun's exit status.  Freeing the handles ends those processes.
+ */
+static int drain_interrupted(struct run *runs, size_t n, int sig, struct progress *pg)
+{
+	progress_clear(pg);
+	for (size_t i = 0; i < n; i++)
+		for (int s = 1; s <= 2 && !runs[i].done; s++)
+			(void)cprun_lines_flush(&runs[i].lines[s], s, runs[i].prefix);
+	fprintf(stderr,
+		"cprun: the programs exited; processes they left hold their output open: "
+		"stopped waiting for them on SIG%s\n",
+		sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
+	return 128 + sig;
+}
+
 /* See cprun_multi.h. */
 int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *hosts, int prefix,
 		const int *signals, int nsignals)
@@ -305,8 +332,13 @@ int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *h
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
-			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				forward(runs, n, (int)si.ssi_signo);
+				if (cprun_status_ends_drain((int)si.ssi_signo) && all_exited(runs, n)) {
+					code = drain_interrupted(runs, n, (int)si.ssi_signo, &pg);
+					goto out;
+				}
+			}
 		}
 		for (nfds_t k = 1; k < np; k++) {
 			struct run *r = &runs[owner[k]];

@@ -1,4 +1,5 @@
 /* cprun_status.c — maps libcpremote's results to cprun's documented exit statuses. */
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "cpremote.h"
@@ -29,4 +30,10 @@ int cprun_status_wait(int status)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return 255;
+}
+
+/* See cprun_status.h. */
+int cprun_status_ends_drain(int sig)
+{
+	return sig == SIGINT || sig == SIGTERM || sig == SIGQUIT || sig == SIGHUP;
 }

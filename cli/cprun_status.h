@@ -12,4 +12,11 @@ int cprun_status_run_error(int err);
 /* The exit status for a wait(2)-style STATUS: the code, 128+N for signal N, else 255. */
 int cprun_status_wait(int status);
 
+/*
+ * Whether signal SIG, arriving once the program has exited while processes
+ * it left behind hold its output, ends cprun (SIGINT, SIGTERM, SIGQUIT,
+ * SIGHUP) rather than being only forwarded (SIGUSR1, SIGUSR2).
+ */
+int cprun_status_ends_drain(int sig);
+
 #endif

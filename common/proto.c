@@ -68,6 +68,7 @@ uint32_t cpr_max_length(uint8_t type)
 	case CPR_EXIT:
 	case CPR_PING:
 	case CPR_PONG:
+	case CPR_REAPED:
 		return CPR_MAX_CONTROL;
 	default:
 		return 0;

@@ -16,6 +16,8 @@
 #define CPR_MAGIC_LEN 8
 #define CPR_VERSION 1
 #define CPR_HELLO_LEN 16 /* magic, u8 version, 3 zero bytes, u32 capabilities */
+/* Capability of the relay's hello: it takes CPR_REAPED frames (the helper sends none otherwise). */
+#define CPR_CAP_REAPED 1u
 #define CPR_HEADER_LEN 12 /* u8 type, u8 stream, u16 zero, u32 child, u32 length */
 #define CPR_MAX_DATA (32u * 1024) /* largest DATA payload */
 #define CPR_MAX_SPAWN (4u * 1024 * 1024) /* largest SPAWN payload */
@@ -41,7 +43,8 @@ enum cpr_type {
 	CPR_EXIT = 8, /* u8 kind (CPR_EXITED / CPR_SIGNALED), u8 code or wire signal, u8 core, u8 zero */
 	CPR_PING = 9, /* child 0, u32 cookie, u32 seconds of silence that mean a lost link */
 	CPR_PONG = 10, /* child 0, the PING's cookie */
-	CPR_TYPE_MAX = 10,
+	CPR_REAPED = 11, /* as EXIT, but only a notice: the child was reaped, its output is still open */
+	CPR_TYPE_MAX = 11,
 };
 
 enum cpr_stream {

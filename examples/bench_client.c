@@ -90,7 +90,7 @@ static cpremote_child *start_flags(const char *host, const char *echo, const cha
 				   unsigned flags)
 {
 	const char *argv[] = { echo, mode, arg, NULL };
-	struct cpremote_options o = { 0 };
+	struct cpremote_options o = CPREMOTE_OPTIONS_INIT;
 	cpremote_child *child = NULL;
 	int r;
 

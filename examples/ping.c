@@ -45,7 +45,7 @@ static int get_line(FILE *in, char **line, size_t *cap)
 
 int main(int argc, char **argv)
 {
-	struct cpremote_options o = { 0 };
+	struct cpremote_options o = CPREMOTE_OPTIONS_INIT;
 	cpremote_child *child = NULL;
 	char pong[PATH_MAX], *line = NULL, msg[64];
 	size_t cap = 0;

@@ -81,6 +81,39 @@ void child_free(struct child *c)
 	free(c);
 }
 
+/* The EXIT (or REAPED) payload for wait status ST. */
+static void status_payload(int st, uint8_t p[4])
+{
+	p[0] = CPR_EXITED;
+	p[1] = p[2] = p[3] = 0;
+	if (WIFSIGNALED(st)) {
+		p[0] = CPR_SIGNALED;
+		p[1] = (uint8_t)cpr_signal_to_wire(WTERMSIG(st));
+#ifdef WCOREDUMP
+		p[2] = WCOREDUMP(st) ? 1 : 0;
+#endif
+	} else {
+		p[1] = (uint8_t)WEXITSTATUS(st);
+	}
+}
+
+/*
+ * A child reaped while processes it left behind still hold its output:
+ * its EXIT waits for them, so a relay that takes it is told now (the
+ * caller may then stop waiting for them).  Only a notice: losing it to a
+ * full buffer costs nothing but the early word.
+ */
+static void reaped_notice(struct helper *h, struct child *c)
+{
+	uint8_t p[4];
+
+	if (!(h->relay_caps & CPR_CAP_REAPED) ||
+	    (c->out[CPR_CHANNEL].ended && c->out[CPR_STDOUT].ended && c->out[CPR_STDERR].ended))
+		return;
+	status_payload(c->status, p);
+	(void)cpr_frame_append(&h->out, CPR_REAPED, 0, c->id, p, sizeof(p));
+}
+
 void children_reap(struct helper *h)
 {
 	struct child *c;
@@ -97,6 +130,7 @@ void children_reap(struct helper *h)
 			if (c->pid == pid && !c->reaped) {
 				c->reaped = 1;
 				c->status = st;
+				reaped_notice(h, c);
 				break;
 			}
 		}
@@ -242,17 +276,9 @@ void child_input_eof(struct helper *h, struct child *c, int s)
 /* Queues C's EXIT frame from its wait status. */
 static int exit_frame(struct helper *h, struct child *c)
 {
-	uint8_t p[4] = { CPR_EXITED, 0, 0, 0 };
+	uint8_t p[4];
 
-	if (WIFSIGNALED(c->status)) {
-		p[0] = CPR_SIGNALED;
-		p[1] = (uint8_t)cpr_signal_to_wire(WTERMSIG(c->status));
-#ifdef WCOREDUMP
-		p[2] = WCOREDUMP(c->status) ? 1 : 0;
-#endif
-	} else {
-		p[1] = (uint8_t)WEXITSTATUS(c->status);
-	}
+	status_payload(c->status, p);
 	return cpr_frame_append(&h->out, CPR_EXIT, 0, c->id, p, sizeof(p));
 }
 

@@ -54,6 +54,7 @@ struct helper {
 	 */
 	long silence_limit_ms;
 	long last_heard_ms;
+	uint32_t relay_caps; /* from the relay's hello: CPR_CAP_REAPED */
 };
 
 /* What a SPAWN asked for, decoded from its fields. */

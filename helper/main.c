@@ -194,6 +194,7 @@ static int read_relay(struct helper *h, struct cpr_buf *in, int *hello_done, int
 		}
 		*bad_hello = 0;
 		*hello_done = 1;
+		h->relay_caps = cpr_get_u32(cpr_buf_peek(in) + 12);
 		cpr_buf_consume(in, CPR_HELLO_LEN);
 	}
 	for (;;) {

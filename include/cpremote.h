@@ -11,6 +11,35 @@
  * must not be used from two threads at once.  The library forks a relay
  * process once per caller process; it never appears in the caller's
  * waitpid(-1) and it never touches the caller's signal handlers.
+ *
+ * Fork: a process forked from a caller (fork(2) without exec) does not
+ * share its parent's relay.  Its first cpremote_run() starts a relay of
+ * its own.  Of the child handles it inherited it may only call
+ * cpremote_free(), which closes the fork's copies of their fds and leaves
+ * the parent's children running; cpremote_wait() and cpremote_kill() on
+ * them return -ECHILD, as waitpid(2) and kill(2) would for another
+ * process's child.  The parent keeps full control: its cpremote_free()
+ * ends a running child even while a fork still holds copies of its fds.
+ * A fork that execs keeps nothing (every fd of the library is
+ * close-on-exec).  fork() waits while another thread is starting the
+ * relay (at most its 10 s greeting deadline), so that the child never
+ * inherits the library's lock held.
+ *
+ * SIGPIPE: the channel and piped stdin are ordinary sockets and pipes.
+ * Writing to one whose remote end has gone (the child exited, or closed
+ * it) raises SIGPIPE in the caller, whose default action ends the
+ * process, exactly as with a local child.  To get EPIPE instead, write to
+ * the channel (a socket) with send(fd, buf, len, MSG_NOSIGNAL), or ignore
+ * SIGPIPE (signal(SIGPIPE, SIG_IGN)), which also covers piped stdin (a
+ * pipe, where MSG_NOSIGNAL does not apply).  The library itself never
+ * raises SIGPIPE: its own writes to the relay use MSG_NOSIGNAL.
+ *
+ * Environment: CPREMOTE_RELAY (the relay program to start) and
+ * CPREMOTE_HELPER (the helper's path on the host) are read with
+ * secure_getenv(), so a setuid or setgid program ignores them.  Without
+ * CPREMOTE_RELAY the relay installed beside the library is started (found
+ * from where the library was loaded: libexecdir of the same prefix, or
+ * relay/ of a build tree), else the one of the configured prefix.
  */
 #ifndef CPREMOTE_H
 #define CPREMOTE_H
@@ -39,7 +68,7 @@ enum cpremote_error {
 	CPREMOTE_ENOEXEC = -3008, /* program not executable on the host */
 	CPREMOTE_ESPAWN = -3009, /* other failure to start the program */
 	CPREMOTE_ECONNLOST = -3010, /* connection lost while the child ran */
-	CPREMOTE_ERELAY = -3011, /* the local relay process failed */
+	CPREMOTE_ERELAY = -3011, /* the local relay process failed, or is of another version */
 	CPREMOTE_EPROTO = -3012, /* protocol violation by the other side */
 };
 
@@ -73,11 +102,21 @@ struct cpremote_stdio {
 #define CPREMOTE_NOWAIT (1u << 4)
 
 /*
- * Where and what to run.  Zero-initialise, then set what you need; NULL or
- * 0 means "the default" (from the ssh_config, else OpenSSH's default).
- * Nothing is kept after cpremote_run() returns.
+ * Where and what to run.  Initialise with CPREMOTE_OPTIONS_INIT (or zero
+ * it and set .size to sizeof(struct cpremote_options)), then set what you
+ * need; NULL or 0 means "the default" (from the ssh_config, else
+ * OpenSSH's default).  Nothing is kept after cpremote_run() returns.
+ *
+ * Growing without breaking callers: .size tells the library which version
+ * of this struct the caller was compiled with.  New fields are only ever
+ * appended, so a library newer than the caller reads the fields the
+ * caller knows and takes every later one as 0 (its default).  A size
+ * smaller than the first published struct, or larger than this library
+ * knows (a caller built against a newer header), is refused with
+ * CPREMOTE_EINVAL rather than guessed at.
  */
 struct cpremote_options {
+	size_t size; /* required: sizeof(struct cpremote_options), as CPREMOTE_OPTIONS_INIT sets it */
 	const char *host; /* required: a name from ssh_config or an address */
 	const char *user;
 	int port;
@@ -94,14 +133,24 @@ struct cpremote_options {
 	struct cpremote_stdio stdio[3]; /* stdin, stdout, stderr */
 	int channel_fd; /* with CPREMOTE_CHANNEL_FD: an AF_UNIX stream socket (dup'ed) */
 	unsigned flags;
+	/* New fields go here, at the end, and mean "the default" when 0. */
 };
+
+/* The initialiser of a struct cpremote_options: every field 0, .size set. */
+#define CPREMOTE_OPTIONS_INIT                           \
+	{                                               \
+		.size = sizeof(struct cpremote_options) \
+	}
 
 typedef struct cpremote_child cpremote_child;
 
 /*
  * Starts opts->file on opts->host and waits until it runs.  Returns 0 and
  * sets *childp, or a negative error code; then cpremote_errmsg() tells the
- * detail (host, program, libssh's own text).  Blocks for the SSH handshake
+ * detail (host, program, libssh's own text).  The first call of a process
+ * starts its relay and checks its greeting (at most 10 s): a relay that
+ * does not greet, or speaks another control version than this library,
+ * is CPREMOTE_ERELAY with both versions named.  Blocks for the SSH handshake
  * when no connection to that destination is open yet, else about one round
  * trip; with CPREMOTE_NOWAIT it does not wait for the network at all.  The
  * caller owns *childp and releases it with cpremote_free().
@@ -145,19 +194,35 @@ long cpremote_pid(const cpremote_child *child);
  * cpremote_child_errmsg() tells more.  Every piece of stdout, stderr and
  * channel data the child wrote has been handed to the caller's fds before
  * the status is reported.  May be called again after it returned 1.
+ * Returns -ECHILD in a fork of the process that started the child.
  */
 int cpremote_wait(cpremote_child *child, int *status, int flags);
 
 /*
+ * Whether the program itself has exited, although cpremote_wait() may
+ * still wait: processes it left behind (a `cmd &` of a shell) hold its
+ * stdout, stderr or channel open, and the final status comes only once
+ * they close them.  Returns 1 and sets *status (as wait(2), may be NULL)
+ * when it has exited, else 0.  It reads nothing itself: it tells what
+ * cpremote_wait() has read (the exit fd is readable when the news comes;
+ * call cpremote_wait() with CPREMOTE_WNOHANG).  A host whose helper is
+ * older than this library gives no such news: 0 until the final status.
+ * Does not block.
+ */
+int cpremote_exited(const cpremote_child *child, int *status);
+
+/*
  * Sends signal SIG to the remote child.  Returns 0 (sent; the child may
- * already have exited), or a negative error code.  Does not block for the
- * network.
+ * already have exited), or a negative error code (-ECHILD in a fork of
+ * the process that started it).  Does not block for the network.
  */
 int cpremote_kill(cpremote_child *child, int sig);
 
 /*
  * Releases the handle and its fds.  A child still running is sent SIGKILL,
- * so that nothing is left behind on the host.  Accepts NULL.
+ * so that nothing is left behind on the host, also while a fork of the
+ * caller holds copies of the handle's fds.  In such a fork it only closes
+ * the fork's copies (see "Fork" above).  Accepts NULL.  Does not block.
  */
 void cpremote_free(cpremote_child *child);
 

@@ -1,6 +1,8 @@
 /* child.c — a child handle's accessors, cpremote_kill() and cpremote_free(). */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib.h"
@@ -51,6 +53,9 @@ int cpremote_kill(cpremote_child *c, int sig)
 
 	if (c == NULL)
 		return CPREMOTE_EINVAL;
+	/* As kill(2) of a process that is not our child's: a fork must not signal its parent's children. */
+	if (c->owner != getpid())
+		return -ECHILD;
 	wire = cpr_signal_to_wire(sig);
 	if (sig != 0 && wire == 0)
 		return CPREMOTE_EINVAL;
@@ -70,12 +75,36 @@ out:
 	return r;
 }
 
-/* Closes every fd of the handle and frees it; accepts NULL.  Never blocks. */
+/*
+ * In the process that started it, a child that may still run is sent an
+ * explicit SIGKILL before its status socket closes: a fork of ours may
+ * hold a copy of that socket, and then the relay never sees it close.  A
+ * full socket buffer would make us wait, so the frame is then skipped:
+ * the relay reads the socket all the time, and the close still ends the
+ * child when no fork holds it.
+ */
+static void kill_before_free(struct cpremote_child *c)
+{
+	struct cpr_buf f = { 0 };
+
+	if (c->done || c->status_fd < 0 || c->owner != getpid())
+		return;
+	if (cpr_frame_append_u32(&f, CPR_SIGNAL, 0, 0, cpr_signal_to_wire(SIGKILL)) == 0)
+		(void)send(c->status_fd, cpr_buf_peek(&f), cpr_buf_len(&f), MSG_NOSIGNAL | MSG_DONTWAIT);
+	cpr_buf_free(&f);
+}
+
+/*
+ * Closes every fd of the handle and frees it; accepts NULL.  Never blocks.
+ * In a fork of the process that started the child, only the fork's copies
+ * of the fds are closed: the child runs on for its parent.
+ */
 void cpremote_free(cpremote_child *c)
 {
 	if (c == NULL)
 		return;
-	/* Closing the status socket of a running child tells the relay to SIGKILL it. */
+	kill_before_free(c);
+	/* Closing the last copy of a running child's status socket also tells the relay to SIGKILL it. */
 	if (c->status_fd >= 0)
 		close(c->status_fd);
 	if (c->channel_fd >= 0)

@@ -3,6 +3,7 @@
 #define CPREMOTE_LIB_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cpremote.h"
 #include "proto.h"
@@ -18,8 +19,11 @@ struct cpremote_child {
 	int done; /* wait has a final answer: see result */
 	int result; /* 1 (status valid) or a negative error code */
 	int status; /* wait(2)-style status when result is 1 */
+	int exited; /* the program itself has exited (REAPED or EXIT came): see exited_status */
+	int exited_status; /* its wait(2)-style status */
 	char *errmsg; /* detail of a failure reported while running, or NULL */
 	char *host; /* for the messages the relay could not word itself */
+	pid_t owner; /* the process that started it; a fork of it may only free its copy */
 };
 
 /*
@@ -28,6 +32,16 @@ struct cpremote_child {
  * or a negative error code with the thread's message set.  Thread-safe.
  */
 int lib_relay_send(uint8_t byte, const int *fds, int nfds);
+
+/*
+ * Writes the path of the relay to start into BUF: $CPREMOTE_RELAY (unless
+ * the process is setuid or setgid), else the relay installed beside the
+ * library or in its build tree, else the compiled-in path.  Never fails.
+ */
+void lib_relay_path(char *buf, size_t size);
+
+/* The pid of this process's relay, from its greeting; -1 when none runs for it.  For the tests. */
+pid_t lib_relay_pid(void);
 
 /* Sets this thread's message for cpremote_errmsg(), printf-style. */
 void lib_errmsg_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

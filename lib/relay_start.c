@@ -2,10 +2,14 @@
  * relay_start.c — starts the caller's relay process once and keeps the
  * control socket to it.  The relay is detached by a double fork so that it
  * never shows up in the caller's waitpid(-1), and it ends by itself when
- * the control socket closes.
+ * the control socket closes.  Its greeting is checked before anything is
+ * sent to it.  A process forked from the caller never uses the caller's
+ * relay: it starts its own on its next cpremote_run().
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,8 +18,10 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "control_hello.h"
 #include "fdpass.h"
 #include "lib.h"
 
@@ -23,12 +29,51 @@
 #define CLOSE_RANGE_CLOEXEC_FLAG (1u << 2)
 #define FALLBACK_MAX_FD 4096
 
-#ifndef CPREMOTE_RELAY_PATH
-#define CPREMOTE_RELAY_PATH "/usr/local/libexec/cpremote-relay"
-#endif
+/*
+ * How long a started relay may take to greet.  It greets before anything
+ * else, so a few milliseconds normally; the margin is for a relay run
+ * under valgrind on a loaded machine.
+ */
+#define HELLO_TIMEOUT_MS 10000
 
 static pthread_mutex_t relay_lock = PTHREAD_MUTEX_INITIALIZER;
-static int relay_fd = -1;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int relay_fd = -1; /* the control socket, or -1 */
+static pid_t relay_pid = -1; /* the relay's pid, from its greeting */
+static pid_t relay_owner = -1; /* the process that started it */
+
+/*
+ * fork() in another thread must not copy relay_lock while it is held (the
+ * child could never take it), so it waits for it.
+ */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&relay_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&relay_lock);
+}
+
+/*
+ * The forked child drops its copy of the parent's control socket: it must
+ * never hand its children to the parent's relay, and the relay must still
+ * see the socket close, and end, when the parent dies.
+ */
+static void atfork_child(void)
+{
+	if (relay_fd >= 0)
+		close(relay_fd);
+	relay_fd = -1;
+	relay_pid = relay_owner = -1;
+	pthread_mutex_unlock(&relay_lock);
+}
+
+static void atfork_register(void)
+{
+	(void)pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
 
 /* Moves FD to a number above stdio (the relay's 0 and 1 get /dev/null), close-on-exec. */
 static int fd_above_stdio(int *fd)
@@ -85,13 +130,74 @@ fail:
 	_exit(127);
 }
 
-/*
- * Forks the relay and returns the caller's end of its control socket, or
- * a negative error code with the thread's message set.
- */
-static int relay_spawn(void)
+/* Milliseconds on the monotonic clock. */
+static long long now_ms(void)
 {
-	const char *path = getenv("CPREMOTE_RELAY");
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Waits, for at most HELLO_TIMEOUT_MS, for the greeting of the relay PATH
+ * on its control socket CTL.  Returns 0 with *pid set, or CPREMOTE_ERELAY
+ * with the message set: no greeting, not a relay's, or another version.
+ */
+static int relay_hello(int ctl, const char *path, pid_t *pid)
+{
+	/* One byte more than a greeting: a longer message shows as too long. */
+	uint8_t buf[CPR_CTL_HELLO_LEN + 1];
+	struct pollfd pfd = { .fd = ctl, .events = POLLIN };
+	long long deadline = now_ms() + HELLO_TIMEOUT_MS, left;
+	uint32_t version, wpid;
+	ssize_t n;
+	int pr;
+
+	for (;;) {
+		left = deadline - now_ms();
+		pr = poll(&pfd, 1, left > 0 ? (int)left : 0);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
+			lib_errmsg_set("the relay %s sent no greeting within %d s%s%s", path,
+				       HELLO_TIMEOUT_MS / 1000, pr < 0 ? ": " : "",
+				       pr < 0 ? cpremote_strerror(-errno) : "");
+			return CPREMOTE_ERELAY;
+		}
+		n = recv(ctl, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		break;
+	}
+	if (n <= 0) {
+		lib_errmsg_set("the relay %s ended before its greeting%s%s", path, n < 0 ? ": " : "",
+			       n < 0 ? cpremote_strerror(-errno) : "");
+		return CPREMOTE_ERELAY;
+	}
+	if (cpr_ctl_hello_decode(buf, (size_t)n, &version, &wpid) < 0) {
+		lib_errmsg_set("%s is not a cpremote relay: its first message is not a relay's greeting",
+			       path);
+		return CPREMOTE_ERELAY;
+	}
+	if (version != CPR_CTL_VERSION) {
+		lib_errmsg_set("the relay %s speaks control version %u, this library %u", path,
+			       (unsigned)version, CPR_CTL_VERSION);
+		return CPREMOTE_ERELAY;
+	}
+	*pid = (pid_t)wpid;
+	return 0;
+}
+
+/*
+ * Forks the relay and returns the caller's end of its control socket once
+ * its greeting was checked (setting *PID to the relay's), or a negative
+ * error code with the thread's message set.  Blocks until the relay greets
+ * (HELLO_TIMEOUT_MS at most).
+ */
+static int relay_spawn(pid_t *pid)
+{
+	char path[PATH_MAX];
 	char fdarg[16];
 	char *argv[4];
 	int sv[2] = { -1, -1 }, ep[2] = { -1, -1 }, devnull = -1;
@@ -100,8 +206,7 @@ static int relay_spawn(void)
 	int r, e = 0, st;
 	ssize_t n;
 
-	if (path == NULL || *path == '\0')
-		path = CPREMOTE_RELAY_PATH;
+	lib_relay_path(path, sizeof(path));
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(ep, O_CLOEXEC) < 0 ||
 	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
 		r = -errno;
@@ -122,15 +227,19 @@ static int relay_spawn(void)
 	/* No caller handler may run in the children before they reset dispositions. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	mid = fork();
+	/*
+	 * _Fork, not fork: no atfork handlers (ours would wait for the
+	 * relay_lock we hold), and the children, copies of a possibly
+	 * threaded caller, make only async-signal-safe calls.
+	 */
+	mid = _Fork();
 	if (mid == 0) {
 		/* The intermediate child: its exit orphans the relay, so init reaps it. */
-		/* _Fork: no atfork handlers, async-signal-safe in a child of a threaded caller. */
-		pid_t pid = _Fork();
+		pid_t gpid = _Fork();
 
-		if (pid == 0)
+		if (gpid == 0)
 			relay_exec(path, argv, sv[1], devnull, ep[1]);
-		if (pid < 0) {
+		if (gpid < 0) {
 			e = errno;
 			while (write(ep[1], &e, sizeof(e)) < 0 && errno == EINTR)
 				;
@@ -159,6 +268,11 @@ static int relay_spawn(void)
 		lib_errmsg_set("cannot start the relay %s: %s", path, cpremote_strerror(-e));
 		goto out;
 	}
+	/* Our copy of the relay's end, or the relay's end of file would never show. */
+	close(sv[1]);
+	sv[1] = -1;
+	if ((r = relay_hello(sv[0], path, pid)) < 0)
+		goto out;
 	r = sv[0];
 	sv[0] = -1;
 out:
@@ -187,13 +301,20 @@ int lib_relay_send(uint8_t byte, const int *fds, int nfds)
 {
 	int r = 0;
 
+	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&relay_lock);
+	/* A child forked without the atfork handlers (a raw clone) still gets its own relay. */
+	if (relay_fd >= 0 && relay_owner != getpid()) {
+		close(relay_fd);
+		relay_fd = -1;
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (relay_fd < 0) {
-			r = relay_spawn();
+			r = relay_spawn(&relay_pid);
 			if (r < 0)
 				goto out;
 			relay_fd = r;
+			relay_owner = getpid();
 		}
 		r = cpr_send_fds(relay_fd, byte, fds, nfds);
 		if (r != -EPIPE && r != -ECONNRESET && r != -ECONNREFUSED)
@@ -224,5 +345,17 @@ void cpremote_shutdown(void)
 	if (relay_fd >= 0)
 		close(relay_fd);
 	relay_fd = -1;
+	relay_pid = relay_owner = -1;
 	pthread_mutex_unlock(&relay_lock);
+}
+
+/* The pid of this process's relay (from its greeting), or -1 when it has none. */
+pid_t lib_relay_pid(void)
+{
+	pid_t pid;
+
+	pthread_mutex_lock(&relay_lock);
+	pid = relay_fd >= 0 && relay_owner == getpid() ? relay_pid : -1;
+	pthread_mutex_unlock(&relay_lock);
+	return pid;
 }

@@ -1,6 +1,7 @@
 /* run.c — cpremote_run(): hand a child's fds and spawn request to the relay, wait until it runs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,15 +13,42 @@
 #define KNOWN_FLAGS \
 	(CPREMOTE_NODE | CPREMOTE_ACCEPT_NEW | CPREMOTE_CHANNEL_FD | CPREMOTE_NO_UPLOAD | CPREMOTE_NOWAIT)
 
-/* Checks OPTS before anything is created.  Returns 0 or CPREMOTE_EINVAL with the message set. */
-static int validate(const struct cpremote_options *opts, cpremote_child **childp)
-{
-	const char *const *p;
+/*
+ * The size of the first published struct cpremote_options: up to and
+ * including .flags.  A caller's .size between this and our sizeof differs
+ * only by trailing padding or by fields added later (read as 0).  Keep
+ * this as it is when fields are appended.
+ */
+#define OPTIONS_SIZE_V1 (offsetof(struct cpremote_options, flags) + sizeof(unsigned))
 
+/*
+ * Copies the caller's options, whatever version of the struct it was
+ * built with, into *OUT with the fields it does not know zeroed.  Returns
+ * 0, or CPREMOTE_EINVAL with the message set for a size we do not know.
+ */
+static int options_copy(const struct cpremote_options *opts, cpremote_child **childp,
+			struct cpremote_options *out)
+{
 	if (opts == NULL || childp == NULL) {
 		lib_errmsg_set("options and child pointer are required");
 		return CPREMOTE_EINVAL;
 	}
+	if (opts->size < OPTIONS_SIZE_V1 || opts->size > sizeof(*out)) {
+		lib_errmsg_set("struct cpremote_options has size %zu, this library knows %zu to %zu "
+			       "(initialise it with CPREMOTE_OPTIONS_INIT)",
+			       opts->size, (size_t)OPTIONS_SIZE_V1, sizeof(*out));
+		return CPREMOTE_EINVAL;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out, opts, opts->size);
+	return 0;
+}
+
+/* Checks OPTS before anything is created.  Returns 0 or CPREMOTE_EINVAL with the message set. */
+static int validate(const struct cpremote_options *opts)
+{
+	const char *const *p;
+
 	if (opts->host == NULL || *opts->host == '\0') {
 		lib_errmsg_set("no host given");
 		return CPREMOTE_EINVAL;
@@ -85,6 +113,7 @@ static struct cpremote_child *child_new(void)
 	c->status_fd = c->channel_fd = -1;
 	c->stdio_fd[0] = c->stdio_fd[1] = c->stdio_fd[2] = -1;
 	c->pid = -1;
+	c->owner = getpid();
 	c->in.limit = CPR_HEADER_LEN + CPR_MAX_CONTROL;
 	return c;
 }
@@ -137,8 +166,9 @@ static int await_spawned(struct cpremote_child *c, const struct cpremote_options
  * new status socket, then blocks until SPAWNED or ERROR.  Returns 0 with
  * *childp set, or a negative code with cpremote_errmsg() set.
  */
-int cpremote_run(const struct cpremote_options *opts, cpremote_child **childp)
+int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **childp)
 {
+	struct cpremote_options copy, *opts = &copy;
 	struct cpremote_child *c = NULL;
 	struct cpr_buf frame = { 0 };
 	int owned[2 + 3]; /* relay-side ends we created: closed once passed */
@@ -149,7 +179,7 @@ int cpremote_run(const struct cpremote_options *opts, cpremote_child **childp)
 
 	if (childp != NULL)
 		*childp = NULL;
-	if ((r = validate(opts, childp)) < 0)
+	if ((r = options_copy(caller_opts, childp, &copy)) < 0 || (r = validate(opts)) < 0)
 		return r;
 	if ((r = lib_spawn_frame(opts, &frame)) < 0)
 		goto out;

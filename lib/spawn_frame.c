@@ -32,7 +32,8 @@ int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
 
 	if (helper == NULL) {
 		/* Absent, the relay's default applies ("cpremote-helper" on PATH). */
-		helper = getenv("CPREMOTE_HELPER");
+		/* secure_getenv: a setuid caller must not run the invoker's choice of program on the host. */
+		helper = secure_getenv("CPREMOTE_HELPER");
 		if (helper != NULL && *helper == '\0')
 			helper = NULL;
 	}

@@ -22,7 +22,10 @@ int lib_status_next(struct cpremote_child *child, int block, struct cpr_header *
 	cpr_buf_consume(&child->in, child->in_used);
 	child->in_used = 0;
 	for (;;) {
-		fr = cpr_frame_next(cpr_buf_peek(&child->in), cpr_buf_len(&child->in), h, payload);
+		/* Not cpr_buf_peek() of an empty buffer: NULL plus 0 is undefined in C. */
+		const uint8_t *buf = cpr_buf_len(&child->in) > 0 ? cpr_buf_peek(&child->in) : tmp;
+
+		fr = cpr_frame_next(buf, cpr_buf_len(&child->in), h, payload);
 		if (fr < 0)
 			return CPREMOTE_EPROTO;
 		if (fr > 0) {

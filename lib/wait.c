@@ -1,8 +1,10 @@
 /* wait.c — cpremote_wait(): the child's end as the relay reports it on the status socket. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib.h"
 
@@ -26,6 +28,10 @@ static void finish(struct cpremote_child *c, int result, int status)
 	c->done = 1;
 	c->result = result;
 	c->status = status;
+	if (result == 1 && !c->exited) {
+		c->exited = 1;
+		c->exited_status = status;
+	}
 }
 
 /*
@@ -61,6 +67,14 @@ int cpremote_wait(cpremote_child *c, int *status, int flags)
 
 	if (c == NULL || (flags & ~CPREMOTE_WNOHANG))
 		return CPREMOTE_EINVAL;
+	/* A fork reading the status socket would take the parent's EXIT away: as waitpid(2), -ECHILD. */
+	if (c->owner != getpid())
+		return -ECHILD;
+	/*
+	 * After a notice (SPAWNED, REAPED) the loop goes on: a frame that came
+	 * in the same read stays buffered, and the exit fd would not wake the
+	 * caller for it.  With WNOHANG it returns 0 once no whole frame is left.
+	 */
 	while (!c->done) {
 		r = lib_status_next(c, !(flags & CPREMOTE_WNOHANG), &h, &pl);
 		if (r == 0)
@@ -70,11 +84,13 @@ int cpremote_wait(cpremote_child *c, int *status, int flags)
 			finish(c, r, 0);
 		} else if (h.type == CPR_EXIT && h.length >= 4) {
 			finish(c, 1, exit_status(pl));
+		} else if (h.type == CPR_REAPED && h.length >= 4) {
+			/* The program is gone but what it left behind holds its output: EXIT comes later. */
+			c->exited = 1;
+			c->exited_status = exit_status(pl);
 		} else if (h.type == CPR_SPAWNED && h.length >= 4) {
 			/* The start confirmed (CPREMOTE_NOWAIT): still running. */
 			c->pid = (long)cpr_get_u32(pl);
-			if (flags & CPREMOTE_WNOHANG)
-				return 0;
 		} else if (h.type == CPR_ERROR) {
 			lib_error_fields(pl, h.length, &code, &msg, &msglen);
 			keep_errmsg(c, msg, msglen, code);
@@ -85,6 +101,16 @@ int cpremote_wait(cpremote_child *c, int *status, int flags)
 	if (c->result == 1 && status != NULL)
 		*status = c->status;
 	return c->result;
+}
+
+/* Whether the program itself has exited, from what cpremote_wait() has read. */
+int cpremote_exited(const cpremote_child *c, int *status)
+{
+	if (c == NULL || !c->exited)
+		return 0;
+	if (status != NULL)
+		*status = c->exited_status;
+	return 1;
 }
 
 /* The relay's text about the child's failure, or "". */

@@ -304,6 +304,11 @@ void rchild_on_frame(struct rchild *c, const struct cpr_header *h, const uint8_t
 		if (c->state == R_SPAWNING)
 			on_spawn_error(c, p, h->length);
 		break;
+	case CPR_REAPED:
+		/* A notice, ahead of the data still to come: EXIT stays the final word. */
+		if (c->state == R_RUNNING && h->length == 4)
+			status_send(c, CPR_REAPED, p, 4);
+		break;
 	case CPR_DATA:
 		if (s == CPR_STDIN || c->out_eof[s])
 			break;

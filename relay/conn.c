@@ -539,7 +539,7 @@ static int step_upload(struct conn *k)
 		return -1;
 	}
 	cpr_buf_consume(&k->out, cpr_buf_len(&k->out));
-	cpr_hello_encode(hello, 0);
+	cpr_hello_encode(hello, CPR_CAP_REAPED);
 	cpr_buf_append(&k->out, hello, sizeof hello);
 	if (k->so.keepalive_s > 0)
 		queue_ping(k);
@@ -706,7 +706,7 @@ static struct conn *conn_new(struct dest *d)
 	k->so.keepalive_count = KEEPALIVE_COUNT;
 	/* Frames are taken out as they arrive: one frame plus one read at most. */
 	k->in.limit = CPR_HEADER_LEN + CPR_MAX_SPAWN + 64 * 1024;
-	cpr_hello_encode(hello, 0);
+	cpr_hello_encode(hello, CPR_CAP_REAPED);
 	cpr_buf_append(&k->out, hello, sizeof hello);
 	k->timer = evtimer_new(relay_base, on_timer, k);
 	k->kick = event_new(relay_base, -1, 0, on_kick, k);

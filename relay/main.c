@@ -18,7 +18,7 @@
 
 #include <libssh/libssh.h>
 
-#include "fdpass.h"
+#include "control.h"
 #include "relay.h"
 
 struct event_base *relay_base;
@@ -39,23 +39,7 @@ void relay_log(int level, const char *fmt, ...)
 
 static void on_control(evutil_socket_t fd, short what, void *arg)
 {
-	uint8_t mask;
-	int fds[CPR_MAX_PASSED_FDS], nfds = 0;
-	int r = cpr_recv_fds(fd, &mask, fds, CPR_MAX_PASSED_FDS, &nfds);
-
-	if (r == -EAGAIN || r == -EINTR)
-		return;
-	if (r == -EMSGSIZE || r == -EPROTO) {
-		/* One request lost (e.g. out of fds); its status socket went with it. */
-		relay_log(1, "control: a request was lost (%s)", strerror(-r));
-		return;
-	}
-	if (r <= 0) {
-		/* The caller is gone: nothing of it may be left running. */
-		event_base_loopbreak(relay_base);
-		return;
-	}
-	rchild_new(mask, fds, nfds);
+	control_on_readable(fd);
 }
 
 int main(int argc, char **argv)
@@ -69,6 +53,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: cpremote-relay --control-fd N (started by libcpremote)\n");
 		return 2;
 	}
+	/* First of all: the library waits for it, with a deadline, before it sends anything. */
+	if (control_greet(control_fd) < 0)
+		return 1;
 	/* Every child holds a few fds here (status, channel, stdio): allow many. */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

@@ -57,7 +57,7 @@ char *fixture_prog(const char *relpath)
 }
 
 /*
- * Zeroes *O and points it at HOST through the hosts' ssh_config.  The
+ * Zeroes *O (setting its .size) and points it at HOST through the hosts' ssh_config.  The
  * config string lives as long as the process: tests build many options.
  */
 void fixture_options(struct cpremote_options *o, const char *host)
@@ -67,6 +67,7 @@ void fixture_options(struct cpremote_options *o, const char *host)
 	if (config == NULL)
 		config = fixture_file("ssh_config");
 	memset(o, 0, sizeof(*o));
+	o->size = sizeof(*o);
 	o->host = host;
 	o->config = config;
 }

@@ -129,6 +129,7 @@ static void nowait(void)
 		return;
 	/* A host that never answers the handshake ... */
 	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
 	o.host = "127.0.0.1";
 	o.port = port;
 	o.ssh_options = timeout;

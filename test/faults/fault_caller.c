@@ -25,6 +25,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
 	o.config = argv[1];
 	o.host = argv[2];
 	targv[0] = argv[3];

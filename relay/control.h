@@ -1,0 +1,24 @@
+/*
+ * control.h — the relay's side of the control socket to the library that
+ * started it: the greeting, then one message per child (doc/PROTOCOL.md,
+ * "Library and relay").
+ */
+#ifndef CPREMOTE_RELAY_CONTROL_H
+#define CPREMOTE_RELAY_CONTROL_H
+
+/*
+ * Sends the greeting (magic, control version, our pid) on FD, the control
+ * socket, before anything else: the library checks it before it sends a
+ * child.  Blocks at most for one local send on a fresh socket.  Returns 0,
+ * or -errno (the caller is gone: the relay has no one to serve).
+ */
+int control_greet(int fd);
+
+/*
+ * Reads one control message from FD (non-blocking) and starts the child it
+ * carries.  At end of file (the caller is gone) it breaks the relay's
+ * loop, so that nothing of the caller is left running.  Never blocks.
+ */
+void control_on_readable(int fd);
+
+#endif
