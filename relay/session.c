@@ -11,7 +11,7 @@
 #include "cpremote.h"
 #include "session.h"
 
-/* Reads a whole number of at least MIN into *OUT.  Returns 0, or -1 with MSG set. */
+/* Reads a whole number of at least MIN into *OUT.  Returns 0, or CPREMOTE_EINVAL with MSG set. */
 static int seconds(const char *name, const char *value, long min, int *out, char *msg, size_t msglen)
 {
 	char *end;
@@ -20,7 +20,7 @@ static int seconds(const char *name, const char *value, long min, int *out, char
 	if (*value == '\0' || *end != '\0' || v < min || v > 86400) {
 		snprintf(msg, msglen, "bad value for -o %s: \"%s\" (a whole number from %ld)", name, value,
 			 min);
-		return -1;
+		return CPREMOTE_EINVAL;
 	}
 	*out = (int)v;
 	return 0;
@@ -66,7 +66,7 @@ static long file_line(const char *path, const char *name)
 	return found;
 }
 
-/* Sets an "-o Option=value" the way ssh -o would.  Returns 0 or -1 with MSG set. */
+/* Sets an "-o Option=value" the way ssh -o would.  Returns 0 or CPREMOTE_EINVAL with MSG set. */
 static int apply_option(ssh_session s, struct session_opts *so, const char *opt, char *msg, size_t msglen)
 {
 	static const struct {
@@ -108,7 +108,7 @@ static int apply_option(ssh_session s, struct session_opts *so, const char *opt,
 		else if (strcasecmp(value, "yes") != 0) {
 			snprintf(msg, msglen, "StrictHostKeyChecking=%s is not supported (yes or accept-new)",
 				 value);
-			return -1;
+			return CPREMOTE_EINVAL;
 		}
 		return 0;
 	}
@@ -123,16 +123,30 @@ static int apply_option(ssh_session s, struct session_opts *so, const char *opt,
 		    (map[i].o2 != map[i].o1 && ssh_options_set(s, map[i].o2, value) < 0)) {
 			snprintf(msg, msglen, "bad value for -o %s: \"%s\"%s%s", name, value,
 				 *ssh_get_error(s) ? ": " : "", ssh_get_error(s));
-			return -1;
+			return CPREMOTE_EINVAL;
 		}
 		return 0;
 	}
 bad:
 	snprintf(msg, msglen, "unsupported option -o %s", opt);
-	return -1;
+	return CPREMOTE_EINVAL;
 }
 
-int session_configure(ssh_session s, const struct dest *d, struct session_opts *so, char *msg, size_t msglen)
+#define HANDSHAKE_TIMEOUT_S 30
+#define IDLE_CLOSE_S 2
+#define KEEPALIVE_INTERVAL_S 5
+#define KEEPALIVE_COUNT 3
+
+struct session_opts session_opts_default(void)
+{
+	return (struct session_opts){ .handshake_timeout_s = HANDSHAKE_TIMEOUT_S,
+				      .keepalive_s = KEEPALIVE_INTERVAL_S,
+				      .keepalive_count = KEEPALIVE_COUNT,
+				      .idle_close_s = IDLE_CLOSE_S };
+}
+
+int session_configure(ssh_session s, const struct conn_key *d, int verbosity, struct session_opts *so,
+		      char *msg, size_t msglen)
 {
 	int one = 1, level;
 
@@ -143,7 +157,7 @@ int session_configure(ssh_session s, const struct dest *d, struct session_opts *
 	/* ssh_config first, so that the command line wins as with ssh. */
 	if (ssh_options_parse_config(s, d->config) < 0) {
 		snprintf(msg, msglen, "cannot read ssh config %s", d->config ? d->config : "~/.ssh/config");
-		return -1;
+		return CPREMOTE_EINVAL;
 	}
 	if (d->user && ssh_options_set(s, SSH_OPTIONS_USER, d->user) < 0)
 		goto libssh_error;
@@ -153,19 +167,19 @@ int session_configure(ssh_session s, const struct dest *d, struct session_opts *
 		goto libssh_error;
 	for (char **o = d->options; o && *o; o++)
 		if (apply_option(s, so, *o, msg, msglen) < 0)
-			return -1;
+			return CPREMOTE_EINVAL;
 	/* Small frames must not wait for Nagle and delayed ACKs. */
 	ssh_options_set(s, SSH_OPTIONS_NODELAY, &one);
 	/* Only keys: never a password or keyboard prompt. */
 	ssh_options_set(s, SSH_OPTIONS_PASSWORD_AUTH, &(int){ 0 });
 	ssh_options_set(s, SSH_OPTIONS_KBDINT_AUTH, &(int){ 0 });
 	ssh_options_set(s, SSH_OPTIONS_GSSAPI_AUTH, &(int){ 0 });
-	level = d->verbosity >= 3 ? SSH_LOG_PROTOCOL : d->verbosity == 2 ? SSH_LOG_WARNING : SSH_LOG_NOLOG;
+	level = verbosity >= 3 ? SSH_LOG_PROTOCOL : verbosity == 2 ? SSH_LOG_WARNING : SSH_LOG_NOLOG;
 	ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &level);
 	return 0;
 libssh_error:
 	snprintf(msg, msglen, "%s", ssh_get_error(s));
-	return -1;
+	return CPREMOTE_EINVAL;
 }
 
 int session_check_host_key(ssh_session s, const char *host, int accept_new, char *msg, size_t msglen)
