@@ -10,6 +10,8 @@
 #include <stddef.h>
 
 #include "bootstrap.h"
+#include "errors.h"
+#include "request.h"
 
 /*
  * The exec string: the run stub when BOOTSTRAP (no helper named), else
@@ -17,6 +19,9 @@
  * of memory.
  */
 char *install_exec_command(int bootstrap, const char *helper);
+
+/* Whether the caller refused uploads: CPREMOTE_NO_UPLOAD in its request (K), or in the environment. */
+int install_refused(const struct conn_key *k);
 
 /* What the connection knows when the run stub answers instead of the helper. */
 struct install_state {
@@ -29,9 +34,9 @@ struct install_state {
 /*
  * Decides on the run stub's marker M (BS_NEED or BS_NOARCH) for ARCH.
  * Returns 0 and sets *BLOB to the helper to upload, or CPREMOTE_EHELPER
- * with the reason for the user in MSG.
+ * with the reason for the user in E.
  */
 int install_plan(const struct install_state *st, enum bootstrap_marker m, const char *arch,
-		 const struct helper_blob **blob, char *msg, size_t msglen);
+		 const struct helper_blob **blob, struct cpr_err *e);
 
 #endif

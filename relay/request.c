@@ -93,8 +93,7 @@ static int take_field(struct spawn_request *r, uint8_t tag, const uint8_t *v, ui
 	}
 }
 
-int request_parse(const uint8_t *p, uint32_t len, uint8_t mask, struct spawn_request *r, char *msg,
-		  size_t msglen)
+int request_parse(const uint8_t *p, uint32_t len, uint8_t mask, struct spawn_request *r, struct cpr_err *e)
 {
 	struct cpr_reader rd = { p, len };
 	uint8_t tag, stdio[3];
@@ -106,8 +105,7 @@ int request_parse(const uint8_t *p, uint32_t len, uint8_t mask, struct spawn_req
 		if (take_field(r, tag, v, vlen) < 0)
 			goto nomem;
 	if (rc < 0 || !r->key.host || !r->file || !*r->key.host || !*r->file) {
-		snprintf(msg, msglen, "bad spawn request (host and program are required)");
-		return CPREMOTE_EINVAL;
+		return cpr_err_set(e, CPREMOTE_EINVAL, "bad spawn request (host and program are required)");
 	}
 	for (int i = 0; i < 3; i++)
 		stdio[i] = (mask >> i) & 1 ? CPR_STDIO_PIPE : CPR_STDIO_NULL;
@@ -115,8 +113,7 @@ int request_parse(const uint8_t *p, uint32_t len, uint8_t mask, struct spawn_req
 		goto nomem;
 	return 0;
 nomem:
-	snprintf(msg, msglen, "relay: out of memory");
-	return -ENOMEM;
+	return cpr_err_set(e, -ENOMEM, "relay: out of memory");
 }
 
 void conn_key_free(struct conn_key *k)

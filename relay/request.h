@@ -38,11 +38,10 @@ struct spawn_request {
  * Parses the SPAWN payload P (LEN bytes) of the library into R (zeroed by
  * the caller); MASK says which stdio fds were passed (bit 0 stdin, 1
  * stdout, 2 stderr), from which CPR_F_STDIO is derived.  Returns 0, or a
- * negative code (CPREMOTE_EINVAL, -ENOMEM) with a message in MSG; R must
+ * negative code (CPREMOTE_EINVAL, -ENOMEM) with a message in E; R must
  * be released with request_free() either way.  Never reads past LEN.
  */
-int request_parse(const uint8_t *p, uint32_t len, uint8_t mask, struct spawn_request *r, char *msg,
-		  size_t msglen);
+int request_parse(const uint8_t *p, uint32_t len, uint8_t mask, struct spawn_request *r, struct cpr_err *e);
 
 /* Releases what R holds (R may be zeroed or partly filled). */
 void request_free(struct spawn_request *r);
