@@ -14,58 +14,9 @@
 #include <event2/event.h>
 
 #include "child.h"
-#include "conn.h"
 #include "cpremote.h"
-#include "localfd.h"
-#include "request.h"
+#include "rchild.h"
 
-#define REQUEST_LIMIT (CPR_HEADER_LEN + CPR_MAX_SPAWN)
-
-enum rstate {
-	R_REQUEST,
-	R_QUEUED,
-	R_SPAWNING,
-	R_RUNNING
-};
-
-/* An event's argument: which child, which stream. */
-struct stream_ref {
-	struct rchild *c;
-	int s;
-};
-
-struct rchild {
-	TAILQ_ENTRY(rchild) link;
-	struct relay_ctx *ctx;
-	enum rstate state;
-	int dead; /* ended or failed: every event is off, the sweep frees it */
-	struct conn *conn;
-	uint32_t id;
-	char *host, *file;
-
-	int status_fd;
-	struct event *status_ev;
-	struct cpr_buf status_in;
-	int orphan; /* the caller let go of it: output is dropped */
-	uint32_t pending_signal; /* sent by the caller before the child ran (wire number) */
-
-	/* Per stream: the local fd (the channel socket serves both ways). */
-	struct localfd lfd[CPR_NSTREAMS];
-	struct event *rd_ev[CPR_NSTREAMS]; /* channel, stdin: local -> helper */
-	struct event *wr_ev[CPR_NSTREAMS]; /* channel, stdout, stderr: helper -> local */
-	uint32_t credit[CPR_NSTREAMS]; /* what the helper still takes */
-	int in_eof[CPR_NSTREAMS];
-	struct cpr_buf out[CPR_NSTREAMS]; /* what the helper sent, not yet written */
-	uint32_t unacked[CPR_NSTREAMS];
-	int out_eof[CPR_NSTREAMS], out_done[CPR_NSTREAMS], out_broken[CPR_NSTREAMS];
-
-	struct stream_ref ref[CPR_NSTREAMS];
-	uint8_t stdio_mask; /* which stdio fds the caller attached */
-
-	struct cpr_buf spawn;
-	int exited;
-	uint8_t exit_info[4];
-};
 
 static TAILQ_HEAD(, rchild) children = TAILQ_HEAD_INITIALIZER(children);
 static struct event *sweep_ev;
@@ -106,8 +57,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Marks C dead: none of its events fires again, and the sweep frees it after this loop turn. */
-static void mark_dead(struct rchild *c)
+void rchild_mark_dead(struct rchild *c)
 {
 	if (c->dead)
 		return;
@@ -146,8 +96,7 @@ out:
 	cpr_buf_free(&b);
 }
 
-/* Tells the library that the child failed with CODE, and marks it dead. */
-static void fail(struct rchild *c, int code, const char *msg)
+void rchild_fail(struct rchild *c, int code, const char *msg)
 {
 	if (c->dead)
 		return;
@@ -157,7 +106,7 @@ static void fail(struct rchild *c, int code, const char *msg)
 	cpr_field_put_str(&p, CPR_F_MESSAGE, msg);
 	status_send(c, CPR_ERROR, cpr_buf_peek(&p), (uint32_t)cpr_buf_len(&p));
 	cpr_buf_free(&p);
-	mark_dead(c);
+	rchild_mark_dead(c);
 }
 
 /* ---- helper -> local ---- */
@@ -223,7 +172,7 @@ static void maybe_finish(struct rchild *c)
 	status_send(c, CPR_EXIT, c->exit_info, sizeof c->exit_info);
 	if (c->lfd[CPR_CHANNEL].fd >= 0)
 		shutdown(c->lfd[CPR_CHANNEL].fd, SHUT_WR);
-	mark_dead(c);
+	rchild_mark_dead(c);
 }
 
 /* ---- local -> helper ---- */
@@ -307,7 +256,7 @@ static void on_spawn_error(struct rchild *c, const uint8_t *p, uint32_t len)
 		snprintf(msg, sizeof msg, "%s: cannot start %s: %s", c->host, c->file,
 			 text[0] ? text : strerror((int)err));
 	}
-	fail(c, code, msg);
+	rchild_fail(c, code, msg);
 }
 
 static void start_streams(struct rchild *c)
@@ -410,154 +359,33 @@ static void on_conn_lost(void *child, int code, const char *message)
 	for (int s = 0; s < CPR_NSTREAMS; s++)
 		if (cpr_buf_len(&c->out[s]) > 0 && !c->orphan && c->lfd[s].fd >= 0)
 			(void)!localfd_write(&c->lfd[s], cpr_buf_peek(&c->out[s]), cpr_buf_len(&c->out[s]));
-	fail(c, code, message);
+	rchild_fail(c, code, message);
 }
 
-/* Sends the SPAWN frame once.  Fails C when the connection refuses it. */
-static void send_spawn(struct rchild *c)
+void rchild_send_spawn(struct rchild *c)
 {
 	if (c->state != R_QUEUED || c->dead)
 		return;
 	c->state = R_SPAWNING;
 	if (conn_send(c->conn, CPR_SPAWN, 0, c->id, cpr_buf_peek(&c->spawn),
 		      (uint32_t)cpr_buf_len(&c->spawn)) < 0)
-		fail(c, CPREMOTE_ECONNLOST, "connection lost");
+		rchild_fail(c, CPREMOTE_ECONNLOST, "connection lost");
 }
 
 /* conn_child_ops.on_ready */
 static void on_conn_ready(void *child)
 {
-	send_spawn(child);
+	rchild_send_spawn(child);
 }
 
-static const struct conn_child_ops child_ops = {
+const struct conn_child_ops rchild_conn_ops = {
 	.on_frame = on_conn_frame,
 	.on_lost = on_conn_lost,
 	.on_ready = on_conn_ready,
 };
 
-/* ---- the caller's request ---- */
-
-/* Parses the SPAWN payload P and puts the child on its connection.  Fails C on a bad request. */
-static void on_request(struct rchild *c, const uint8_t *p, uint32_t len)
-{
-	struct spawn_request r = { 0 };
-	char msg[512];
-	int rc = request_parse(p, len, c->stdio_mask, &r, msg, sizeof msg);
-
-	if (rc < 0) {
-		fail(c, rc == -ENOMEM ? rc : CPREMOTE_EINVAL, msg);
-		goto out;
-	}
-	if (r.verbosity > c->ctx->verbose)
-		c->ctx->verbose = r.verbosity;
-	c->host = strdup(r.key.host);
-	c->file = r.file;
-	r.file = NULL;
-	c->spawn = r.spawn;
-	memset(&r.spawn, 0, sizeof r.spawn);
-	c->state = R_QUEUED;
-	c->conn = conn_attach(c->ctx, &r, &child_ops, c, &c->spawn, &c->id);
-	if (!c->host || !c->conn) {
-		fail(c, -ENOMEM, "relay: out of memory");
-		goto out;
-	}
-	if (conn_can_send(c->conn))
-		send_spawn(c);
-out:
-	request_free(&r);
-}
-
-/* The caller freed the handle (or died): nothing of the child may be left running. */
-static void on_status_closed(struct rchild *c)
-{
-	event_del(c->status_ev);
-	if (c->state == R_RUNNING) {
-		c->orphan = 1;
-		conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
-		/* Nobody reads it any more: what waits is dropped, and credited so the helper goes on. */
-		for (int s = 0; s < CPR_NSTREAMS; s++) {
-			c->unacked[s] += (uint32_t)cpr_buf_len(&c->out[s]);
-			cpr_buf_consume(&c->out[s], cpr_buf_len(&c->out[s]));
-			give_credit(c, s);
-		}
-		maybe_finish(c);
-	} else if (c->state == R_SPAWNING) {
-		c->orphan = 1; /* killed when SPAWNED arrives */
-	} else {
-		mark_dead(c);
-	}
-}
-
-/* One frame from the library: the SPAWN request first, then SIGNALs. */
-static void on_library_frame(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
-{
-	if (h->type == CPR_SPAWN && c->state == R_REQUEST) {
-		on_request(c, p, h->length);
-	} else if (h->type == CPR_SIGNAL && h->length == 4) {
-		/* A caller that did not wait for the start may signal before it. */
-		if (c->state == R_RUNNING)
-			conn_send(c->conn, CPR_SIGNAL, 0, c->id, p, 4);
-		else
-			c->pending_signal = cpr_get_u32(p);
-	}
-}
-
-static void on_status(evutil_socket_t fd, short what, void *arg)
-{
-	struct rchild *c = arg;
-	uint8_t buf[16384];
-	ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		on_status_closed(c);
-		return;
-	}
-	if (cpr_buf_append(&c->status_in, buf, (size_t)n) < 0) {
-		fail(c, CPREMOTE_EINVAL, "spawn request too large");
-		return;
-	}
-	while (!c->dead) {
-		struct cpr_header h;
-		const uint8_t *p;
-		ssize_t f = cpr_frame_next(cpr_buf_peek(&c->status_in), cpr_buf_len(&c->status_in), &h, &p);
-
-		if (f == 0)
-			return;
-		if (f < 0) {
-			fail(c, CPREMOTE_EPROTO, "relay: bad frame from the library");
-			return;
-		}
-		on_library_frame(c, &h, p);
-		cpr_buf_consume(&c->status_in, (size_t)f);
-	}
-}
-
-/* Takes the passed fds into C.  Returns 0, or -EBADF when they do not match MASK. */
-static int adopt_fds(struct rchild *c, uint8_t mask, int *fds, int nfds)
-{
-	int i = 2, bad = 0;
-
-	c->status_fd = fds[0];
-	bad |= localfd_adopt(&c->lfd[CPR_CHANNEL], fds[1], 0) < 0;
-	for (int s = CPR_STDIN; s <= CPR_STDERR; s++) {
-		if (!(mask & (1u << (s - CPR_STDIN))))
-			continue;
-		if (i >= nfds) {
-			bad = 1;
-			break;
-		}
-		bad |= localfd_adopt(&c->lfd[s], fds[i++], s != CPR_STDIN) < 0;
-	}
-	for (; i < nfds; i++)
-		close(fds[i]);
-	return bad ? -EBADF : 0;
-}
-
-/* The events of C's streams: persistent reads (re-arming after every message would cost two epoll_ctl calls). */
-static int new_stream_events(struct rchild *c)
+/* Persistent reads: re-arming after every message would cost two epoll_ctl calls. */
+int rchild_stream_events(struct rchild *c)
 {
 	for (int s = 0; s < CPR_NSTREAMS; s++) {
 		c->ref[s] = (struct stream_ref){ c, s };
@@ -574,36 +402,6 @@ static int new_stream_events(struct rchild *c)
 	return 0;
 }
 
-void rchild_new(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds)
-{
-	struct rchild *c = calloc(1, sizeof *c);
-	int bad;
-
-	if (!c || nfds < 2) {
-		for (int j = 0; j < nfds; j++)
-			close(fds[j]);
-		free(c);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&children, c, link);
-	c->ctx = ctx;
-	for (int s = 0; s < CPR_NSTREAMS; s++) {
-		c->lfd[s].fd = -1;
-		c->out[s].limit = CPR_WINDOW;
-		c->credit[s] = CPR_WINDOW;
-	}
-	bad = adopt_fds(c, mask, fds, nfds) < 0;
-	c->status_in.limit = REQUEST_LIMIT;
-	c->stdio_mask = mask;
-	c->status_ev = event_new(ctx->base, c->status_fd, EV_READ | EV_PERSIST, on_status, c);
-	bad |= new_stream_events(c) < 0;
-	if (bad || !c->status_ev) {
-		fail(c, CPREMOTE_ERELAY, "relay: bad file descriptors for the child");
-		return;
-	}
-	event_add(c->status_ev, NULL);
-}
-
 void rchild_free_all(void)
 {
 	while (!TAILQ_EMPTY(&children)) {
@@ -614,4 +412,34 @@ void rchild_free_all(void)
 	if (sweep_ev)
 		event_free(sweep_ev);
 	sweep_ev = NULL;
+}
+
+struct rchild *rchild_alloc(struct relay_ctx *ctx)
+{
+	struct rchild *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	TAILQ_INSERT_TAIL(&children, c, link);
+	c->ctx = ctx;
+	c->status_fd = -1;
+	for (int s = 0; s < CPR_NSTREAMS; s++) {
+		c->lfd[s].fd = -1;
+		c->out[s].limit = CPR_WINDOW;
+		c->credit[s] = CPR_WINDOW;
+	}
+	return c;
+}
+
+void rchild_orphan(struct rchild *c)
+{
+	c->orphan = 1;
+	conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
+	/* Nobody reads it any more: what waits is dropped, and credited so the helper goes on. */
+	for (int s = 0; s < CPR_NSTREAMS; s++) {
+		c->unacked[s] += (uint32_t)cpr_buf_len(&c->out[s]);
+		cpr_buf_consume(&c->out[s], cpr_buf_len(&c->out[s]));
+		give_credit(c, s);
+	}
+	maybe_finish(c);
 }

@@ -169,11 +169,11 @@ static int on_stub_marker(struct conn *k, enum bootstrap_marker m, const char *a
 {
 	struct install_state st = { k->key.host, k->link.installed, k->link.up.path, k->no_upload };
 	const struct helper_blob *b;
-	char msg[1024];
-	int rc = install_plan(&st, m, arch, &b, msg, sizeof msg);
+	struct cpr_err e;
+	int rc = install_plan(&st, m, arch, &b, &e);
 
 	if (rc < 0) {
-		conn_fail(k, rc, "%s", msg);
+		conn_fail(k, rc, "%s", e.msg);
 		return -1;
 	}
 	rlog(k->ctx, 1, "%s: no usable helper there; installing the one for %s", k->key.host, arch);
@@ -383,14 +383,6 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 	mark_dead(k);
 }
 
-/* Whether the caller refused uploads: CPREMOTE_NO_UPLOAD in its request, or in the environment. */
-static int want_no_upload(const struct conn_key *key)
-{
-	const char *env = getenv("CPREMOTE_NO_UPLOAD");
-
-	return key->no_upload || (env && *env && strcmp(env, "0") != 0);
-}
-
 /* A new connection for R's key (taken), started from the loop.  NULL when out of memory. */
 static struct conn *conn_new(const struct relay_ctx *ctx, struct spawn_request *r)
 {
@@ -407,7 +399,7 @@ static struct conn *conn_new(const struct relay_ctx *ctx, struct spawn_request *
 	/* No helper named: the run stub finds it in the host's cache, or asks for it. */
 	bootstrap = !k->key.helper && (!env || !*env);
 	k->helper = strdup(k->key.helper ? k->key.helper : bootstrap ? "cpremote-helper" : env);
-	k->no_upload = want_no_upload(&k->key);
+	k->no_upload = install_refused(&k->key);
 	k->next_id = 1;
 	/* Frames are taken out as they arrive: one frame plus one read at most. */
 	k->in.limit = CPR_HEADER_LEN + CPR_MAX_SPAWN + 64 * 1024;
