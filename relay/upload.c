@@ -93,6 +93,7 @@ static enum upload_result failed(struct upload *u, char *msg, size_t msglen, con
 	return UPLOAD_FAILED;
 }
 
+/* Over 80 lines: one switch over the upload's states, each a few lines, read best in order. */
 enum upload_result upload_step(struct upload *u, char *msg, size_t msglen)
 {
 	ssh_session s = ssh_channel_get_session(u->ch);
