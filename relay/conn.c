@@ -87,16 +87,16 @@ static void mark_dead(struct conn *k)
 		event_active(sweep_ev, 0, 0);
 }
 
-/* Fails every child with CODE and the message, and marks K dead. */
-static void conn_fail(struct conn *k, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void conn_fail(struct conn *k, int code, const char *fmt, ...)
+/* Fails every child with CODE and the message, and marks K dead.  Returns the code the children got. */
+static int conn_fail(struct conn *k, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int conn_fail(struct conn *k, int code, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 	size_t n = k->nkids;
 
 	if (k->dead)
-		return;
+		return CPREMOTE_ECONNLOST;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -110,6 +110,7 @@ static void conn_fail(struct conn *k, int code, const char *fmt, ...)
 		n--;
 		k->kids[n].ops->on_lost(k->kids[n].child, code, msg);
 	}
+	return code;
 }
 
 /*
@@ -135,7 +136,7 @@ static ssize_t find_kid(const struct conn *k, uint32_t id)
 	return -1;
 }
 
-/* Routes the helper's frames to the children.  Returns 0 or -1 (K failed). */
+/* Routes the helper's frames to the children.  Returns 0, or the code K failed with. */
 static int dispatch_frames(struct conn *k)
 {
 	while (!k->dead) {
@@ -146,9 +147,9 @@ static int dispatch_frames(struct conn *k)
 		if (n == 0)
 			return 0;
 		if (n < 0) {
-			conn_fail(k, CPREMOTE_EPROTO,
-				  "%s: protocol violation by the helper (bad frame header)", k->key.host);
-			return -1;
+			return conn_fail(k, CPREMOTE_EPROTO,
+					 "%s: protocol violation by the helper (bad frame header)",
+					 k->key.host);
 		}
 		ssize_t i = find_kid(k, h.child);
 
@@ -156,14 +157,14 @@ static int dispatch_frames(struct conn *k)
 			k->kids[i].ops->on_frame(k->kids[i].child, &h, payload);
 		cpr_buf_consume(&k->in, (size_t)n);
 	}
-	return -1;
+	return CPREMOTE_ECONNLOST;
 }
 
 /*
  * The run stub found no usable helper (BS_NEED) or none for the host's
  * architecture (BS_NOARCH).  Either fails K, or drops the stub's channel
  * and starts the upload; the SPAWN frames already sent are sent again to
- * the helper that follows.  Returns 0 (upload started) or -1 (K failed).
+ * the helper that follows.  Returns 0 (upload started) or the code K failed with.
  */
 static int on_stub_marker(struct conn *k, enum bootstrap_marker m, const char *arch)
 {
@@ -173,16 +174,14 @@ static int on_stub_marker(struct conn *k, enum bootstrap_marker m, const char *a
 	int rc = install_plan(&st, m, arch, &b, &e);
 
 	if (rc < 0) {
-		conn_fail(k, rc, "%s", e.msg);
-		return -1;
+		return conn_fail(k, rc, "%s", e.msg);
 	}
 	rlog(k->ctx, 1, "%s: no usable helper there; installing the one for %s", k->key.host, arch);
 	cpr_buf_consume(&k->in, cpr_buf_len(&k->in));
 	cpr_buf_consume(&k->out, cpr_buf_len(&k->out));
 	k->resend_below = k->next_id;
 	if (link_upload(&k->link, b) < 0) {
-		conn_fail(k, CPREMOTE_EHELPER, "%s: out of memory", k->key.host);
-		return -1;
+		return conn_fail(k, CPREMOTE_EHELPER, "%s: out of memory", k->key.host);
 	}
 	return 0;
 }
@@ -200,7 +199,7 @@ static void on_ready(struct conn *k)
 	rlog(k->ctx, 1, "%s: helper ready", k->key.host);
 }
 
-/* Waits for the helper's hello among whatever the login shell printed.  Returns 0 or -1. */
+/* Waits for the helper's hello among whatever the login shell printed.  Returns 0, or the code K failed with. */
 static int find_hello(struct conn *k)
 {
 	uint8_t version;
@@ -215,24 +214,23 @@ static int find_hello(struct conn *k)
 	if (n == 0)
 		return 0;
 	if (n < 0) {
-		conn_fail(k, CPREMOTE_EHELPER, "%s: the helper did not answer (only unexpected output)",
-			  k->key.host);
-		return -1;
+		return conn_fail(k, CPREMOTE_EHELPER,
+				 "%s: the helper did not answer (only unexpected output)", k->key.host);
 	}
 	if (version != CPR_VERSION) {
-		conn_fail(k, CPREMOTE_EHELPER,
-			  "%s: the helper '%s' speaks protocol version %u, this relay %u: install the "
-			  "cpremote-helper of this version there, or leave --helper out so that the right "
-			  "one is uploaded",
-			  k->key.host, k->helper, version, CPR_VERSION);
-		return -1;
+		return conn_fail(k, CPREMOTE_EHELPER,
+				 "%s: the helper '%s' speaks protocol version %u, this relay %u: install the "
+				 "cpremote-helper of this version there, or leave --helper out so that the "
+				 "right "
+				 "one is uploaded",
+				 k->key.host, k->helper, version, CPR_VERSION);
 	}
 	cpr_buf_consume(&k->in, (size_t)n);
 	on_ready(k);
 	return 0;
 }
 
-/* Writes queued frames into the channel as far as the SSH window allows.  Returns bytes written or -1. */
+/* Writes queued frames into the channel as far as the SSH window allows.  Returns bytes written, or the code K failed with. */
 static ssize_t pump_out(struct conn *k)
 {
 	ssize_t total = 0;
@@ -240,9 +238,8 @@ static ssize_t pump_out(struct conn *k)
 	while (cpr_buf_len(&k->out) > 0) {
 		int n = ssh_channel_write(k->link.ch, cpr_buf_peek(&k->out), (uint32_t)cpr_buf_len(&k->out));
 		if (n < 0) {
-			conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost: %s", k->key.host,
-				  ssh_get_error(k->link.s));
-			return -1;
+			return conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost: %s", k->key.host,
+					 ssh_get_error(k->link.s));
 		}
 		if (n == 0)
 			break; /* the SSH window is full: a window adjust will come */
@@ -252,27 +249,26 @@ static ssize_t pump_out(struct conn *k)
 	return total;
 }
 
-/* The channel failed: the helper never started, or the running one was lost. */
-static void channel_failed(struct conn *k)
+/* The channel failed: the helper never started, or the running one was lost.  Returns the code. */
+static int channel_failed(struct conn *k)
 {
 	const char *why;
 
 	link_drain_stderr(&k->link);
 	why = link_stderr_line(&k->link);
 	if (!k->ready)
-		conn_fail(k, CPREMOTE_EHELPER, "%s: could not start the helper '%s'%s%s", k->key.host,
-			  k->helper, *why ? ": " : "", why);
-	else
-		conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost%s%s", k->key.host, *why ? ": " : "",
-			  why);
+		return conn_fail(k, CPREMOTE_EHELPER, "%s: could not start the helper '%s'%s%s", k->key.host,
+				 k->helper, *why ? ": " : "", why);
+	return conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost%s%s", k->key.host, *why ? ": " : "",
+			 why);
 }
 
-/* Takes what the helper sent (frames and stderr).  Returns bytes read or -1 (K failed). */
+/* Takes what the helper sent (frames and stderr).  Returns bytes read, or the code K failed with. */
 static ssize_t pump_in(struct conn *k)
 {
 	static uint8_t buf[64 * 1024];
 	ssize_t total = 0;
-	int n;
+	int n, rc;
 
 	/* Once the helper runs it writes to stderr only to complain: read at keepalive ticks. */
 	if (!k->ready)
@@ -280,21 +276,19 @@ static ssize_t pump_in(struct conn *k)
 	while ((n = ssh_channel_read_nonblocking(k->link.ch, buf, sizeof buf, 0)) != 0) {
 		if (n < 0) {
 			channel_failed(k);
-			return -1;
 		}
 		total += n;
 		keepalive_heard(&k->ka);
 		/* Frames are taken out as they arrive, so this holds at most one frame. */
-		if (cpr_buf_append(&k->in, buf, (size_t)n) < 0) {
-			conn_fail(k, CPREMOTE_EPROTO, "%s: the helper sent an oversized frame", k->key.host);
-			return -1;
-		}
-		if (!k->ready && find_hello(k) < 0)
-			return -1;
+		if (cpr_buf_append(&k->in, buf, (size_t)n) < 0)
+			return conn_fail(k, CPREMOTE_EPROTO, "%s: the helper sent an oversized frame",
+					 k->key.host);
+		if (!k->ready && (rc = find_hello(k)) < 0)
+			return rc;
 		if (!link_running(&k->link))
 			return 0; /* that channel is gone: the upload runs */
-		if (k->ready && dispatch_frames(k) < 0)
-			return -1;
+		if (k->ready && (rc = dispatch_frames(k)) < 0)
+			return rc;
 	}
 	return total;
 }
@@ -303,15 +297,16 @@ static ssize_t pump_in(struct conn *k)
  * Moves bytes both ways (the link's on_io).  Reading processes incoming
  * packets, among them SSH window adjusts that carry no data, so writing
  * is tried again while the window has room.  (Frames queued by what was
- * read wake us again through conn_send.)  Returns 0 or -1 (K failed).
+ * read wake us again through conn_send.)  Returns 0, or the code K failed with.
  */
 static int pump(void *arg)
 {
 	struct conn *k = arg;
+	ssize_t rc;
 
 	do {
-		if (pump_out(k) < 0 || pump_in(k) < 0)
-			return -1;
+		if ((rc = pump_out(k)) < 0 || (rc = pump_in(k)) < 0)
+			return (int)rc;
 		if (!link_running(&k->link))
 			return 0;
 	} while (cpr_buf_len(&k->out) > 0 && ssh_channel_window_size(k->link.ch) > 0);

@@ -133,7 +133,12 @@ static void retry_later(struct link *l)
 	event_add(l->kick, &tv);
 }
 
-/* ---- the states: each returns 1 when the next state follows at once, 0 to wait, -1 when failed ---- */
+/* What a state's step returns. */
+enum {
+	ST_FAILED = -1, /* L failed (its owner was told) or was stopped */
+	ST_WAIT = 0, /* for the next socket event */
+	ST_NEXT = 1 /* the next state follows at once */
+};
 
 static int st_connecting(struct link *l)
 {
@@ -142,23 +147,23 @@ static int st_connecting(struct link *l)
 
 	watch_socket(l);
 	if (rc == SSH_AGAIN)
-		return 0;
+		return ST_WAIT;
 	if (rc != SSH_OK) {
 		if (handshake_dropped(l) && l->attempts + 1 < HANDSHAKE_ATTEMPTS) {
 			retry_later(l);
-			return -1;
+			return ST_FAILED;
 		}
 		link_fail(l, CPREMOTE_ECONNECT, "%s: cannot connect: %s%s", l->key->host, ssh_get_error(l->s),
 			  l->attempts ? " (after retries)" : "");
-		return -1;
+		return ST_FAILED;
 	}
 	rc = session_check_host_key(l->s, l->key->host, l->so.accept_new, msg, sizeof msg);
 	if (rc != 0) {
 		link_fail(l, rc, "%s", msg);
-		return -1;
+		return ST_FAILED;
 	}
 	l->state = L_AUTH;
-	return 1;
+	return ST_NEXT;
 }
 
 static int st_auth(struct link *l)
@@ -166,7 +171,7 @@ static int st_auth(struct link *l)
 	int rc = ssh_userauth_publickey_auto(l->s, NULL, NULL);
 
 	if (rc == SSH_AUTH_AGAIN)
-		return 0;
+		return ST_WAIT;
 	if (rc != SSH_AUTH_SUCCESS) {
 		char *user = NULL;
 
@@ -176,15 +181,15 @@ static int st_auth(struct link *l)
 			  l->key->host, user ? user : "?", rc == SSH_AUTH_ERROR ? ": " : "",
 			  rc == SSH_AUTH_ERROR ? ssh_get_error(l->s) : "");
 		ssh_string_free_char(user);
-		return -1;
+		return ST_FAILED;
 	}
 	l->ch = ssh_channel_new(l->s);
 	if (!l->ch) {
 		link_fail(l, CPREMOTE_ECONNECT, "%s: %s", l->key->host, ssh_get_error(l->s));
-		return -1;
+		return ST_FAILED;
 	}
 	l->state = L_OPEN;
-	return 1;
+	return ST_NEXT;
 }
 
 static int st_open(struct link *l)
@@ -192,14 +197,14 @@ static int st_open(struct link *l)
 	int rc = ssh_channel_open_session(l->ch);
 
 	if (rc == SSH_AGAIN)
-		return 0;
+		return ST_WAIT;
 	if (rc != SSH_OK) {
 		link_fail(l, CPREMOTE_ECONNECT, "%s: cannot open a session: %s", l->key->host,
 			  ssh_get_error(l->s));
-		return -1;
+		return ST_FAILED;
 	}
 	l->state = L_EXEC;
-	return 1;
+	return ST_NEXT;
 }
 
 static int st_exec(struct link *l)
@@ -209,20 +214,20 @@ static int st_exec(struct link *l)
 
 	free(cmd);
 	if (rc == SSH_AGAIN)
-		return 0;
+		return ST_WAIT;
 	if (rc != SSH_OK) {
 		link_fail(l, CPREMOTE_EHELPER, "%s: cannot run the helper: %s", l->key->host,
 			  ssh_get_error(l->s));
-		return -1;
+		return ST_FAILED;
 	}
 	l->state = L_RUNNING;
 	l->ops->on_exec(l->arg);
-	return l->state == L_RUNNING ? 1 : -1;
+	return l->state == L_RUNNING ? ST_NEXT : ST_FAILED;
 }
 
 static int st_running(struct link *l)
 {
-	return l->ops->on_io(l->arg) < 0 ? -1 : 0;
+	return l->ops->on_io(l->arg) < 0 ? ST_FAILED : ST_WAIT;
 }
 
 /* Drives the upload; once the helper is installed, runs the stub again on a new channel. */
@@ -235,10 +240,10 @@ static int st_upload(struct link *l)
 	while ((r = upload_step(&l->up, msg, sizeof msg)) == UPLOAD_SENDING)
 		rlog(l->ctx, 1, "%s: uploading %zu bytes", l->key->host, l->up.blob->len);
 	if (r == UPLOAD_AGAIN)
-		return 0;
+		return ST_WAIT;
 	if (r == UPLOAD_FAILED) {
 		link_fail(l, CPREMOTE_EHELPER, "%s: cannot install the helper: %s", l->key->host, msg);
-		return -1;
+		return ST_FAILED;
 	}
 	rlog(l->ctx, 1, "%s: helper %s as %s", l->key->host,
 	     l->up.by_other ? "installed meanwhile by another spawn" : "installed", l->up.path);
@@ -249,10 +254,10 @@ static int st_upload(struct link *l)
 	l->ch = ssh_channel_new(l->s);
 	if (!l->ch) {
 		link_fail(l, CPREMOTE_ECONNECT, "%s: %s", l->key->host, ssh_get_error(l->s));
-		return -1;
+		return ST_FAILED;
 	}
 	l->state = L_OPEN;
-	return 1;
+	return ST_NEXT;
 }
 
 typedef int state_fn(struct link *l);
@@ -264,12 +269,12 @@ static state_fn *const states[] = {
 
 void link_step(struct link *l)
 {
-	int r = 1;
+	int r = ST_NEXT;
 
 	/* Each state hands over to the next at once when it completes without waiting. */
-	while (r == 1 && l->state != L_STOPPED)
+	while (r == ST_NEXT && l->state != L_STOPPED)
 		r = states[l->state](l);
-	if (r == 0)
+	if (r == ST_WAIT)
 		rearm(l);
 }
 
