@@ -16,6 +16,7 @@
 #include "child.h"
 #include "cpremote.h"
 #include "rchild.h"
+#include "sweep.h"
 
 
 static TAILQ_HEAD(, rchild) children = TAILQ_HEAD_INITIALIZER(children);
@@ -70,10 +71,7 @@ void rchild_mark_dead(struct rchild *c)
 	}
 	if (c->status_ev)
 		event_del(c->status_ev);
-	if (!sweep_ev)
-		sweep_ev = event_new(c->ctx->base, -1, 0, on_sweep, NULL);
-	if (sweep_ev)
-		event_active(sweep_ev, 0, 0);
+	(void)sweep_soon(&sweep_ev, c->ctx->base, on_sweep);
 }
 
 /* Sends a frame to the library.  Tiny and rare, so a full socket is not waited for. */
@@ -409,9 +407,7 @@ void rchild_free_all(void)
 		c->conn = NULL;
 		rchild_free(c);
 	}
-	if (sweep_ev)
-		event_free(sweep_ev);
-	sweep_ev = NULL;
+	sweep_free(&sweep_ev);
 }
 
 struct rchild *rchild_alloc(struct relay_ctx *ctx)

@@ -16,6 +16,7 @@
 #include "install.h"
 #include "keepalive.h"
 #include "link.h"
+#include "sweep.h"
 
 /* One registered child: its id (the table is sorted by it), and how to reach it. */
 struct kid {
@@ -81,10 +82,7 @@ static void mark_dead(struct conn *k)
 	keepalive_stop(&k->ka, 0);
 	if (k->idle)
 		evtimer_del(k->idle);
-	if (!sweep_ev)
-		sweep_ev = event_new(k->ctx->base, -1, 0, on_sweep, NULL);
-	if (sweep_ev)
-		event_active(sweep_ev, 0, 0);
+	(void)sweep_soon(&sweep_ev, k->ctx->base, on_sweep);
 }
 
 /* Fails every child with CODE and the message, and marks K dead.  Returns the code the children got. */
@@ -485,7 +483,5 @@ void conn_close_all(void)
 {
 	while (!TAILQ_EMPTY(&conns))
 		conn_free(TAILQ_FIRST(&conns));
-	if (sweep_ev)
-		event_free(sweep_ev);
-	sweep_ev = NULL;
+	sweep_free(&sweep_ev);
 }

@@ -166,6 +166,18 @@ static int st_connecting(struct link *l)
 	return ST_NEXT;
 }
 
+/* A new session channel for the exec, opened by the next state. */
+static int new_channel(struct link *l)
+{
+	l->ch = ssh_channel_new(l->s);
+	if (!l->ch) {
+		link_fail(l, CPREMOTE_ECONNECT, "%s: %s", l->key->host, ssh_get_error(l->s));
+		return ST_FAILED;
+	}
+	l->state = L_OPEN;
+	return ST_NEXT;
+}
+
 static int st_auth(struct link *l)
 {
 	int rc = ssh_userauth_publickey_auto(l->s, NULL, NULL);
@@ -183,28 +195,26 @@ static int st_auth(struct link *l)
 		ssh_string_free_char(user);
 		return ST_FAILED;
 	}
-	l->ch = ssh_channel_new(l->s);
-	if (!l->ch) {
-		link_fail(l, CPREMOTE_ECONNECT, "%s: %s", l->key->host, ssh_get_error(l->s));
+	return new_channel(l);
+}
+
+/* The end of a libssh call's step: wait on SSH_AGAIN, fail with CODE on an error (WHAT it was), else go to NEXT. */
+static int call_done(struct link *l, int rc, enum link_state next, int code, const char *what)
+{
+	if (rc == SSH_AGAIN)
+		return ST_WAIT;
+	if (rc != SSH_OK) {
+		link_fail(l, code, "%s: %s: %s", l->key->host, what, ssh_get_error(l->s));
 		return ST_FAILED;
 	}
-	l->state = L_OPEN;
+	l->state = next;
 	return ST_NEXT;
 }
 
 static int st_open(struct link *l)
 {
-	int rc = ssh_channel_open_session(l->ch);
-
-	if (rc == SSH_AGAIN)
-		return ST_WAIT;
-	if (rc != SSH_OK) {
-		link_fail(l, CPREMOTE_ECONNECT, "%s: cannot open a session: %s", l->key->host,
-			  ssh_get_error(l->s));
-		return ST_FAILED;
-	}
-	l->state = L_EXEC;
-	return ST_NEXT;
+	return call_done(l, ssh_channel_open_session(l->ch), L_EXEC, CPREMOTE_ECONNECT,
+			 "cannot open a session");
 }
 
 static int st_exec(struct link *l)
@@ -213,14 +223,9 @@ static int st_exec(struct link *l)
 	int rc = cmd ? ssh_channel_request_exec(l->ch, cmd) : SSH_ERROR;
 
 	free(cmd);
-	if (rc == SSH_AGAIN)
-		return ST_WAIT;
-	if (rc != SSH_OK) {
-		link_fail(l, CPREMOTE_EHELPER, "%s: cannot run the helper: %s", l->key->host,
-			  ssh_get_error(l->s));
-		return ST_FAILED;
-	}
-	l->state = L_RUNNING;
+	rc = call_done(l, rc, L_RUNNING, CPREMOTE_EHELPER, "cannot run the helper");
+	if (rc != ST_NEXT)
+		return rc;
 	l->ops->on_exec(l->arg);
 	return l->state == L_RUNNING ? ST_NEXT : ST_FAILED;
 }
@@ -251,13 +256,7 @@ static int st_upload(struct link *l)
 	ssh_channel_close(l->up.ch);
 	ssh_channel_free(l->up.ch);
 	l->up.ch = NULL;
-	l->ch = ssh_channel_new(l->s);
-	if (!l->ch) {
-		link_fail(l, CPREMOTE_ECONNECT, "%s: %s", l->key->host, ssh_get_error(l->s));
-		return ST_FAILED;
-	}
-	l->state = L_OPEN;
-	return ST_NEXT;
+	return new_channel(l);
 }
 
 typedef int state_fn(struct link *l);
@@ -356,29 +355,29 @@ int link_upload(struct link *l, const struct helper_blob *b)
 	return 0;
 }
 
+/* L's events, to stop or free them all. */
+#define LINK_EVENTS(l)                                         \
+	{                                                      \
+		&(l)->rd, &(l)->wr, &(l)->kick, &(l)->deadline \
+	}
+
 void link_stop(struct link *l)
 {
+	struct event **evs[] = LINK_EVENTS(l);
+
 	l->state = L_STOPPED;
-	if (l->rd)
-		event_del(l->rd);
-	if (l->wr)
-		event_del(l->wr);
-	if (l->kick)
-		event_del(l->kick);
-	if (l->deadline)
-		event_del(l->deadline);
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (*evs[i])
+			event_del(*evs[i]);
 }
 
 void link_free(struct link *l)
 {
-	if (l->rd)
-		event_free(l->rd);
-	if (l->wr)
-		event_free(l->wr);
-	if (l->kick)
-		event_free(l->kick);
-	if (l->deadline)
-		event_free(l->deadline);
+	struct event **evs[] = LINK_EVENTS(l);
+
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (*evs[i])
+			event_free(*evs[i]);
 	if (l->ch) {
 		/* Closing the channel ends the helper's stdin: it ends its children. */
 		ssh_channel_close(l->ch);
