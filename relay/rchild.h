@@ -17,12 +17,13 @@
 #include "log.h"
 #include "proto.h"
 
+/* The status socket carries one SPAWN request at most, then small frames. */
 #define REQUEST_LIMIT (CPR_HEADER_LEN + CPR_MAX_SPAWN)
 
 enum rstate {
-	R_REQUEST,
-	R_QUEUED,
-	R_SPAWNING,
+	R_REQUEST, /* waiting for the caller's SPAWN request */
+	R_QUEUED, /* on a connection that cannot send yet */
+	R_SPAWNING, /* SPAWN sent, SPAWNED or ERROR awaited */
 	R_RUNNING
 };
 
