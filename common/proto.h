@@ -156,9 +156,10 @@ static inline size_t cpr_buf_len(const struct cpr_buf *b)
 {
 	return b->tail - b->head;
 }
+/* The first byte queued; NULL for a buffer never appended to (no arithmetic on NULL). */
 static inline uint8_t *cpr_buf_peek(const struct cpr_buf *b)
 {
-	return b->data + b->head;
+	return b->data ? b->data + b->head : NULL;
 }
 void cpr_buf_consume(struct cpr_buf *b, size_t n);
 void cpr_buf_free(struct cpr_buf *b);
