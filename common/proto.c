@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "proto.h"
 
 uint32_t cpr_get_u32(const uint8_t *p)
@@ -39,7 +40,7 @@ ssize_t cpr_hello_find(const uint8_t *buf, size_t len, uint8_t *version, uint32_
 	for (off = 0; off < len; off++) {
 		/* Noise is counted before the magic starts, whatever follows. */
 		if (off > CPR_MAX_NOISE)
-			return -1;
+			return CPR_EBAD;
 		n = len - off < CPR_MAGIC_LEN ? len - off : CPR_MAGIC_LEN;
 		if (memcmp(buf + off, CPR_MAGIC, n) != 0)
 			continue;
@@ -90,13 +91,13 @@ int cpr_header_decode(const uint8_t in[CPR_HEADER_LEN], struct cpr_header *h)
 	uint32_t length = cpr_get_u32(in + 8);
 
 	if (type < 1 || type > CPR_TYPE_MAX)
-		return -1;
+		return CPR_EBAD;
 	if (stream >= CPR_NSTREAMS)
-		return -1;
+		return CPR_EBAD;
 	if (in[2] != 0 || in[3] != 0)
-		return -1;
+		return CPR_EBAD;
 	if (length > cpr_max_length(type))
-		return -1;
+		return CPR_EBAD;
 	h->type = type;
 	h->stream = stream;
 	h->child = cpr_get_u32(in + 4);
@@ -111,7 +112,7 @@ ssize_t cpr_frame_next(const uint8_t *buf, size_t len, struct cpr_header *h, con
 	if (len < CPR_HEADER_LEN)
 		return 0;
 	if (cpr_header_decode(buf, &hd) != 0)
-		return -1;
+		return CPR_EBAD;
 	/* The length was bounded by the decode, so the sum cannot wrap. */
 	if (len - CPR_HEADER_LEN < hd.length)
 		return 0;
@@ -160,7 +161,7 @@ int cpr_buf_append(struct cpr_buf *b, const void *p, size_t n)
 	if (n == 0)
 		return 0;
 	if ((dst = buf_reserve(b, n)) == NULL)
-		return -1;
+		return CPR_EBAD;
 	memcpy(dst, p, n);
 	b->tail += n;
 	return 0;
@@ -189,9 +190,9 @@ int cpr_frame_append(struct cpr_buf *out, uint8_t type, uint8_t stream, uint32_t
 	uint8_t *dst;
 
 	if (type < 1 || type > CPR_TYPE_MAX || stream >= CPR_NSTREAMS || len > cpr_max_length(type))
-		return -1;
+		return CPR_EBAD;
 	if ((dst = buf_reserve(out, CPR_HEADER_LEN + (size_t)len)) == NULL)
-		return -1;
+		return CPR_EBAD;
 	cpr_header_encode(dst, &h);
 	if (len > 0)
 		memcpy(dst + CPR_HEADER_LEN, payload, len);
@@ -212,7 +213,7 @@ int cpr_field_put(struct cpr_buf *b, uint8_t tag, const void *value, uint32_t le
 	uint8_t *dst;
 
 	if ((dst = buf_reserve(b, 5 + (size_t)len)) == NULL)
-		return -1;
+		return CPR_EBAD;
 	dst[0] = tag;
 	cpr_put_u32(dst + 1, len);
 	if (len > 0)
@@ -226,7 +227,7 @@ int cpr_field_put_str(struct cpr_buf *b, uint8_t tag, const char *s)
 	size_t n = strlen(s);
 
 	if (n > UINT32_MAX)
-		return -1;
+		return CPR_EBAD;
 	return cpr_field_put(b, tag, s, (uint32_t)n);
 }
 
@@ -245,10 +246,10 @@ int cpr_field_next(struct cpr_reader *r, uint8_t *tag, const uint8_t **value, ui
 	if (r->left == 0)
 		return 0;
 	if (r->left < 5)
-		return -1;
+		return CPR_EBAD;
 	n = cpr_get_u32(r->p + 1);
 	if (n > r->left - 5)
-		return -1;
+		return CPR_EBAD;
 	*tag = r->p[0];
 	*value = r->p + 5;
 	*len = n;

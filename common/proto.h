@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "errors.h" /* CPR_EBAD, the codec's failure */
+
 #define CPR_MAGIC "CPREMOTE" /* 8 bytes, first thing of a hello */
 #define CPR_MAGIC_LEN 8
 #define CPR_VERSION 1
@@ -114,7 +116,7 @@ void cpr_hello_encode(uint8_t out[CPR_HELLO_LEN], uint32_t caps);
 /*
  * Looks for a hello in the first LEN bytes received, skipping any noise
  * before it.  Returns the number of bytes up to and including the hello
- * and sets *version and *caps; returns 0 when more bytes are needed; -1
+ * and sets *version and *caps; returns 0 when more bytes are needed; CPR_EBAD
  * when more than CPR_MAX_NOISE bytes of noise came first.  The caller
  * compares *version.
  */
@@ -127,7 +129,7 @@ uint32_t cpr_max_length(uint8_t type);
 void cpr_header_encode(uint8_t out[CPR_HEADER_LEN], const struct cpr_header *h);
 
 /*
- * Reads a header.  Returns 0, or -1 when the type is unknown, the stream
+ * Reads a header.  Returns 0, or CPR_EBAD when the type is unknown, the stream
  * out of range, the reserved bytes not zero or the length above
  * cpr_max_length(type): the connection must then be dropped.
  */
@@ -135,7 +137,7 @@ int cpr_header_decode(const uint8_t in[CPR_HEADER_LEN], struct cpr_header *h);
 
 /*
  * Finds the next whole frame in BUF.  Returns the frame's total size and
- * sets *h and *payload; 0 when more bytes are needed; -1 on a bad header.
+ * sets *h and *payload; 0 when more bytes are needed; CPR_EBAD on a bad header.
  * Never reads past LEN.
  */
 ssize_t cpr_frame_next(const uint8_t *buf, size_t len, struct cpr_header *h, const uint8_t **payload);
@@ -143,7 +145,7 @@ ssize_t cpr_frame_next(const uint8_t *buf, size_t len, struct cpr_header *h, con
 /*
  * A byte queue: bytes appended at the tail, consumed at the head.  Used
  * for encoding frames and for buffering.  Zero-initialise; free with
- * cpr_buf_free().  Appends fail (return -1, nothing added) past LIMIT
+ * cpr_buf_free().  Appends fail (return CPR_EBAD, nothing added) past LIMIT
  * bytes when limit is not 0.
  */
 struct cpr_buf {
@@ -157,14 +159,15 @@ static inline size_t cpr_buf_len(const struct cpr_buf *b)
 {
 	return b->tail - b->head;
 }
+/* The first byte queued; NULL for a buffer never appended to (no arithmetic on NULL). */
 static inline uint8_t *cpr_buf_peek(const struct cpr_buf *b)
 {
-	return b->data + b->head;
+	return b->data ? b->data + b->head : NULL;
 }
 void cpr_buf_consume(struct cpr_buf *b, size_t n);
 void cpr_buf_free(struct cpr_buf *b);
 
-/* Appends a whole frame.  Returns 0, or -1 (nothing added) when LEN is above the type's limit or the buffer's. */
+/* Appends a whole frame.  Returns 0, or CPR_EBAD (nothing added) when LEN is above the type's limit or the buffer's. */
 int cpr_frame_append(struct cpr_buf *out, uint8_t type, uint8_t stream, uint32_t child, const void *payload,
 		     uint32_t len);
 /* Appends a frame whose payload is one big-endian u32 (SPAWNED, CREDIT, SIGNAL). */
@@ -182,7 +185,7 @@ struct cpr_reader {
 
 /*
  * Reads the next field.  Returns 1 and sets *tag, *value, *len; 0 at the
- * end; -1 when a field runs past the end.
+ * end; CPR_EBAD when a field runs past the end.
  */
 int cpr_field_next(struct cpr_reader *r, uint8_t *tag, const uint8_t **value, uint32_t *len);
 

@@ -91,7 +91,7 @@ enum upload_result {
 
 /*
  * Prepares U to upload B on session S; the channel is opened by the first
- * upload_step().  Returns 0, or -1 when out of memory.
+ * upload_step().  Returns 0, or -ENOMEM.
  */
 int upload_start(struct upload *u, ssh_session s, const struct helper_blob *b);
 

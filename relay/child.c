@@ -1,80 +1,31 @@
 /*
- * child.c — one caller's child in the relay: its status socket to the
- * library, its local fds (channel, stdio), and the per-stream credit flow
- * between those fds and the helper.
+ * child.c — one caller's child in the relay (see child.h).  A child that
+ * ends or fails is only marked dead; the sweep, run from the loop once
+ * the current callbacks are over, detaches and frees it.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
+#include "child.h"
 #include "cpremote.h"
-#include "relay.h"
+#include "rchild.h"
+#include "sweep.h"
 
-#define REQUEST_LIMIT (CPR_HEADER_LEN + CPR_MAX_SPAWN)
-
-enum rstate {
-	R_REQUEST,
-	R_QUEUED,
-	R_SPAWNING,
-	R_RUNNING
-};
-
-/* An event's argument: which child, which stream. */
-struct stream_ref {
-	struct rchild *c;
-	int s;
-};
-
-struct rchild {
-	TAILQ_ENTRY(rchild) link;
-	enum rstate state;
-	struct conn *conn;
-	uint32_t id;
-	char *host, *file;
-
-	int status_fd;
-	struct event *status_ev;
-	struct cpr_buf status_in;
-	int orphan; /* the caller let go of it: output is dropped */
-	uint32_t pending_signal; /* sent by the caller before the child ran (wire number) */
-
-	/* Per stream: the local fd (the channel socket serves both ways). */
-	struct localfd lfd[CPR_NSTREAMS];
-	struct event *rd_ev[CPR_NSTREAMS]; /* channel, stdin: local -> helper */
-	struct event *wr_ev[CPR_NSTREAMS]; /* channel, stdout, stderr: helper -> local */
-	uint32_t credit[CPR_NSTREAMS]; /* what the helper still takes */
-	int in_eof[CPR_NSTREAMS];
-	struct cpr_buf out[CPR_NSTREAMS]; /* what the helper sent, not yet written */
-	uint32_t unacked[CPR_NSTREAMS];
-	int out_eof[CPR_NSTREAMS], out_done[CPR_NSTREAMS], out_broken[CPR_NSTREAMS];
-
-	struct stream_ref ref[CPR_NSTREAMS];
-	uint8_t stdio_mask; /* which stdio fds the caller attached */
-
-	struct cpr_buf spawn;
-	int exited;
-	uint8_t exit_info[4];
-};
 
 static TAILQ_HEAD(, rchild) children = TAILQ_HEAD_INITIALIZER(children);
-
-uint32_t rchild_id(const struct rchild *c)
-{
-	return c->id;
-}
-
-const struct cpr_buf *rchild_spawn_payload(const struct rchild *c)
-{
-	return &c->spawn;
-}
+static struct event *sweep_ev;
 
 static void rchild_free(struct rchild *c)
 {
 	if (c->conn)
-		conn_detach(c->conn, c);
+		conn_detach(c->conn, c->id);
 	TAILQ_REMOVE(&children, c, link);
 	for (int s = 0; s < CPR_NSTREAMS; s++) {
 		if (c->rd_ev[s])
@@ -93,6 +44,34 @@ static void rchild_free(struct rchild *c)
 	free(c->host);
 	free(c->file);
 	free(c);
+}
+
+/* Frees the children marked dead; run from the loop, under no other callback. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct rchild *c, *next;
+
+	for (c = TAILQ_FIRST(&children); c; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->dead)
+			rchild_free(c);
+	}
+}
+
+void rchild_mark_dead(struct rchild *c)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	for (int s = 0; s < CPR_NSTREAMS; s++) {
+		if (c->rd_ev[s])
+			event_del(c->rd_ev[s]);
+		if (c->wr_ev[s])
+			event_del(c->wr_ev[s]);
+	}
+	if (c->status_ev)
+		event_del(c->status_ev);
+	(void)sweep_soon(&sweep_ev, c->ctx->base, on_sweep);
 }
 
 /* Sends a frame to the library.  Tiny and rare, so a full socket is not waited for. */
@@ -115,16 +94,17 @@ out:
 	cpr_buf_free(&b);
 }
 
-/* Tells the library that the child failed with CODE, and forgets the child. */
-static void fail(struct rchild *c, int code, const char *msg)
+void rchild_fail(struct rchild *c, int code, const char *msg)
 {
+	if (c->dead)
+		return;
 	struct cpr_buf p = { 0 };
 
 	cpr_field_put_u32(&p, CPR_F_CODE, (uint32_t)code);
 	cpr_field_put_str(&p, CPR_F_MESSAGE, msg);
 	status_send(c, CPR_ERROR, cpr_buf_peek(&p), (uint32_t)cpr_buf_len(&p));
 	cpr_buf_free(&p);
-	rchild_free(c);
+	rchild_mark_dead(c);
 }
 
 /* ---- helper -> local ---- */
@@ -182,7 +162,7 @@ static void flush_out(struct rchild *c, int s)
 /* The status goes to the library only after every byte of output was handed over. */
 static void maybe_finish(struct rchild *c)
 {
-	if (!c->exited)
+	if (!c->exited || c->dead)
 		return;
 	for (int s = 0; s < CPR_NSTREAMS; s++)
 		if (cpr_buf_len(&c->out[s]) > 0)
@@ -190,7 +170,7 @@ static void maybe_finish(struct rchild *c)
 	status_send(c, CPR_EXIT, c->exit_info, sizeof c->exit_info);
 	if (c->lfd[CPR_CHANNEL].fd >= 0)
 		shutdown(c->lfd[CPR_CHANNEL].fd, SHUT_WR);
-	rchild_free(c);
+	rchild_mark_dead(c);
 }
 
 /* ---- local -> helper ---- */
@@ -274,7 +254,7 @@ static void on_spawn_error(struct rchild *c, const uint8_t *p, uint32_t len)
 		snprintf(msg, sizeof msg, "%s: cannot start %s: %s", c->host, c->file,
 			 text[0] ? text : strerror((int)err));
 	}
-	fail(c, code, msg);
+	rchild_fail(c, code, msg);
 }
 
 static void start_streams(struct rchild *c)
@@ -284,329 +264,147 @@ static void start_streams(struct rchild *c)
 			localfd_watch(&c->lfd[s], c->rd_ev[s], EV_READ);
 }
 
-void rchild_on_frame(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
+static void on_spawned(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
+{
+	if (c->state != R_SPAWNING || h->length != 4)
+		return;
+	c->state = R_RUNNING;
+	status_send(c, CPR_SPAWNED, p, 4);
+	if (c->orphan)
+		conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
+	else if (c->pending_signal)
+		conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, c->pending_signal);
+	start_streams(c);
+}
+
+static void on_error(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
+{
+	if (c->state == R_SPAWNING)
+		on_spawn_error(c, p, h->length);
+}
+
+static void on_data(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
 {
 	int s = h->stream;
 
-	switch (h->type) {
-	case CPR_SPAWNED:
-		if (c->state != R_SPAWNING || h->length != 4)
-			break;
-		c->state = R_RUNNING;
-		status_send(c, CPR_SPAWNED, p, 4);
-		if (c->orphan)
-			conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
-		else if (c->pending_signal)
-			conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, c->pending_signal);
-		start_streams(c);
-		break;
-	case CPR_ERROR:
-		if (c->state == R_SPAWNING)
-			on_spawn_error(c, p, h->length);
-		break;
-	case CPR_REAPED:
-		/* A notice, ahead of the data still to come: EXIT stays the final word. */
-		if (c->state == R_RUNNING && h->length == 4)
-			status_send(c, CPR_REAPED, p, 4);
-		break;
-	case CPR_DATA:
-		if (s == CPR_STDIN || c->out_eof[s])
-			break;
-		if (cpr_buf_len(&c->out[s]) + h->length > CPR_WINDOW) {
-			relay_log(1, "%s: helper exceeded its credit on stream %d; data dropped", c->host, s);
-			break;
-		}
-		cpr_buf_append(&c->out[s], p, h->length);
-		flush_out(c, s);
-		break;
-	case CPR_EOF:
-		if (s == CPR_STDIN)
-			break;
-		c->out_eof[s] = 1;
-		flush_out(c, s);
-		break;
-	case CPR_CREDIT:
-		if (h->length != 4 || (s != CPR_CHANNEL && s != CPR_STDIN))
-			break;
-		if (c->credit[s] == 0 && c->rd_ev[s]) {
-			c->credit[s] += cpr_get_u32(p);
-			read_local(c, s);
-		} else if ((uint64_t)c->credit[s] + cpr_get_u32(p) <= UINT32_MAX) {
-			c->credit[s] += cpr_get_u32(p);
-		}
-		break;
-	case CPR_EXIT:
-		if (h->length != 4)
-			break;
-		memcpy(c->exit_info, p, 4);
-		c->exited = 1;
-		maybe_finish(c);
-		break;
-	default:
-		break;
+	if (s == CPR_STDIN || c->out_eof[s])
+		return;
+	if (cpr_buf_len(&c->out[s]) + h->length > CPR_WINDOW) {
+		rlog(c->ctx, 1, "%s: helper exceeded its credit on stream %d; data dropped", c->host, s);
+		return;
+	}
+	cpr_buf_append(&c->out[s], p, h->length);
+	flush_out(c, s);
+}
+
+static void on_eof(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
+{
+	if (h->stream == CPR_STDIN)
+		return;
+	c->out_eof[h->stream] = 1;
+	flush_out(c, h->stream);
+}
+
+static void on_credit(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
+{
+	int s = h->stream;
+
+	if (h->length != 4 || (s != CPR_CHANNEL && s != CPR_STDIN))
+		return;
+	if (c->credit[s] == 0 && c->rd_ev[s]) {
+		c->credit[s] += cpr_get_u32(p);
+		read_local(c, s);
+	} else if ((uint64_t)c->credit[s] + cpr_get_u32(p) <= UINT32_MAX) {
+		c->credit[s] += cpr_get_u32(p);
 	}
 }
 
-void rchild_on_conn_lost(struct rchild *c, int code, const char *message)
+static void on_exit_frame(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
 {
+	if (h->length != 4)
+		return;
+	memcpy(c->exit_info, p, 4);
+	c->exited = 1;
+	maybe_finish(c);
+}
+
+/* A notice, ahead of the data still to come: EXIT stays the final word. */
+static void on_reaped(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
+{
+	if (c->state == R_RUNNING && h->length == 4)
+		status_send(c, CPR_REAPED, p, 4);
+}
+
+/* The helper's frames for a child, by type; the others (SPAWN, SIGNAL, PING, PONG) are not for it. */
+typedef void helper_frame_fn(struct rchild *c, const struct cpr_header *h, const uint8_t *p);
+
+static helper_frame_fn *const helper_frames[CPR_TYPE_MAX + 1] = {
+	[CPR_SPAWNED] = on_spawned, [CPR_ERROR] = on_error,     [CPR_DATA] = on_data,     [CPR_EOF] = on_eof,
+	[CPR_CREDIT] = on_credit,   [CPR_EXIT] = on_exit_frame, [CPR_REAPED] = on_reaped,
+};
+
+/* conn_child_ops.on_frame.  H was checked by the codec (type and stream in range). */
+static void on_conn_frame(void *child, const struct cpr_header *h, const uint8_t *p)
+{
+	struct rchild *c = child;
+
+	if (!c->dead && h->type <= CPR_TYPE_MAX && helper_frames[h->type])
+		helper_frames[h->type](c, h, p);
+}
+
+/* conn_child_ops.on_lost: the connection forgot C already. */
+static void on_conn_lost(void *child, int code, const char *message)
+{
+	struct rchild *c = child;
+
+	c->conn = NULL;
+	if (c->dead)
+		return;
 	/* Hand over what did arrive before saying the connection is gone. */
 	for (int s = 0; s < CPR_NSTREAMS; s++)
 		if (cpr_buf_len(&c->out[s]) > 0 && !c->orphan && c->lfd[s].fd >= 0)
 			(void)!localfd_write(&c->lfd[s], cpr_buf_peek(&c->out[s]), cpr_buf_len(&c->out[s]));
-	fail(c, code, message); /* detaches c, as the connection expects */
+	rchild_fail(c, code, message);
 }
 
-/* Sends the SPAWN frame.  Returns 0, or -1 when C failed (and is gone). */
-static int rchild_send_spawn(struct rchild *c)
+void rchild_send_spawn(struct rchild *c)
 {
-	if (c->state != R_QUEUED)
-		return 0;
+	if (c->state != R_QUEUED || c->dead)
+		return;
 	c->state = R_SPAWNING;
 	if (conn_send(c->conn, CPR_SPAWN, 0, c->id, cpr_buf_peek(&c->spawn),
-		      (uint32_t)cpr_buf_len(&c->spawn)) < 0) {
-		fail(c, CPREMOTE_ECONNLOST, "connection lost");
-		return -1;
-	}
-	return 0;
+		      (uint32_t)cpr_buf_len(&c->spawn)) < 0)
+		rchild_fail(c, CPREMOTE_ECONNLOST, "connection lost");
 }
 
-void rchild_on_conn_ready(struct rchild *c)
+/* conn_child_ops.on_ready */
+static void on_conn_ready(void *child)
 {
-	rchild_send_spawn(c);
+	rchild_send_spawn(child);
 }
 
-/* ---- the caller's request ---- */
+const struct conn_child_ops rchild_conn_ops = {
+	.on_frame = on_conn_frame,
+	.on_lost = on_conn_lost,
+	.on_ready = on_conn_ready,
+};
 
-static char *dup_field(const uint8_t *v, uint32_t len)
+/* Persistent reads: re-arming after every message would cost two epoll_ctl calls. */
+int rchild_stream_events(struct rchild *c)
 {
-	char *s = malloc(len + 1);
-
-	if (s) {
-		memcpy(s, v, len);
-		s[len] = '\0';
-	}
-	return s;
-}
-
-/*
- * Splits the caller's SPAWN into the destination (which picks the
- * connection) and the payload for the helper.  Returns 0, or -1 with MSG.
- */
-static int parse_request(struct rchild *c, const uint8_t *p, uint32_t len, uint8_t mask, struct dest *d,
-			 char *msg, size_t msglen)
-{
-	struct cpr_reader r = { p, len };
-	uint8_t tag, stdio[3];
-	const uint8_t *v;
-	uint32_t vlen;
-	size_t nopt = 0;
-	int rc;
-
-	while ((rc = cpr_field_next(&r, &tag, &v, &vlen)) == 1) {
-		if (tag >= CPR_F_HOST && tag <= CPR_F_NO_UPLOAD)
-			cpr_field_put(&d->key, tag, v, vlen);
-		switch (tag) {
-		case CPR_F_HOST:
-			free(d->host);
-			d->host = dup_field(v, vlen);
-			break;
-		case CPR_F_USER:
-			free(d->user);
-			d->user = dup_field(v, vlen);
-			break;
-		case CPR_F_IDENTITY:
-			free(d->identity);
-			d->identity = dup_field(v, vlen);
-			break;
-		case CPR_F_CONFIG:
-			free(d->config);
-			d->config = dup_field(v, vlen);
-			break;
-		case CPR_F_HELPER:
-			free(d->helper);
-			d->helper = dup_field(v, vlen);
-			break;
-		case CPR_F_PORT:
-			if (vlen == 4)
-				d->port = (int)cpr_get_u32(v);
-			break;
-		case CPR_F_VERBOSITY:
-			if (vlen == 4)
-				d->verbosity = (int)cpr_get_u32(v);
-			break;
-		case CPR_F_ACCEPT_NEW:
-			if (vlen == 4)
-				d->accept_new = cpr_get_u32(v) != 0;
-			break;
-		case CPR_F_OPTION: {
-			char **o = realloc(d->options, (nopt + 2) * sizeof *o);
-			if (!o)
-				return -1;
-			d->options = o;
-			o[nopt++] = dup_field(v, vlen);
-			o[nopt] = NULL;
-			break;
-		}
-		case CPR_F_FILE:
-			free(c->file);
-			c->file = dup_field(v, vlen);
-			/* fall through */
-		case CPR_F_ARG:
-		case CPR_F_ENV:
-		case CPR_F_CWD:
-		case CPR_F_FLAGS:
-			cpr_field_put(&c->spawn, tag, v, vlen);
-			break;
-		default:
-			break; /* STDIO is derived from the fds actually passed */
-		}
-	}
-	if (rc < 0 || !d->host || !c->file || !*d->host || !*c->file) {
-		snprintf(msg, msglen, "bad spawn request (host and program are required)");
-		return -1;
-	}
-	for (int i = 0; i < 3; i++)
-		stdio[i] = (mask >> i) & 1 ? CPR_STDIO_PIPE : CPR_STDIO_NULL;
-	cpr_field_put(&c->spawn, CPR_F_STDIO, stdio, 3);
-	if (d->verbosity > relay_verbose)
-		relay_verbose = d->verbosity;
-	c->host = strdup(d->host);
-	return 0;
-}
-
-/* Puts the child on its connection; D's contents are taken.  Returns 0, or -1 when C is gone. */
-static int on_request(struct rchild *c, struct dest *d)
-{
-	c->state = R_QUEUED;
-	c->conn = conn_attach(d, c, &c->id);
-	if (!c->conn) {
-		fail(c, -ENOMEM, "relay: out of memory");
-		return -1;
-	}
-	if (conn_can_send(c->conn) && rchild_send_spawn(c) < 0)
-		return -1;
-	return 0;
-}
-
-/* Frames from the library: the SPAWN request first, then SIGNALs. */
-static void on_status(evutil_socket_t fd, short what, void *arg)
-{
-	struct rchild *c = arg;
-	uint8_t buf[16384];
-	ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		/* The caller freed the handle (or died): nothing may be left running. */
-		event_del(c->status_ev);
-		if (c->state == R_RUNNING) {
-			c->orphan = 1;
-			conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
-			/* Nobody reads it any more: drop what waits, credited (flush_out could free c). */
-			for (int s = 0; s < CPR_NSTREAMS; s++) {
-				c->unacked[s] += (uint32_t)cpr_buf_len(&c->out[s]);
-				cpr_buf_consume(&c->out[s], cpr_buf_len(&c->out[s]));
-				give_credit(c, s);
-			}
-			maybe_finish(c); /* may free c: last */
-		} else if (c->state == R_SPAWNING) {
-			c->orphan = 1; /* killed when SPAWNED arrives */
-		} else {
-			rchild_free(c);
-		}
-		return;
-	}
-	if (cpr_buf_append(&c->status_in, buf, (size_t)n) < 0) {
-		fail(c, CPREMOTE_EINVAL, "spawn request too large");
-		return;
-	}
-	for (;;) {
-		struct cpr_header h;
-		const uint8_t *p;
-		ssize_t f = cpr_frame_next(cpr_buf_peek(&c->status_in), cpr_buf_len(&c->status_in), &h, &p);
-
-		if (f == 0)
-			return;
-		if (f < 0) {
-			fail(c, CPREMOTE_EPROTO, "relay: bad frame from the library");
-			return;
-		}
-		if (h.type == CPR_SPAWN && c->state == R_REQUEST) {
-			struct dest d = { 0 };
-			char msg[512];
-			int bad = parse_request(c, p, h.length, c->stdio_mask, &d, msg, sizeof msg) < 0;
-
-			cpr_buf_consume(&c->status_in, (size_t)f);
-			if (bad) {
-				dest_free(&d);
-				fail(c, CPREMOTE_EINVAL, msg);
-				return;
-			}
-			if (on_request(c, &d) < 0)
-				return;
-			continue;
-		}
-		if (h.type == CPR_SIGNAL && h.length == 4) {
-			/* A caller that did not wait for the start may signal before it. */
-			if (c->state == R_RUNNING)
-				conn_send(c->conn, CPR_SIGNAL, 0, c->id, p, 4);
-			else
-				c->pending_signal = cpr_get_u32(p);
-		}
-		cpr_buf_consume(&c->status_in, (size_t)f);
-	}
-}
-
-void rchild_new(uint8_t mask, int *fds, int nfds)
-{
-	struct rchild *c = calloc(1, sizeof *c);
-	int i = 2, bad = 0;
-
-	if (!c || nfds < 2) {
-		for (int j = 0; j < nfds; j++)
-			close(fds[j]);
-		free(c);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&children, c, link);
-	c->status_fd = fds[0];
-	for (int s = 0; s < CPR_NSTREAMS; s++) {
-		c->lfd[s].fd = -1;
-		c->out[s].limit = CPR_WINDOW;
-		c->credit[s] = CPR_WINDOW;
-	}
-	bad |= localfd_adopt(&c->lfd[CPR_CHANNEL], fds[1], 0) < 0;
-	for (int s = CPR_STDIN; s <= CPR_STDERR; s++) {
-		if (!(mask & (1u << (s - CPR_STDIN))))
-			continue;
-		if (i >= nfds) {
-			bad = 1;
-			break;
-		}
-		bad |= localfd_adopt(&c->lfd[s], fds[i++], s != CPR_STDIN) < 0;
-	}
-	for (; i < nfds; i++)
-		close(fds[i]);
-	c->status_in.limit = REQUEST_LIMIT;
-	c->stdio_mask = mask;
-	c->status_ev = event_new(relay_base, c->status_fd, EV_READ | EV_PERSIST, on_status, c);
 	for (int s = 0; s < CPR_NSTREAMS; s++) {
 		c->ref[s] = (struct stream_ref){ c, s };
 		if (c->lfd[s].fd < 0)
 			continue;
-		if (s <= CPR_STDIN)
-			/* Persistent: re-arming after every message would cost two epoll_ctl calls. */
-			c->rd_ev[s] = event_new(relay_base, c->lfd[s].fd, EV_READ | EV_PERSIST, on_readable,
-						&c->ref[s]);
-		if (s != CPR_STDIN)
-			c->wr_ev[s] = event_new(relay_base, c->lfd[s].fd, EV_WRITE, on_writable, &c->ref[s]);
+		if (s <= CPR_STDIN &&
+		    !(c->rd_ev[s] = event_new(c->ctx->base, c->lfd[s].fd, EV_READ | EV_PERSIST, on_readable,
+					      &c->ref[s])))
+			return -ENOMEM;
+		if (s != CPR_STDIN &&
+		    !(c->wr_ev[s] = event_new(c->ctx->base, c->lfd[s].fd, EV_WRITE, on_writable, &c->ref[s])))
+			return -ENOMEM;
 	}
-	if (bad || !c->status_ev) {
-		fail(c, CPREMOTE_ERELAY, "relay: bad file descriptors for the child");
-		return;
-	}
-	event_add(c->status_ev, NULL);
+	return 0;
 }
 
 void rchild_free_all(void)
@@ -616,4 +414,35 @@ void rchild_free_all(void)
 		c->conn = NULL;
 		rchild_free(c);
 	}
+	sweep_free(&sweep_ev);
+}
+
+struct rchild *rchild_alloc(struct relay_ctx *ctx)
+{
+	struct rchild *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	TAILQ_INSERT_TAIL(&children, c, link);
+	c->ctx = ctx;
+	c->status_fd = -1;
+	for (int s = 0; s < CPR_NSTREAMS; s++) {
+		c->lfd[s].fd = -1;
+		c->out[s].limit = CPR_WINDOW;
+		c->credit[s] = CPR_WINDOW;
+	}
+	return c;
+}
+
+void rchild_orphan(struct rchild *c)
+{
+	c->orphan = 1;
+	conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
+	/* Nobody reads it any more: what waits is dropped, and credited so the helper goes on. */
+	for (int s = 0; s < CPR_NSTREAMS; s++) {
+		c->unacked[s] += (uint32_t)cpr_buf_len(&c->out[s]);
+		cpr_buf_consume(&c->out[s], cpr_buf_len(&c->out[s]));
+		give_credit(c, s);
+	}
+	maybe_finish(c);
 }

@@ -11,7 +11,8 @@
 #include "control.h"
 #include "control_hello.h"
 #include "fdpass.h"
-#include "relay.h"
+#include "child.h"
+#include "log.h"
 
 int control_greet(int fd)
 {
@@ -28,7 +29,7 @@ int control_greet(int fd)
 	return n == (ssize_t)sizeof(hello) ? 0 : -EIO;
 }
 
-void control_on_readable(int fd)
+void control_on_readable(struct relay_ctx *ctx, int fd)
 {
 	uint8_t mask;
 	int fds[CPR_MAX_PASSED_FDS], nfds = 0;
@@ -38,13 +39,13 @@ void control_on_readable(int fd)
 		return;
 	if (r == -EMSGSIZE || r == -EPROTO) {
 		/* One request lost (e.g. out of fds); its status socket went with it. */
-		relay_log(1, "control: a request was lost (%s)", strerror(-r));
+		rlog(ctx, 1, "control: a request was lost (%s)", strerror(-r));
 		return;
 	}
 	if (r <= 0) {
 		/* The caller is gone: nothing of it may be left running. */
-		event_base_loopbreak(relay_base);
+		event_base_loopbreak(ctx->base);
 		return;
 	}
-	rchild_new(mask, fds, nfds);
+	rchild_new(ctx, mask, fds, nfds);
 }

@@ -6,6 +6,8 @@
 #ifndef CPREMOTE_RELAY_CONTROL_H
 #define CPREMOTE_RELAY_CONTROL_H
 
+#include "log.h"
+
 /*
  * Sends the greeting (magic, control version, our pid) on FD, the control
  * socket, before anything else: the library checks it before it sends a
@@ -16,9 +18,9 @@ int control_greet(int fd);
 
 /*
  * Reads one control message from FD (non-blocking) and starts the child it
- * carries.  At end of file (the caller is gone) it breaks the relay's
+ * carries, in CTX.  At end of file (the caller is gone) it breaks the relay's
  * loop, so that nothing of the caller is left running.  Never blocks.
  */
-void control_on_readable(int fd);
+void control_on_readable(struct relay_ctx *ctx, int fd);
 
 #endif

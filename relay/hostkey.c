@@ -19,7 +19,7 @@
 
 #include "cpremote.h"
 #include "hostkey.h"
-#include "relay.h"
+#include "log.h"
 
 /* A line of a file; line 0: none seen. */
 struct where {

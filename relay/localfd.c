@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "relay.h"
+#include "localfd.h"
 
 /* epoll refuses fds that cannot be polled (regular files, /dev/null). */
 static int can_poll(int fd)

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,28 +17,18 @@
 
 #include <libssh/libssh.h>
 
+#include "child.h"
 #include "control.h"
-#include "relay.h"
+#include "conn.h"
+#include "log.h"
+#include "proto.h"
 
-struct event_base *relay_base;
-int relay_verbose;
-
-void relay_log(int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (relay_verbose < level)
-		return;
-	va_start(ap, fmt);
-	fputs("cpremote-relay: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
+/* The relay's context: one per process, handed to every object it creates. */
+static struct relay_ctx ctx;
 
 static void on_control(evutil_socket_t fd, short what, void *arg)
 {
-	control_on_readable(fd);
+	control_on_readable(&ctx, fd);
 }
 
 int main(int argc, char **argv)
@@ -65,24 +54,25 @@ int main(int argc, char **argv)
 	/* Writes to a reader that left must fail with EPIPE, not kill the relay. */
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("CPREMOTE_RELAY_VERBOSE"))
-		relay_verbose = atoi(getenv("CPREMOTE_RELAY_VERBOSE"));
+		ctx.verbose = atoi(getenv("CPREMOTE_RELAY_VERBOSE"));
 	/* Retry jitter must differ between the relays of concurrent callers. */
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	ssh_init();
-	relay_base = event_base_new();
-	if (!relay_base)
+	ctx.base = event_base_new();
+	if (!ctx.base)
 		return 1;
+	relay_log_set_default(&ctx);
 	evutil_make_socket_nonblocking(control_fd);
 	/* A ProxyCommand started by libssh must not keep the caller's socket open. */
 	evutil_make_socket_closeonexec(control_fd);
-	control_ev = event_new(relay_base, control_fd, EV_READ | EV_PERSIST, on_control, NULL);
+	control_ev = event_new(ctx.base, control_fd, EV_READ | EV_PERSIST, on_control, NULL);
 	event_add(control_ev, NULL);
-	event_base_dispatch(relay_base);
+	event_base_dispatch(ctx.base);
 
 	rchild_free_all();
 	conn_close_all();
 	event_free(control_ev);
-	event_base_free(relay_base);
+	event_base_free(ctx.base);
 	ssh_finalize();
 	return 0;
 }

@@ -11,7 +11,7 @@
 #include "cpremote.h"
 #include "session.h"
 
-/* Reads a whole number of at least MIN into *OUT.  Returns 0, or -1 with MSG set. */
+/* Reads a whole number of at least MIN into *OUT.  Returns 0, or CPREMOTE_EINVAL with MSG set. */
 static int seconds(const char *name, const char *value, long min, int *out, char *msg, size_t msglen)
 {
 	char *end;
@@ -20,7 +20,7 @@ static int seconds(const char *name, const char *value, long min, int *out, char
 	if (*value == '\0' || *end != '\0' || v < min || v > 86400) {
 		snprintf(msg, msglen, "bad value for -o %s: \"%s\" (a whole number from %ld)", name, value,
 			 min);
-		return -1;
+		return CPREMOTE_EINVAL;
 	}
 	*out = (int)v;
 	return 0;
@@ -48,10 +48,10 @@ static int strict_host_key_checking(const char *value, struct session_opts *so, 
 		}
 	snprintf(msg, msglen, "bad value for -o StrictHostKeyChecking: \"%s\" (yes, accept-new or no)",
 		 value);
-	return -1;
+	return CPREMOTE_EINVAL;
 }
 
-/* Sets an "-o Option=value" the way ssh -o would.  Returns 0 or -1 with MSG set. */
+/* Sets an "-o Option=value" the way ssh -o would.  Returns 0 or CPREMOTE_EINVAL with MSG set. */
 static int apply_option(ssh_session s, struct session_opts *so, const char *opt, char *msg, size_t msglen)
 {
 	static const struct {
@@ -100,16 +100,30 @@ static int apply_option(ssh_session s, struct session_opts *so, const char *opt,
 		    (map[i].o2 != map[i].o1 && ssh_options_set(s, map[i].o2, value) < 0)) {
 			snprintf(msg, msglen, "bad value for -o %s: \"%s\"%s%s", name, value,
 				 *ssh_get_error(s) ? ": " : "", ssh_get_error(s));
-			return -1;
+			return CPREMOTE_EINVAL;
 		}
 		return 0;
 	}
 bad:
 	snprintf(msg, msglen, "unsupported option -o %s", opt);
-	return -1;
+	return CPREMOTE_EINVAL;
 }
 
-int session_configure(ssh_session s, const struct dest *d, struct session_opts *so, char *msg, size_t msglen)
+#define HANDSHAKE_TIMEOUT_S 30
+#define IDLE_CLOSE_S 2
+#define KEEPALIVE_INTERVAL_S 5
+#define KEEPALIVE_COUNT 3
+
+struct session_opts session_opts_default(void)
+{
+	return (struct session_opts){ .handshake_timeout_s = HANDSHAKE_TIMEOUT_S,
+				      .keepalive_s = KEEPALIVE_INTERVAL_S,
+				      .keepalive_count = KEEPALIVE_COUNT,
+				      .idle_close_s = IDLE_CLOSE_S };
+}
+
+int session_configure(ssh_session s, const struct conn_key *d, int verbosity, struct session_opts *so,
+		      char *msg, size_t msglen)
 {
 	int one = 1, level;
 
@@ -120,7 +134,7 @@ int session_configure(ssh_session s, const struct dest *d, struct session_opts *
 	/* ssh_config first, so that the command line wins as with ssh. */
 	if (ssh_options_parse_config(s, d->config) < 0) {
 		snprintf(msg, msglen, "cannot read ssh config %s", d->config ? d->config : "~/.ssh/config");
-		return -1;
+		return CPREMOTE_EINVAL;
 	}
 	if (d->user && ssh_options_set(s, SSH_OPTIONS_USER, d->user) < 0)
 		goto libssh_error;
@@ -130,7 +144,7 @@ int session_configure(ssh_session s, const struct dest *d, struct session_opts *
 		goto libssh_error;
 	for (char **o = d->options; o && *o; o++)
 		if (apply_option(s, so, *o, msg, msglen) < 0)
-			return -1;
+			return CPREMOTE_EINVAL;
 	if (d->accept_new)
 		so->accept_new = HOSTKEY_ACCEPT_NEW;
 	/* Small frames must not wait for Nagle and delayed ACKs. */
@@ -139,12 +153,12 @@ int session_configure(ssh_session s, const struct dest *d, struct session_opts *
 	ssh_options_set(s, SSH_OPTIONS_PASSWORD_AUTH, &(int){ 0 });
 	ssh_options_set(s, SSH_OPTIONS_KBDINT_AUTH, &(int){ 0 });
 	ssh_options_set(s, SSH_OPTIONS_GSSAPI_AUTH, &(int){ 0 });
-	level = d->verbosity >= 3 ? SSH_LOG_PROTOCOL : d->verbosity == 2 ? SSH_LOG_WARNING : SSH_LOG_NOLOG;
+	level = verbosity >= 3 ? SSH_LOG_PROTOCOL : verbosity == 2 ? SSH_LOG_WARNING : SSH_LOG_NOLOG;
 	ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &level);
 	return 0;
 libssh_error:
 	snprintf(msg, msglen, "%s", ssh_get_error(s));
-	return -1;
+	return CPREMOTE_EINVAL;
 }
 
 /* libssh's words for what failed to negotiate, and the option that sets each. */
@@ -166,12 +180,12 @@ static int negotiation_failure(const char *e)
 	const char *m = strstr(e, NO_MATCH);
 
 	if (!m)
-		return -1;
+		return CPREMOTE_EINVAL;
 	m += strlen(NO_MATCH);
 	for (size_t i = 0; i < sizeof negotiated / sizeof negotiated[0]; i++)
 		if (strncmp(m, negotiated[i].libssh, strlen(negotiated[i].libssh)) == 0)
 			return (int)i;
-	return -1;
+	return CPREMOTE_EINVAL;
 }
 
 int session_error_is_final(ssh_session s)

@@ -6,7 +6,8 @@
 #include <libssh/libssh.h>
 
 #include "hostkey.h"
-#include "relay.h"
+#include "log.h"
+#include "request.h"
 
 /* What the options decide beyond libssh's own settings. */
 struct session_opts {
@@ -18,14 +19,19 @@ struct session_opts {
 	int idle_close_s; /* ControlPersist: how long a connection outlives its last child */
 };
 
+/* The defaults of struct session_opts, before any option. */
+struct session_opts session_opts_default(void);
+
 /*
- * Makes S non-blocking and configures it for D: host, the ssh_config (D's
+ * Makes S non-blocking and configures it for K: host, the ssh_config (K's
  * file, else ~/.ssh/config), then user, port, identity and "-o" options,
- * which win over the config as with ssh.  Never allows a password or
- * keyboard prompt.  SO must hold the defaults; the options may change
- * them.  Returns 0, or -1 with a message in MSG.
+ * which win over the config as with ssh; VERBOSITY sets libssh's log
+ * level.  Never allows a password or keyboard prompt.  SO must hold the
+ * defaults; the options may change them.  Returns 0, or CPREMOTE_EINVAL
+ * with a message in MSG.
  */
-int session_configure(ssh_session s, const struct dest *d, struct session_opts *so, char *msg, size_t msglen);
+int session_configure(ssh_session s, const struct conn_key *k, int verbosity, struct session_opts *so,
+		      char *msg, size_t msglen);
 
 /*
  * Whether the error that ended S's handshake is one a new attempt cannot

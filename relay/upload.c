@@ -7,6 +7,7 @@
  * without blocking from the connection's state machine, like the rest of
  * the relay's libssh use.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ int upload_start(struct upload *u, ssh_session s, const struct helper_blob *b)
 	u->ch = ssh_channel_new(s);
 	if (!u->cmd || !u->ch) {
 		upload_free(u);
-		return -1;
+		return -ENOMEM;
 	}
 	u->state = U_OPEN;
 	return 0;
@@ -93,6 +94,7 @@ static enum upload_result failed(struct upload *u, char *msg, size_t msglen, con
 	return UPLOAD_FAILED;
 }
 
+/* Over 80 lines: one switch over the upload's states, each a few lines, read best in order. */
 enum upload_result upload_step(struct upload *u, char *msg, size_t msglen)
 {
 	ssh_session s = ssh_channel_get_session(u->ch);

@@ -173,7 +173,8 @@ static void cprun_sigint(void)
 	t0 = fixture_now();
 	st = wait_within(pid, 15);
 	printf("# cprun ended %.2f s after SIGINT\n", fixture_now() - t0);
-	ok(st != -1 && fixture_now() - t0 < END_BOUND_S, "cprun: it ends within 2 s, not when the orphan does");
+	ok(st != -1 && fixture_now() - t0 < END_BOUND_S,
+	   "cprun: it ends within 2 s, not when the orphan does");
 	ok_int(st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, 130, "cprun: exit 130 (128+SIGINT)");
 	n = read(errfd, err, sizeof(err) - 1);
 	err[n > 0 ? n : 0] = '\0';

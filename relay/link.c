@@ -1,0 +1,394 @@
+/*
+ * link.c — an SSH connection brought up to a running helper (see link.h).
+ * A state machine advanced on every socket event, asking
+ * ssh_get_poll_flags() what to wait for next.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpremote.h"
+#include "install.h"
+#include "link.h"
+#include "tail.h"
+
+#define HANDSHAKE_ATTEMPTS 6 /* sshd's MaxStartups drops handshakes at random under load */
+#define RETRY_BASE_MS 100
+
+/* Stops L and tells its owner.  The owner frees L later, never from here. */
+static void link_fail(struct link *l, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void link_fail(struct link *l, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	link_stop(l);
+	l->ops->on_fail(l->arg, code, msg);
+}
+
+void link_drain_stderr(struct link *l)
+{
+	char buf[4096];
+	int n;
+
+	if (!l->ch)
+		return;
+	while ((n = ssh_channel_read_nonblocking(l->ch, buf, sizeof buf, 1)) > 0) {
+		relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, buf, (size_t)n);
+		rlog(l->ctx, 1, "%s: helper: %.*s", l->key->host, n, buf);
+	}
+}
+
+const char *link_stderr_line(struct link *l)
+{
+	char *end = l->stderr_tail + l->stderr_len;
+
+	while (end > l->stderr_tail && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	char *nl = strrchr(l->stderr_tail, '\n');
+	return nl ? nl + 1 : l->stderr_tail;
+}
+
+/* Arms the write event when libssh has output waiting. */
+static void rearm(struct link *l)
+{
+	if (l->fd < 0 || l->state == L_STOPPED)
+		return;
+	if (ssh_get_poll_flags(l->s) & SSH_WRITE_PENDING)
+		event_add(l->wr, NULL);
+	else
+		event_del(l->wr);
+}
+
+static void on_socket(evutil_socket_t fd, short what, void *arg)
+{
+	link_step(arg);
+}
+
+/* Registers the socket with the loop once libssh has one. */
+static void watch_socket(struct link *l)
+{
+	if (l->fd >= 0)
+		return;
+	l->fd = ssh_get_fd(l->s);
+	if (l->fd < 0)
+		return;
+	l->rd = event_new(l->ctx->base, l->fd, EV_READ | EV_PERSIST, on_socket, l);
+	l->wr = event_new(l->ctx->base, l->fd, EV_WRITE, on_socket, l);
+	event_add(l->rd, NULL);
+}
+
+/*
+ * Whether the server closed the connection during the handshake, as sshd
+ * does beyond MaxStartups; a refused or unresolvable host is final.
+ */
+static int handshake_dropped(struct link *l)
+{
+	const char *e = ssh_get_error(l->s);
+
+	return l->fd >= 0 && !strstr(e, "refused") && !strstr(e, "resolve") && !strstr(e, "unreachable") &&
+	       !strstr(e, "No route");
+}
+
+/* A new session for KEY into L->s; a bad configuration is kept for on_kick() to report. */
+static void new_session(struct link *l)
+{
+	l->s = ssh_new();
+	if (!l->s) {
+		snprintf(l->config_error, sizeof l->config_error, "out of memory");
+		return;
+	}
+	if (session_configure(l->s, l->key, l->verbosity, &l->so, l->config_error, sizeof l->config_error) <
+		    0 &&
+	    !l->config_error[0])
+		snprintf(l->config_error, sizeof l->config_error, "bad options");
+}
+
+/* Forgets the failed session and starts a new one after a backoff with jitter. */
+static void retry_later(struct link *l)
+{
+	long ms = RETRY_BASE_MS << l->attempts;
+	struct timeval tv;
+
+	ms += random() % (ms + 1);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	rlog(l->ctx, 1, "%s: handshake dropped (%s); retrying in %ld ms", l->key->host, ssh_get_error(l->s),
+	     ms);
+	l->attempts++;
+	event_free(l->rd);
+	event_free(l->wr);
+	l->rd = l->wr = NULL;
+	l->fd = -1;
+	ssh_disconnect(l->s);
+	ssh_free(l->s);
+	new_session(l);
+	if (l->config_error[0])
+		tv = (struct timeval){ 0 };
+	event_add(l->kick, &tv);
+}
+
+/* What a state's step returns. */
+enum {
+	ST_FAILED = -1, /* L failed (its owner was told) or was stopped */
+	ST_WAIT = 0, /* for the next socket event */
+	ST_NEXT = 1 /* the next state follows at once */
+};
+
+static int st_connecting(struct link *l)
+{
+	char msg[1024];
+	int rc = ssh_connect(l->s);
+
+	watch_socket(l);
+	if (rc == SSH_AGAIN)
+		return ST_WAIT;
+	if (rc != SSH_OK) {
+		if (handshake_dropped(l) && !session_error_is_final(l->s) &&
+		    l->attempts + 1 < HANDSHAKE_ATTEMPTS) {
+			retry_later(l);
+			return ST_FAILED;
+		}
+		link_fail(l, CPREMOTE_ECONNECT, "%s: cannot connect: %s%s", l->key->host,
+			  session_error_message(l->s), l->attempts ? " (after retries)" : "");
+		return ST_FAILED;
+	}
+	rc = session_check_host_key(l->s, l->key->host, l->so.accept_new, msg, sizeof msg);
+	if (rc != 0) {
+		link_fail(l, rc, "%s", msg);
+		return ST_FAILED;
+	}
+	l->state = L_AUTH;
+	return ST_NEXT;
+}
+
+/* A new session channel for the exec, opened by the next state. */
+static int new_channel(struct link *l)
+{
+	l->ch = ssh_channel_new(l->s);
+	if (!l->ch) {
+		link_fail(l, CPREMOTE_ECONNECT, "%s: %s", l->key->host, ssh_get_error(l->s));
+		return ST_FAILED;
+	}
+	l->state = L_OPEN;
+	return ST_NEXT;
+}
+
+static int st_auth(struct link *l)
+{
+	int rc = ssh_userauth_publickey_auto(l->s, NULL, NULL);
+
+	if (rc == SSH_AUTH_AGAIN)
+		return ST_WAIT;
+	if (rc != SSH_AUTH_SUCCESS) {
+		char *user = NULL;
+
+		ssh_options_get(l->s, SSH_OPTIONS_USER, &user);
+		link_fail(l, CPREMOTE_EAUTH,
+			  "%s: authentication failed for user %s (publickey): no key was accepted%s%s",
+			  l->key->host, user ? user : "?", rc == SSH_AUTH_ERROR ? ": " : "",
+			  rc == SSH_AUTH_ERROR ? ssh_get_error(l->s) : "");
+		ssh_string_free_char(user);
+		return ST_FAILED;
+	}
+	return new_channel(l);
+}
+
+/* The end of a libssh call's step: wait on SSH_AGAIN, fail with CODE on an error (WHAT it was), else go to NEXT. */
+static int call_done(struct link *l, int rc, enum link_state next, int code, const char *what)
+{
+	if (rc == SSH_AGAIN)
+		return ST_WAIT;
+	if (rc != SSH_OK) {
+		link_fail(l, code, "%s: %s: %s", l->key->host, what, ssh_get_error(l->s));
+		return ST_FAILED;
+	}
+	l->state = next;
+	return ST_NEXT;
+}
+
+static int st_open(struct link *l)
+{
+	return call_done(l, ssh_channel_open_session(l->ch), L_EXEC, CPREMOTE_ECONNECT,
+			 "cannot open a session");
+}
+
+static int st_exec(struct link *l)
+{
+	char *cmd = install_exec_command(l->bootstrap, l->helper);
+	int rc = cmd ? ssh_channel_request_exec(l->ch, cmd) : SSH_ERROR;
+
+	free(cmd);
+	rc = call_done(l, rc, L_RUNNING, CPREMOTE_EHELPER, "cannot run the helper");
+	if (rc != ST_NEXT)
+		return rc;
+	l->ops->on_exec(l->arg);
+	return l->state == L_RUNNING ? ST_NEXT : ST_FAILED;
+}
+
+static int st_running(struct link *l)
+{
+	return l->ops->on_io(l->arg) < 0 ? ST_FAILED : ST_WAIT;
+}
+
+/* Drives the upload; once the helper is installed, runs the stub again on a new channel. */
+static int st_upload(struct link *l)
+{
+	char msg[700];
+	enum upload_result r;
+
+	/* Logged only when bytes go: the tests count uploads by this line. */
+	while ((r = upload_step(&l->up, msg, sizeof msg)) == UPLOAD_SENDING)
+		rlog(l->ctx, 1, "%s: uploading %zu bytes", l->key->host, l->up.blob->len);
+	if (r == UPLOAD_AGAIN)
+		return ST_WAIT;
+	if (r == UPLOAD_FAILED) {
+		link_fail(l, CPREMOTE_EHELPER, "%s: cannot install the helper: %s", l->key->host, msg);
+		return ST_FAILED;
+	}
+	rlog(l->ctx, 1, "%s: helper %s as %s", l->key->host,
+	     l->up.by_other ? "installed meanwhile by another spawn" : "installed", l->up.path);
+	l->installed = 1;
+	ssh_channel_close(l->up.ch);
+	ssh_channel_free(l->up.ch);
+	l->up.ch = NULL;
+	return new_channel(l);
+}
+
+typedef int state_fn(struct link *l);
+
+static state_fn *const states[] = {
+	[L_CONNECTING] = st_connecting, [L_AUTH] = st_auth,     [L_OPEN] = st_open, [L_EXEC] = st_exec,
+	[L_RUNNING] = st_running,       [L_UPLOAD] = st_upload,
+};
+
+void link_step(struct link *l)
+{
+	int r = ST_NEXT;
+
+	/* Each state hands over to the next at once when it completes without waiting. */
+	while (r == ST_NEXT && l->state != L_STOPPED)
+		r = states[l->state](l);
+	if (r == ST_WAIT)
+		rearm(l);
+}
+
+/* Starts the link from the loop: failures are then reported to attached children. */
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct link *l = arg;
+	struct timeval tv = { .tv_sec = l->so.handshake_timeout_s };
+
+	if (l->config_error[0]) {
+		link_fail(l, CPREMOTE_EINVAL, "%s: %s", l->key->host, l->config_error);
+		return;
+	}
+	if (l->attempts == 0)
+		evtimer_add(l->deadline, &tv); /* one deadline for every attempt */
+	link_step(l);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct link *l = arg;
+
+	if (l->state == L_UPLOAD)
+		link_fail(l, CPREMOTE_EHELPER, "%s: timed out while installing the helper", l->key->host);
+	else
+		link_fail(l, CPREMOTE_ECONNECT, "%s: connection timed out during the SSH handshake",
+			  l->key->host);
+}
+
+int link_start(struct link *l, const struct relay_ctx *ctx, const struct conn_key *key, int verbosity,
+	       const char *helper, int bootstrap, const struct link_ops *ops, void *arg)
+{
+	*l = (struct link){ .ctx = ctx,
+			    .key = key,
+			    .helper = helper,
+			    .bootstrap = bootstrap,
+			    .verbosity = verbosity,
+			    .ops = ops,
+			    .arg = arg,
+			    .fd = -1 };
+	l->so = session_opts_default();
+	l->kick = event_new(ctx->base, -1, 0, on_kick, l);
+	l->deadline = evtimer_new(ctx->base, on_deadline, l);
+	if (!l->kick || !l->deadline)
+		return -ENOMEM;
+	new_session(l);
+	if (!l->s)
+		return -ENOMEM;
+	event_active(l->kick, 0, 0);
+	return 0;
+}
+
+void link_want_write(struct link *l)
+{
+	if (l->state == L_RUNNING && l->wr)
+		event_active(l->wr, EV_WRITE, 0);
+}
+
+int link_running(const struct link *l)
+{
+	return l->state == L_RUNNING;
+}
+
+void link_handshake_done(struct link *l)
+{
+	evtimer_del(l->deadline);
+}
+
+int link_upload(struct link *l, const struct helper_blob *b)
+{
+	ssh_channel_close(l->ch);
+	ssh_channel_free(l->ch);
+	l->ch = NULL;
+	if (upload_start(&l->up, l->s, b) < 0)
+		return -ENOMEM;
+	l->state = L_UPLOAD;
+	/* Run from the loop: the owner is still reading the old channel. */
+	event_active(l->wr, EV_WRITE, 0);
+	return 0;
+}
+
+/* L's events, to stop or free them all. */
+#define LINK_EVENTS(l)                                         \
+	{                                                      \
+		&(l)->rd, &(l)->wr, &(l)->kick, &(l)->deadline \
+	}
+
+void link_stop(struct link *l)
+{
+	struct event **evs[] = LINK_EVENTS(l);
+
+	l->state = L_STOPPED;
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (*evs[i])
+			event_del(*evs[i]);
+}
+
+void link_free(struct link *l)
+{
+	struct event **evs[] = LINK_EVENTS(l);
+
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (*evs[i])
+			event_free(*evs[i]);
+	if (l->ch) {
+		/* Closing the channel ends the helper's stdin: it ends its children. */
+		ssh_channel_close(l->ch);
+		ssh_channel_free(l->ch);
+	}
+	upload_free(&l->up);
+	if (l->s) {
+		ssh_disconnect(l->s);
+		ssh_free(l->s);
+	}
+	memset(l, 0, sizeof *l);
+	l->fd = -1;
+}

@@ -1,0 +1,30 @@
+/* localfd.h — the caller's fds as the relay reads and writes them (localfd.c). */
+#ifndef CPREMOTE_RELAY_LOCALFD_H
+#define CPREMOTE_RELAY_LOCALFD_H
+
+#include <sys/types.h>
+#include <event2/event.h>
+
+/*
+ * A caller-side fd the relay reads or writes without blocking and without
+ * changing the caller's file description: sockets are used with
+ * MSG_DONTWAIT, pipes and terminals are reopened privately with O_NONBLOCK,
+ * and fds that cannot be polled (regular files, /dev/null) are treated as
+ * always ready.
+ */
+struct localfd {
+	int fd;
+	int is_socket;
+	int pollable;
+};
+
+/* Takes ownership of FD for reading (FOR_WRITE 0) or writing (1).  Returns 0 or -errno (FD closed either way). */
+int localfd_adopt(struct localfd *l, int fd, int for_write);
+/* read/write without blocking; return as read(2)/write(2) (-1 with errno, EAGAIN when not ready). */
+ssize_t localfd_read(struct localfd *l, void *buf, size_t n);
+ssize_t localfd_write(struct localfd *l, const void *buf, size_t n);
+/* Arms EV (an event on l->fd) once: event_add, or made active at once when the fd cannot be polled. */
+void localfd_watch(struct localfd *l, struct event *ev, short what);
+void localfd_close(struct localfd *l);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * test_relay_leaves.c — unit tests of the relay's small decision files:
+ * install.c (the exec string, and what a connection does when the run
+ * stub finds no helper) and keepalive.c (when silence means a lost link,
+ * and what the PING carries).
+ */
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "cpremote.h"
+#include "install.h"
+#include "keepalive.h"
+#include "tap.h"
+
+static void test_exec_command(void)
+{
+	char *cmd = install_exec_command(0, "/opt/it's here/cpremote-helper");
+
+	ok(cmd && strcmp(cmd, "exec '/opt/it'\\''s here/cpremote-helper'") == 0,
+	   "a named helper is exec'ed single-quoted, its quote escaped");
+	free(cmd);
+	cmd = install_exec_command(1, "cpremote-helper");
+	ok(cmd && strcmp(cmd, bootstrap_run_command()) == 0, "without a helper the run stub is exec'ed");
+	free(cmd);
+}
+
+static void test_plan(void)
+{
+	const char *arch = helper_blobs[0].arch;
+	struct install_state st = { .host = "h1" };
+	const struct helper_blob *b = NULL;
+	struct cpr_err e;
+
+	ok_int(install_plan(&st, BS_NEED, arch, &b, &e), 0, "a missing helper of a carried arch is uploaded");
+	ok(b == &helper_blobs[0], "the blob of that arch is chosen");
+	ok_int(install_plan(&st, BS_NEED, "vax", &b, &e), CPREMOTE_EHELPER, "an arch not carried fails");
+	ok(b == NULL && strstr(e.msg, "h1:") && strstr(e.msg, "'vax'") && strstr(e.msg, arch),
+	   "the message names the host, its arch and the carried ones");
+	ok_int(install_plan(&st, BS_NOARCH, "sparc", &b, &e), CPREMOTE_EHELPER, "no arch for the host fails");
+	st.no_upload = 1;
+	ok_int(install_plan(&st, BS_NEED, arch, &b, &e), CPREMOTE_EHELPER, "--no-upload refuses the upload");
+	ok(strstr(e.msg, "--no-upload") && strstr(e.msg, helper_blobs[0].sha256),
+	   "the message says where to install which helper");
+	st.no_upload = 0;
+	st.installed = 1;
+	st.installed_path = "/home/u/.cache/cpremote/x";
+	ok_int(install_plan(&st, BS_NEED, arch, &b, &e), CPREMOTE_EHELPER,
+	       "a second upload on one connection fails");
+	ok(strstr(e.msg, st.installed_path) != NULL, "the message names the installed path");
+}
+
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+}
+
+static void test_keepalive(void)
+{
+	struct event_base *base = event_base_new();
+	struct keepalive ka;
+	struct cpr_buf out = { 0 };
+	struct cpr_header h;
+	const uint8_t *p;
+
+	ok_int(keepalive_init(&ka, base, 5, 3, tick, NULL), 0, "keepalive set up");
+	ok_int(keepalive_tick(&ka, 0), KA_QUIET, "no children: no PING");
+	ok_int(keepalive_tick(&ka, 0), KA_QUIET, "no children: silence is no loss");
+	ok_int(keepalive_tick(&ka, 1), KA_PING, "children: a PING (1 silent)");
+	keepalive_heard(&ka);
+	ok_int(keepalive_tick(&ka, 1), KA_PING, "an answer resets the count");
+	ok_int(keepalive_tick(&ka, 1), KA_PING, "1 silent");
+	ok_int(keepalive_tick(&ka, 1), KA_PING, "2 silent");
+	ok_int(keepalive_tick(&ka, 1), KA_LOST, "3 silent intervals: lost");
+	ok_int(keepalive_ping(&ka, &out), 0, "a PING queued");
+	ok(cpr_frame_next(cpr_buf_peek(&out), cpr_buf_len(&out), &h, &p) > 0 && h.type == CPR_PING &&
+		   h.length == 8 && h.child == 0,
+	   "the PING is a frame for child 0");
+	ok_int(cpr_get_u32(p + 4), 5 * (3 + 1), "it carries the silence limit, interval x (count + 1)");
+	cpr_buf_free(&out);
+	keepalive_stop(&ka, 1);
+	event_base_free(base);
+}
+
+int main(void)
+{
+	test_exec_command();
+	test_plan();
+	test_keepalive();
+	return tap_done();
+}
