@@ -383,13 +383,14 @@ static void run_bounds_case(const struct bcase *bc, const char *hostile, pid_t *
 	relay_checks(bc->mode, now_s() - t0, bc->bound_s, relay);
 }
 
+/* What SIGALRM prints: set before each case (the handler may call no snprintf). */
+static char watchdog_msg[160];
+
 /* SIGALRM: a case that hangs is reported as such, not left to the harness. */
 static void on_alarm(int sig)
 {
-	static const char msg[] = "not ok - the case still runs after its watchdog: hangs\n";
-
 	(void)sig;
-	if (write(1, msg, sizeof(msg) - 1) < 0)
+	if (write(1, watchdog_msg, strlen(watchdog_msg)) < 0)
 		_exit(3);
 	_exit(1);
 }
@@ -410,6 +411,9 @@ static int run_bounds(char **names, const char *hostile)
 			printf("Bail out! no case named %s\n", names[n]);
 			return 1;
 		}
+		snprintf(watchdog_msg, sizeof(watchdog_msg), "not ok - %s: still runs after %d s: it hangs\n",
+			 bounds[i].mode, bounds[i].bound_s * 2 + 30);
+		fflush(stdout);
 		alarm((unsigned)bounds[i].bound_s * 2 + 30);
 		run_bounds_case(&bounds[i], hostile, &relay);
 		spawn_again(bounds[i].mode);

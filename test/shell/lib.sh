@@ -88,9 +88,23 @@ kill_tagged() {
 	done
 }
 
-# The cprun processes of this test (their arguments carry the tag).
-our_cprun() { pgrep -f -- "-e CPRTAG=$TAG " | grep -vx "$$"; }
+# The cprun processes of this test: this user's whose arguments carry the
+# tag (the remote processes have it in their environment only).
+our_cprun() { pgrep -u "$(id -u)" -f -- "CPRTAG=$TAG" | grep -vx "$$"; }
 no_cprun() { [ -z "$(our_cprun)" ]; }
+# Whether our cprun runs and is not stopped (state T in /proc/PID/stat).
+cprun_running() {
+	local p st
+	p=$(our_cprun | head -1)
+	[ -n "$p" ] || return 1
+	st=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$p/stat" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != T ]
+}
+cprun_stopped() {
+	local p
+	p=$(our_cprun | head -1)
+	[ -n "$p" ] && [ "$(sed 's/^.*) \(.\).*$/\1/' "/proc/$p/stat" 2>/dev/null)" = T ]
+}
 
 # ---- tmux: a private server (its own socket name), one window, bash at a prompt.
 TMUX_SOCK=cpr-$TAG
@@ -101,14 +115,14 @@ tm() { tmux -L "$TMUX_SOCK" -f /dev/null "$@"; }
 tmux_start() {
 	command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux is not installed"; exit 0; }
 	tm new-session -d -x 120 -y 30 -s t \
-		env -i PATH="$PATH" HOME="${HOME:-/root}" TERM=xterm \
+		env -i PATH="$PATH" HOME="${HOME:-/root}" TERM=screen \
 		CPREMOTE_RELAY="${CPREMOTE_RELAY:-}" CPREMOTE_HELPER="${CPREMOTE_HELPER:-}" \
 		PS1="$PROMPT" bash --norc --noprofile -i || return 1
 	wait_for 10 pane_has "^CPRTEST\\$"
 }
 tmux_stop() { tm kill-server 2>/dev/null; }
 # The pane's text (with its scrollback).
-pane() { tm capture-pane -p -t t -S -200; }
+pane() { tm capture-pane -p -J -t t -S -200; }
 # pane_has REGEX: whether a line of the pane matches (grep -E).
 pane_has() { pane | grep -qE -- "$1"; }
 # keys ARGS...: as tmux send-keys (a literal string, or key names like Enter, C-z).

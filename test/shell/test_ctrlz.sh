@@ -40,6 +40,8 @@ ok $? "a line typed before Ctrl-Z reaches FILE"
 keys C-z
 wait_for "$STEP_S" pane_has 'Stopped'
 ok $? "Ctrl-Z: bash reports cprun Stopped"
+cprun_stopped
+ok $? "Ctrl-Z: cprun is stopped"
 line "echo typed-at-shell"
 wait_for "$STEP_S" pane_has '^typed-at-shell$'
 ok $? "a line typed while cprun is stopped reaches bash"
@@ -50,6 +52,9 @@ grep -q typed-at-shell "$FILE"
 ok $((!$?)) "FILE does not get what was typed while cprun was stopped"
 
 line fg
+# Typed only once bash has given cprun the terminal and continued it.
+wait_for "$STEP_S" cprun_running
+ok $? "fg: cprun runs again"
 line c
 wait_for "$STEP_S" file_is $'a\nc\n'
 ok $? "a line typed after fg reaches FILE"

@@ -10,7 +10,9 @@
 #                                   only "non-zero" is asserted)
 #   cprun h1 seq 1000000 >/dev/full exits non-zero and says on stderr
 #                                   "cprun: h1: stdout: No space left on device"
-# Each pipeline runs under timeout(1), so a hang is a failure, not a stall.
+# Each pipeline runs under timeout(1), so a hang is a failure, not a stall;
+# stdin is /dev/null, so that a terminal the tests were started from plays
+# no part.
 # Speaks TAP.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -27,7 +29,7 @@ KILL_S=30
 
 # --- yes | head -2
 t0=$(now_ms)
-timeout -k 5 "$KILL_S" "$CPRUN" -F "$CONFIG" -e "CPRTAG=$TAG" h1 yes 2>"$WORK/err.yes" | head -2 >"$WORK/out.yes"
+timeout -k 5 "$KILL_S" "$CPRUN" -F "$CONFIG" -e "CPRTAG=$TAG" h1 yes </dev/null 2>"$WORK/err.yes" | head -2 >"$WORK/out.yes"
 rc=${PIPESTATUS[0]}
 out=$(cat "$WORK/out.yes")
 took=$(($(now_ms) - t0))
@@ -42,7 +44,7 @@ ok $? "no yes of the test user is left on the host"
 # --- a shell loop whose echo gets EPIPE
 t0=$(now_ms)
 timeout -k 5 "$KILL_S" "$CPRUN" -F "$CONFIG" -e "CPRTAG=$TAG" h1 \
-	sh -c 'while :; do echo x; sleep .1; done' 2>"$WORK/err.loop" | head -2 >"$WORK/out.loop"
+	sh -c 'while :; do echo x; sleep .1; done' </dev/null 2>"$WORK/err.loop" | head -2 >"$WORK/out.loop"
 rc=${PIPESTATUS[0]}
 out=$(cat "$WORK/out.loop")
 took=$(($(now_ms) - t0))
@@ -57,7 +59,7 @@ ok $? "no shell of the test user is left on the host"
 
 # --- disk full
 t0=$(now_ms)
-timeout -k 5 "$KILL_S" "$CPRUN" -F "$CONFIG" -e "CPRTAG=$TAG" h1 seq 1000000 >/dev/full 2>"$WORK/err.full"
+timeout -k 5 "$KILL_S" "$CPRUN" -F "$CONFIG" -e "CPRTAG=$TAG" h1 seq 1000000 </dev/null >/dev/full 2>"$WORK/err.full"
 rc=$?
 took=$(($(now_ms) - t0))
 diag "cprun h1 seq 1000000 >/dev/full: exit $rc after $took ms"
