@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-STEP_S=20
+STEP_S=15
 END_S=5
 
 tmux_start

@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 file_is() { [ "$(cat "$FILE" 2>/dev/null; echo .)" = "$1." ]; }
-STEP_S=20
+STEP_S=15
 
 tmux_start
 ok $? "bash runs at a prompt in tmux"
