@@ -22,6 +22,17 @@
  *                same (now dead) child, then stays until the relay closes
  *   noise        no hello at all: endless text until the relay hangs up
  *   bad_version  a hello of protocol version 9
+ * Bounds a hostile helper must not break (issue 9):
+ *   bigcredit    SPAWNED, CREDIT 0xffffffff - window and 0xffffffff on the
+ *                channel and stdin, then
+ *                reads nothing for BIGCREDIT_S seconds and exits (EOF)
+ *   stderrflood  SPAWNED, 256 MiB on its own stderr (the SSH channel's
+ *                extended data), then EXIT 0
+ *   noconfirm    hello, then answers PINGs with PONGs, never SPAWNED
+ *   exitfirst    hello, EXIT 0 for the child before any SPAWNED
+ *   datafirst    hello, DATA on stdout before SPAWNED, then SPAWNED, EXIT 0
+ *   escapes      no hello: terminal escapes and "bad" on stderr, exit 1
+ *   emptyerror   hello, ERROR (stage exec, errno 0, no MESSAGE)
  * Exit status: 0; 2 when the relay's hello or SPAWN did not come.
  */
 #include <errno.h>
@@ -36,6 +47,10 @@
 
 /* Never outlive a test that forgot us, whatever the relay does. */
 #define LIFETIME_S 60
+/* How long bigcredit leaves the relay's frames unread before it exits. */
+#define BIGCREDIT_S 10
+/* What stderrflood writes to its stderr. */
+#define FLOOD_BYTES (256u * 1024 * 1024)
 
 /* Writes all of P to the relay; 0, or -1 when it hung up. */
 static int write_all(const void *p, size_t n)
@@ -67,6 +82,86 @@ static void drain_until_eof(void)
 	while ((k = read(0, buf, sizeof(buf))) != 0)
 		if (k < 0 && errno != EINTR)
 			break;
+}
+
+/* Answers every PING with its PONG, and ignores every other frame, until the relay hangs up. */
+static void pong_until_eof(struct cpr_buf *b)
+{
+	static uint8_t p[65536];
+	uint8_t hdr[CPR_HEADER_LEN];
+	struct cpr_header h;
+
+	while (read_all(hdr, sizeof(hdr)) == 0 && cpr_header_decode(hdr, &h) == 0) {
+		if (h.length > sizeof(p) || read_all(p, h.length) < 0)
+			return;
+		if (h.type == CPR_PING &&
+		    (cpr_frame_append(b, CPR_PONG, 0, 0, p, h.length) < 0 || flush(b) < 0))
+			return;
+	}
+}
+
+/*
+ * The modes of issue 9's bounds (see the top), run after the relay's hello
+ * and SPAWN for child ID; BIG is 1 MiB of 'x'.  Returns the exit status, or
+ * -1 when MODE is none of them.
+ */
+static int bounds_mode(const char *mode, uint32_t id, struct cpr_buf *out, const uint8_t *big, size_t big_len)
+{
+	uint8_t exit_info[4] = { CPR_EXITED, 0, 0, 0 };
+	size_t done;
+
+	if (strcmp(mode, "escapes") == 0) {
+		/* Before any hello: what a broken host prints as it fails. */
+		fputs("\033]0;pwned\007\033[2Jbad\n", stderr);
+		fflush(stderr);
+		return 1;
+	}
+	if (strcmp(mode, "bigcredit") == 0) {
+		cpr_frame_append_u32(out, CPR_SPAWNED, 0, id, 4321);
+		/*
+		 * First what takes the credit to 2^32-1 exactly (a relay that only
+		 * guards against wrapping takes it), then 2^32-1 itself.
+		 */
+		cpr_frame_append_u32(out, CPR_CREDIT, CPR_CHANNEL, id, 0xffffffffu - CPR_WINDOW);
+		cpr_frame_append_u32(out, CPR_CREDIT, CPR_STDIN, id, 0xffffffffu - CPR_WINDOW);
+		cpr_frame_append_u32(out, CPR_CREDIT, CPR_CHANNEL, id, 0xffffffffu);
+		cpr_frame_append_u32(out, CPR_CREDIT, CPR_STDIN, id, 0xffffffffu);
+		flush(out);
+		/* The relay may queue only what the window allows; nothing is read. */
+		sleep(BIGCREDIT_S);
+		return 0;
+	}
+	if (strcmp(mode, "stderrflood") == 0) {
+		cpr_frame_append_u32(out, CPR_SPAWNED, 0, id, 4321);
+		if (flush(out) < 0)
+			return 0;
+		for (done = 0; done < FLOOD_BYTES; done += big_len)
+			if (io_write_all(2, big, big_len) != 0)
+				return 0;
+		cpr_frame_append(out, CPR_EXIT, 0, id, exit_info, 4);
+	} else if (strcmp(mode, "noconfirm") == 0) {
+		flush(out);
+		pong_until_eof(out);
+		return 0;
+	} else if (strcmp(mode, "exitfirst") == 0) {
+		cpr_frame_append(out, CPR_EXIT, 0, id, exit_info, 4);
+	} else if (strcmp(mode, "datafirst") == 0) {
+		cpr_frame_append(out, CPR_DATA, CPR_STDOUT, id, "early", 5);
+		cpr_frame_append_u32(out, CPR_SPAWNED, 0, id, 4321);
+		cpr_frame_append(out, CPR_EXIT, 0, id, exit_info, 4);
+	} else if (strcmp(mode, "emptyerror") == 0) {
+		struct cpr_buf p = { 0 };
+
+		cpr_field_put_u32(&p, CPR_F_CODE, CPR_STAGE_EXEC);
+		cpr_field_put_u32(&p, CPR_F_ERRNO, 0);
+		cpr_frame_append(out, CPR_ERROR, 0, id, cpr_buf_peek(&p), cpr_buf_len(&p));
+		cpr_buf_free(&p);
+	} else {
+		return -1;
+	}
+	flush(out);
+	drain_until_eof();
+	return 0;
 }
 
 static void hello(struct cpr_buf *b, uint8_t version)
@@ -123,6 +218,8 @@ int main(void)
 	}
 	memset(big, 'x', sizeof(big));
 
+	if (strcmp(mode, "escapes") == 0)
+		return bounds_mode(mode, id, &out, big, sizeof(big));
 	if (strcmp(mode, "noise") == 0) {
 		/* Partial magics too, so that a search that restarts badly is caught. */
 		for (i = 0; i + 64 <= (int)sizeof(big); i += 64)
@@ -210,6 +307,9 @@ int main(void)
 		cpr_frame_append_u32(&out, CPR_SPAWNED, 0, id, 4322);
 		exit_info[1] = 9;
 		cpr_frame_append(&out, CPR_EXIT, 0, id, exit_info, 4);
+	} else if ((i = bounds_mode(mode, id, &out, big, sizeof(big))) >= 0) {
+		cpr_buf_free(&out);
+		return i;
 	} else {
 		fprintf(stderr, "hostile_helper: unknown mode '%s'\n", mode);
 		return 2;
