@@ -219,7 +219,9 @@ int helper_nofile_raise(void);
 /* In a child before exec: gives back the soft limit the helper started with.  0, or -1 with errno. */
 int helper_nofile_restore(void);
 
-/* Writes a diagnostic line "cpremote-helper: ..." to stderr. */
+/* Writes a diagnostic line "cpremote-helper: ..." to stderr, unless helper_warn_quiet (the fuzz target sets it). */
 void helper_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+extern int helper_warn_quiet;
 
 #endif

@@ -14,7 +14,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,17 +26,6 @@
 
 /* After the SIGKILL, how long to wait for processes that do not go away (e.g. stuck in I/O). */
 #define KILL_WAIT_MS 2000
-
-void helper_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("cpremote-helper: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 /*
  * Reads from the relay and acts on every whole frame (frame.c).  Returns

@@ -1,10 +1,14 @@
 /* util.c — the clock, fd, fd-limit and setting helpers that the helper and its guardian share. */
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
 
 #include "helper.h"
+
+int helper_warn_quiet;
 
 /* Without CPREMOTE_GRACE_MS: SIGTERM to SIGKILL in 5 s. */
 #define GRACE_MS_DEFAULT 5000
@@ -68,4 +72,17 @@ int helper_nofile_restore(void)
 	if (!nofile_raised)
 		return 0;
 	return setrlimit(RLIMIT_NOFILE, &nofile_orig);
+}
+
+void helper_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (helper_warn_quiet)
+		return;
+	fputs("cpremote-helper: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
