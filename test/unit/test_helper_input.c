@@ -237,11 +237,44 @@ static void test_frames(void)
 	cpr_buf_free(&h.out);
 }
 
+/* The relay's EOF on stdout: that stream's queued DATA goes, the rest of the queue stays in order. */
+static void test_reader_gone(void)
+{
+	struct helper h = { 0 };
+	struct cpr_buf in = { 0 }, p = { 0 };
+	uint8_t hello[CPR_HELLO_LEN];
+	char types[256];
+
+	helper_reset(&h);
+	cpr_hello_encode(hello, 0);
+	cpr_buf_append(&in, hello, sizeof(hello));
+	put(&p, CPR_F_FILE, "prog");
+	feed(&in, CPR_SPAWN, 0, 5, &p);
+	feed(&in, CPR_SPAWN, 0, 6, &p);
+	cpr_buf_free(&p);
+	helper_input(&h, &in);
+	cpr_frame_append(&h.out, CPR_DATA, CPR_STDOUT, 5, "a", 1);
+	cpr_frame_append(&h.out, CPR_DATA, CPR_STDERR, 5, "b", 1);
+	cpr_frame_append(&h.out, CPR_DATA, CPR_STDOUT, 6, "c", 1);
+	cpr_frame_append(&h.out, CPR_DATA, CPR_STDOUT, 5, "d", 1);
+	cpr_frame_append(&h.out, CPR_EOF, CPR_STDOUT, 5, NULL, 0);
+	feed(&in, CPR_EOF, CPR_STDOUT, 5, NULL);
+	ok_int(helper_input(&h, &in), 0, "reader gone: EOF on stdout taken");
+	ok_str(out_types(&h, types, sizeof(types)), "2,2,4,4,5",
+	       "reader gone: child 5's stdout DATA dropped, the rest kept");
+	ok(h.children != NULL && h.children->next != NULL && h.children->next->out[CPR_STDOUT].ended,
+	   "reader gone: the stream counts as ended");
+	cpr_buf_free(&in);
+	helper_reset(&h);
+	cpr_buf_free(&h.out);
+}
+
 int main(void)
 {
 	helper_warn_quiet = 1;
 	test_good();
 	test_bad();
 	test_frames();
+	test_reader_gone();
 	return tap_done();
 }
