@@ -1,8 +1,9 @@
 /*
  * helper_driver.h — runs the built cpremote-helper ($CPREMOTE_HELPER) as a
  * subprocess over two pipes, as sshd would, and speaks the protocol to it
- * as a relay would: the hello, frames out, frames in, its end.  Shared by
- * the unit test of the helper and the hostile-relay test; no SSH involved.
+ * as a relay would: the hello, frames out, frames in, its end, and what
+ * came back for one child (struct hd_result).  Shared by the unit tests
+ * of the helper and the hostile-relay test; no SSH involved.
  */
 #ifndef CPREMOTE_TEST_HELPER_DRIVER_H
 #define CPREMOTE_TEST_HELPER_DRIVER_H
