@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -60,6 +61,7 @@ static size_t guard_signal(pid_t *groups, size_t n, int sig)
 static void __attribute__((noreturn)) guard_main(int fd)
 {
 	pid_t *groups = NULL, *ng, pg;
+	struct rlimit rl;
 	size_t n = 0, cap = 0;
 	struct pollfd pfd;
 	sigset_t none;
@@ -75,9 +77,13 @@ static void __attribute__((noreturn)) guard_main(int fd)
 	}
 	if (fd != 3 && dup2(fd, 3) == 3)
 		fd = 3;
-	if (syscall(SYS_close_range, 4u, ~0u, 0u) < 0)
-		for (int k = 4; k < 1024; k++)
+	/* Kernels before 5.9: one close per possible fd (the helper raised its limit), bounded. */
+	if (syscall(SYS_close_range, 4u, ~0u, 0u) < 0) {
+		if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 65536)
+			rl.rlim_cur = 65536;
+		for (int k = 4; k < (int)rl.rlim_cur; k++)
 			close(k);
+	}
 	/* A hang-up or TERM aimed at the session must not stop it before its work is done. */
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
