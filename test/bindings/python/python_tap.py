@@ -34,6 +34,21 @@ def test_file(name):
     return os.path.join(hosts_dir(), name)
 
 
+def port():
+    """The hosts' port: $CPREMOTE_TEST_PORT, else the one in DIR/env, else 2222."""
+    p = os.environ.get("CPREMOTE_TEST_PORT")
+    if p:
+        return int(p)
+    try:
+        with open(os.path.join(hosts_dir(), "env")) as f:
+            for line in f:
+                if line.startswith("export CPREMOTE_TEST_PORT="):
+                    return int(line.split("=", 1)[1])
+    except OSError:
+        pass
+    return 2222
+
+
 def prog(relpath):
     """A test program built under test/, e.g. prog("channel/binary_child")."""
     return os.path.join(os.environ["CPREMOTE_TEST_BUILD"], relpath)

@@ -6,11 +6,12 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 
-from python_tap import case, diag, done, eq, hosts_dir, ok, ssh_config, test_file
+from python_tap import case, diag, done, eq, hosts_dir, ok, port, ssh_config, test_file
 
 hosts_dir()
 import cpremote  # noqa: E402  (after the skip: the module needs no hosts, the test does)
@@ -95,6 +96,48 @@ def env_cwd_config():
         eq(c.returncode, 0, "ssh_config defaults to $CPREMOTE_SSH_CONFIG")
     finally:
         del os.environ["CPREMOTE_SSH_CONFIG"]
+
+
+@case
+def ssh_and_spawn_options():
+    # No ssh_config at all: user, port, identity and -o options say everything.
+    c = cpremote.run("127.0.0.2", ["sh", "-c", 'echo "$USER|${NODE_CHANNEL_FD:-none}"'],
+                     ssh_config=os.devnull, user="cprtest", port=port(),
+                     identity=test_file("id_ed25519"),
+                     ssh_options=["UserKnownHostsFile=" + test_file("known_hosts"),
+                                  "IdentitiesOnly=yes", "BatchMode=yes"],
+                     stdout=subprocess.PIPE)
+    eq(c.stdout.read(), b"cprtest|none\n", "user, port, identity, ssh_options reach the host")
+    c.wait()
+    c.close()
+    c = run(["sh", "-c", 'test "$NODE_CHANNEL_FD" = "$CHANNEL_FD"'], node=True)
+    eq(c.wait(), 0, "node=True: NODE_CHANNEL_FD names the channel")
+    c.close()
+    with tempfile.TemporaryDirectory() as d:
+        kh = os.path.join(d, "known_hosts")
+        open(kh, "w").close()
+        try:
+            run(["true"], host="h3", ssh_options=["UserKnownHostsFile=" + kh])
+            ok(False, "an empty known_hosts refuses the host")
+        except cpremote.HostKeyUnknown:
+            ok(True, "an empty known_hosts refuses the host")
+        with run(["true"], host="h3", ssh_options=["UserKnownHostsFile=" + kh],
+                 accept_new=True) as c:
+            pass
+        eq(c.returncode, 0, "accept_new=True: the host is accepted")
+        ok(os.path.getsize(kh) > 0, "accept_new=True: its key is added to known_hosts")
+    try:
+        run(["true"], host="h4", helper="/nonexistent/helper")
+        ok(False, "helper= names the helper on the host: a missing one raises HelperError")
+    except cpremote.HelperError as e:
+        ok("/nonexistent/helper" in str(e),
+           "helper= names the helper on the host: a missing one raises HelperError")
+    # The relay's diagnostics go to the caller's stderr: see them in a process of their own.
+    r = subprocess.run([sys.executable, "-c",
+                        "import cpremote, sys; c = cpremote.run('h1', 'true', ssh_config=sys.argv[1],"
+                        " verbose=1); sys.exit(c.wait())", CFG],
+                       capture_output=True, text=True, timeout=60)
+    ok(r.returncode == 0 and "connecting" in r.stderr, "verbose=1: the relay tells what it does")
 
 
 @case
