@@ -7,8 +7,8 @@
     print(child.returncode)          # exit code, or -N for signal N
 
 run() returns a Child once the remote program runs; it reads like
-subprocess.Popen (stdin/stdout/stderr, pid, wait, poll, kill, terminate,
-send_signal, returncode, with-block) plus .channel, a connected AF_UNIX
+subprocess.Popen (stdin/stdout/stderr, pid, wait, poll, communicate, kill,
+terminate, send_signal, returncode, with-block) plus .channel, a connected AF_UNIX
 socket.socket whose other end the remote program finds on the fd named
 by its CHANNEL_FD variable.  Failures raise cpremote.Error subclasses
 (NotFound, AuthError, HostKeyError, ConnectionLost, ...).
@@ -16,8 +16,8 @@ by its CHANNEL_FD variable.  Failures raise cpremote.Error subclasses
 Why ctypes and not a C extension: libcpremote's API is fourteen plain
 functions and one versioned struct (its .size field lets the library
 accept an older caller's struct), so a ctypes mirror is small and stays
-right; nothing needs compiling when the module is installed, it works
-with any Python 3 of the machine (no per-version ABI), and ctypes
+right; nothing needs compiling when the module is installed, the same
+files work with any Python 3 (no per-version ABI to build against), and ctypes
 releases the GIL around every call, so run() and wait() in one thread
 never stall another.  The library is found through $CPREMOTE_LIB, then
 beside this module (the build tree or installation meson wrote into

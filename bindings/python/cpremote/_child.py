@@ -3,6 +3,7 @@
 import ctypes
 import os
 import select
+import selectors
 import signal
 import socket
 import subprocess
@@ -258,6 +259,73 @@ class Child:
             # Readable at the end, at a lost connection, and at progress
             # news (the program exited but left processes behind).
             p.poll(ms)
+
+    def communicate(self, input=None, timeout=None):
+        """Writes INPUT (bytes) to stdin, reads stdout and stderr to their
+        end, waits, and returns (stdout, stderr), as subprocess does.
+
+        Each item is None for a stream that is not a pipe.  stdin is closed
+        once INPUT is written (also without INPUT), so the program sees end
+        of file.  With TIMEOUT raises TimeoutExpired (with the output read
+        so far); unlike subprocess's, a second call does not resume.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        chunks = {}
+        sel = selectors.DefaultSelector()
+        try:
+            if self.stdin is not None:
+                try:
+                    self.stdin.flush()
+                except BrokenPipeError:
+                    pass
+                if input:
+                    os.set_blocking(self.stdin.fileno(), False)
+                    sel.register(self.stdin.fileno(), selectors.EVENT_WRITE, memoryview(input))
+                else:
+                    self.stdin.close()
+            for f in (self.stdout, self.stderr):
+                if f is not None:
+                    chunks[f] = []
+                    sel.register(f.fileno(), selectors.EVENT_READ, f)
+            while sel.get_map():
+                left = None
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutExpired(self.args, timeout, *self._got(chunks))
+                for key, _ in sel.select(left):
+                    self._pump(sel, key, chunks)
+        finally:
+            sel.close()
+        out = self._got(chunks)
+        self.wait(None if deadline is None else max(0, deadline - time.monotonic()))
+        return out
+
+    def _pump(self, sel, key, chunks):
+        """One step of communicate(): writes some input or reads some output."""
+        if key.events & selectors.EVENT_WRITE:
+            try:
+                n = os.write(key.fd, key.data[:65536])
+            except BrokenPipeError:
+                n = len(key.data)  # the program stopped reading: the rest is dropped
+            except BlockingIOError:
+                return
+            rest = key.data[n:]
+            if rest:
+                sel.modify(key.fd, selectors.EVENT_WRITE, rest)
+            else:
+                sel.unregister(key.fd)
+                self.stdin.close()
+            return
+        b = os.read(key.fd, 65536)
+        if b:
+            chunks[key.data].append(b)
+        else:
+            sel.unregister(key.fd)
+
+    def _got(self, chunks):
+        return tuple(b"".join(chunks[f]) if f in chunks else None
+                     for f in (self.stdout, self.stderr))
 
     def send_signal(self, sig):
         """Sends signal SIG to the remote child; nothing once it has ended."""

@@ -81,6 +81,30 @@ def stdio_pipes():
 
 
 @case
+def communicate():
+    data = os.urandom(1 << 20)
+    c = run(["sh", "-c", "cat; echo done >&2; exit 3"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = c.communicate(data, timeout=60)
+    ok(out == data, "communicate(): 1 MiB in through stdin, the same out of stdout")
+    eq(err, b"done\n", "communicate(): stderr apart")
+    eq(c.returncode, 3, "communicate(): waits for the code")
+    c.close()
+    c = run(["sh", "-c", "cat; echo fin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    eq(c.communicate(), (b"fin\n", None), "communicate() without input closes stdin")
+    c.close()
+    c = run(["sh", "-c", "echo first; exec sleep 30"], stdout=subprocess.PIPE)
+    try:
+        c.communicate(timeout=1)
+        ok(False, "communicate(timeout=1) raises TimeoutExpired")
+    except cpremote.TimeoutExpired as e:
+        eq(e.output, b"first\n", "communicate(timeout=1) raises TimeoutExpired with the output so far")
+    c.kill()
+    eq(c.wait(10), -signal.SIGKILL, "the child still ran after the timeout")
+    c.close()
+
+
+@case
 def env_cwd_config():
     c = run(["sh", "-c", 'echo "$FOO|$BAR"; pwd'], env={"FOO": "bar baz", "BAR": "é"},
             cwd="/tmp", stdout=subprocess.PIPE)
