@@ -223,6 +223,22 @@ def wait_timeout():
 
 
 @case
+def wait_interrupted():
+    c = run(["sleep", "30"])
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    t0 = time.monotonic()
+    try:
+        c.wait()
+        ok(False, "SIGINT (Ctrl-C) interrupts wait() with KeyboardInterrupt")
+    except KeyboardInterrupt:
+        ok(time.monotonic() - t0 < 10, "SIGINT (Ctrl-C) interrupts wait() with KeyboardInterrupt")
+    ok(c.poll() is None, "the child runs on after the interrupted wait()")
+    c.kill()
+    eq(c.wait(10), -signal.SIGKILL, "and can be killed and waited for")
+    c.close()
+
+
+@case
 def channel():
     c = run(["sh", "-c", 'echo hello >&"$CHANNEL_FD"; exec cat <&"$CHANNEL_FD" >&"$CHANNEL_FD"'])
     ok(isinstance(c.channel, socket.socket), ".channel is a socket.socket")
