@@ -145,6 +145,7 @@ def run(host, argv, *, env=None, cwd=None, stdin=None, stdout=None, stderr=None,
                        ssh_options, helper, verbose, flags)
     io = _Stdio()
     chan = peer = None
+    handle = ctypes.c_void_p()
     try:
         for i, spec in enumerate((stdin, stdout, stderr)):
             io.set(i, spec)
@@ -155,11 +156,14 @@ def run(host, argv, *, env=None, cwd=None, stdin=None, stdout=None, stderr=None,
         # the other to the relay), so closing Child.channel sends EOF.
         chan, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         o.channel_fd = peer.fileno()
-        handle = ctypes.c_void_p()
         r = lib.cpremote_run(ctypes.byref(o), ctypes.byref(handle))
         if r < 0:
             raise error_for(r, _capi.text(lib.cpremote_errmsg()))
+        # From here the Child owns the handle, the channel and our pipe ends.
+        child = Child(handle, host, list(argv), chan, io.ours)
     except BaseException:
+        if handle:
+            lib.cpremote_free(handle)  # a running child is killed: nobody holds it
         io.close_all()
         if chan is not None:
             chan.close()
@@ -169,7 +173,7 @@ def run(host, argv, *, env=None, cwd=None, stdin=None, stdout=None, stderr=None,
         if peer is not None:
             peer.close()
         del keep
-    return Child(handle, host, list(argv), chan, io.ours)
+    return child
 
 
 class Child:
