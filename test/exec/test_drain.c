@@ -55,17 +55,15 @@ static int sleep_runs(const char *arg)
 	return found;
 }
 
+static int sleep_runs_arg(const void *arg)
+{
+	return sleep_runs(arg);
+}
+
 /* Polls until `sleep ARG` is gone; 1 when it went within TIMEOUT_S. */
 static int sleep_gone_within(const char *arg, double timeout_s)
 {
-	double deadline = fixture_now() + timeout_s;
-
-	while (fixture_now() < deadline) {
-		if (!sleep_runs(arg))
-			return 1;
-		usleep(50 * 1000);
-	}
-	return 0;
+	return exec_gone_within(sleep_runs_arg, arg, timeout_s);
 }
 
 /* The library: exited while the final status still waits. */
@@ -103,29 +101,35 @@ static void lib_exited(void)
 	ok(sleep_gone_within("29.25", 10), "lib: the orphan is ended on the host once the relay ends");
 }
 
-/* cprun with stdout and stderr on pipes; its pid, or -1. */
-static pid_t start_cprun(const char *const *argv, int *out, int *err)
+/* cprun ARGS (the fixture puts -F ssh_config first) with stdout and stderr on pipes; its pid, or -1. */
+static pid_t start_cprun(const char *const *args, int *out, int *err)
 {
-	int op[2], ep[2], nullfd;
-	pid_t pid = -1;
+	struct fixture_spawn s = { .fd = { FIXTURE_FD_NULL, -1, -1 }, .chan = -1 };
+	int op[2], ep[2];
+	pid_t pid;
 
-	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 ||
-	    (nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+	if (pipe2(op, O_CLOEXEC) < 0)
 		return -1;
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		if (dup2(nullfd, 0) < 0 || dup2(op[1], 1) < 0 || dup2(ep[1], 2) < 0)
-			_exit(127);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		close(op[0]);
+		close(op[1]);
+		return -1;
 	}
+	s.fd[1] = op[1];
+	s.fd[2] = ep[1];
+	pid = fixture_cprun_start(args, &s);
 	close(op[1]);
 	close(ep[1]);
-	close(nullfd);
+	if (pid < 0) {
+		close(op[0]);
+		close(ep[0]);
+		return -1;
+	}
 	*out = op[0];
 	*err = ep[0];
 	return pid;
 }
+
 
 /* Waits for PID for at most TIMEOUT_S; its status, or -1 (then it is killed). */
 static int wait_within(pid_t pid, double timeout_s)
@@ -146,47 +150,6 @@ static int wait_within(pid_t pid, double timeout_s)
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	return -1;
-}
-
-static void cprun_sigint(void)
-{
-	char *config = fixture_file("ssh_config");
-	const char *cprun = getenv("CPRUN");
-	const char *argv[] = { cprun, "-F", config, "h1", "sh", "-c", "echo started; sleep 29.5 & exit 3",
-			       NULL };
-	char line[64], err[1024];
-	int out = -1, errfd = -1, st;
-	double t0;
-	ssize_t n;
-	pid_t pid = -1;
-
-	if (!ok(cprun != NULL && (pid = start_cprun(argv, &out, &errfd)) > 0, "cprun starts"))
-		goto out;
-	if (!ok(exec_read_line(out, line, sizeof(line), 30), "cprun: the program says it started")) {
-		kill(pid, SIGKILL);
-		wait_within(pid, 5);
-		goto out;
-	}
-	/* Time for sh to exit and for the news to reach cprun. */
-	sleep(1);
-	ok(kill(pid, SIGINT) == 0, "cprun: SIGINT sent after the program exited");
-	t0 = fixture_now();
-	st = wait_within(pid, 15);
-	printf("# cprun ended %.2f s after SIGINT\n", fixture_now() - t0);
-	ok(st != -1 && fixture_now() - t0 < END_BOUND_S,
-	   "cprun: it ends within 2 s, not when the orphan does");
-	ok_int(st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, 130, "cprun: exit 130 (128+SIGINT)");
-	n = read(errfd, err, sizeof(err) - 1);
-	err[n > 0 ? n : 0] = '\0';
-	ok_contains(err, "the program exited (status 3)", "cprun: the message says the program had exited");
-	ok_contains(err, "SIGINT", "cprun: ... and names the signal");
-	ok(sleep_gone_within("29.5", 10), "cprun: the orphan is ended on the host after cprun ends");
-out:
-	if (out >= 0)
-		close(out);
-	if (errfd >= 0)
-		close(errfd);
-	free(config);
 }
 
 /* Reads FD until WANT occurrences of "started" came or TIMEOUT_S passed; 1 when they came. */
@@ -216,33 +179,89 @@ static int read_started(int fd, int want, int timeout_s)
 	return 0;
 }
 
+/* One SIGINT case: how it is named in the assertions, and how many programs it starts. */
+struct sigint_case {
+	const char *name; /* "cprun" or "cprun -H" */
+	const char *started; /* the assertion that the programs said they started */
+	const char *sent; /* the assertion that SIGINT was sent */
+	int nprogs;
+};
+
+/*
+ * Starts cprun ARGS, waits until its programs said "started", gives them
+ * time to exit and sends cprun SIGINT, then waits for cprun (15 s at most).
+ * Returns 1 with *st (-1: it did not end), *secs since the SIGINT and
+ * *out, *errfd (cprun's stdout and stderr, for the caller to close) set;
+ * 0 when it did not get that far (the failure asserted; fds set as far as opened).
+ */
+static int sigint_after_exit(const char *const *args, const struct sigint_case *k, int *out, int *errfd,
+			     int *st, double *secs)
+{
+	char line[64], m[128];
+	double t0;
+	pid_t pid = -1;
+	int said;
+
+	snprintf(m, sizeof m, "%s starts", k->name);
+	if (!ok(getenv("CPRUN") != NULL && (pid = start_cprun(args, out, errfd)) > 0, m))
+		return 0;
+	said = k->nprogs == 1 ? exec_read_line(*out, line, sizeof(line), 30)
+			      : read_started(*out, k->nprogs, 30);
+	if (!ok(said, k->started)) {
+		kill(pid, SIGKILL);
+		wait_within(pid, 5);
+		return 0;
+	}
+	/* Time for sh to exit and for the news to reach cprun. */
+	sleep(1);
+	ok(kill(pid, SIGINT) == 0, k->sent);
+	t0 = fixture_now();
+	*st = wait_within(pid, 15);
+	*secs = fixture_now() - t0;
+	printf("# %s ended %.2f s after SIGINT\n", k->name, *secs);
+	return 1;
+}
+
+static void cprun_sigint(void)
+{
+	static const struct sigint_case k = { "cprun", "cprun: the program says it started",
+					      "cprun: SIGINT sent after the program exited", 1 };
+	const char *args[] = { "h1", "sh", "-c", "echo started; sleep 29.5 & exit 3", NULL };
+	char err[1024];
+	int out = -1, errfd = -1, st;
+	double secs;
+	ssize_t n;
+
+	if (!sigint_after_exit(args, &k, &out, &errfd, &st, &secs))
+		goto out;
+	ok(st != -1 && secs < END_BOUND_S, "cprun: it ends within 2 s, not when the orphan does");
+	ok_int(st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, 130, "cprun: exit 130 (128+SIGINT)");
+	n = read(errfd, err, sizeof(err) - 1);
+	err[n > 0 ? n : 0] = '\0';
+	ok_contains(err, "the program exited (status 3)", "cprun: the message says the program had exited");
+	ok_contains(err, "SIGINT", "cprun: ... and names the signal");
+	ok(sleep_gone_within("29.5", 10), "cprun: the orphan is ended on the host after cprun ends");
+out:
+	if (out >= 0)
+		close(out);
+	if (errfd >= 0)
+		close(errfd);
+}
+
 /* The same with -H: once every host's program exited, SIGINT ends the wait for all. */
 static void cprun_multi_sigint(void)
 {
-	char *config = fixture_file("ssh_config");
-	const char *cprun = getenv("CPRUN");
-	const char *argv[] = { cprun,   "-F", config, "-H",
-			       "h1,h2", "sh", "-c",   "echo started; sleep 29.75 & exit 3",
-			       NULL };
+	static const struct sigint_case k = { "cprun -H", "cprun -H: both programs say they started",
+					      "cprun -H: SIGINT sent after the programs exited", 2 };
+	const char *args[] = { "-H", "h1,h2", "sh", "-c", "echo started; sleep 29.75 & exit 3", NULL };
 	char err[1024];
 	int out = -1, errfd = -1, st;
-	double t0;
+	double secs;
 	ssize_t n;
-	pid_t pid = -1;
 
-	if (!ok(cprun != NULL && (pid = start_cprun(argv, &out, &errfd)) > 0, "cprun -H starts"))
+	if (!sigint_after_exit(args, &k, &out, &errfd, &st, &secs))
 		goto out;
-	if (!ok(read_started(out, 2, 30), "cprun -H: both programs say they started")) {
-		kill(pid, SIGKILL);
-		wait_within(pid, 5);
-		goto out;
-	}
-	sleep(1);
-	ok(kill(pid, SIGINT) == 0, "cprun -H: SIGINT sent after the programs exited");
-	t0 = fixture_now();
-	st = wait_within(pid, 15);
-	printf("# cprun -H ended %.2f s after SIGINT\n", fixture_now() - t0);
-	ok(st != -1 && fixture_now() - t0 < END_BOUND_S, "cprun -H: it ends within 2 s");
+	ok(st != -1 && secs < END_BOUND_S, "cprun -H: it ends within 2 s");
 	ok_int(st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, 130, "cprun -H: exit 130");
 	n = read(errfd, err, sizeof(err) - 1);
 	err[n > 0 ? n : 0] = '\0';
@@ -256,7 +275,6 @@ out:
 		close(out);
 	if (errfd >= 0)
 		close(errfd);
-	free(config);
 }
 
 int main(void)
