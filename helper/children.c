@@ -156,6 +156,7 @@ int child_read(struct helper *h, struct child *c, int s)
 	uint8_t data[CPR_MAX_DATA];
 	size_t want;
 	ssize_t n;
+	int r;
 
 	while (o->fd >= 0 && o->credit > 0 && cpr_buf_len(&h->out) < HELPER_OUT_HIGH) {
 		want = o->credit < sizeof(data) ? o->credit : sizeof(data);
@@ -167,8 +168,8 @@ int child_read(struct helper *h, struct child *c, int s)
 		/* A reset socket or a read error ends the stream as EOF does. */
 		if (n <= 0)
 			return out_end(h, c, s);
-		if (cpr_frame_append(&h->out, CPR_DATA, (uint8_t)s, c->id, data, (uint32_t)n) < 0)
-			return -1;
+		if ((r = cpr_frame_append(&h->out, CPR_DATA, (uint8_t)s, c->id, data, (uint32_t)n)) < 0)
+			return r;
 		o->credit -= (uint32_t)n;
 		/* A short read means the fd is drained for now; spare a read that would say EAGAIN. */
 		if ((size_t)n < want)
@@ -220,6 +221,7 @@ int child_write(struct helper *h, struct child *c, int s)
 {
 	struct instream *in = &c->in[s];
 	ssize_t n;
+	int r;
 
 	while (in->fd >= 0 && cpr_buf_len(&in->buf) > 0) {
 		if (s == CPR_CHANNEL)
@@ -236,8 +238,8 @@ int child_write(struct helper *h, struct child *c, int s)
 		}
 		cpr_buf_consume(&in->buf, (size_t)n);
 		in->unacked += (uint32_t)n;
-		if (in_credit(h, c, s, 0) < 0)
-			return -1;
+		if ((r = in_credit(h, c, s, 0)) < 0)
+			return r;
 	}
 	if (cpr_buf_len(&in->buf) == 0) {
 		if (in->eof)
@@ -250,16 +252,17 @@ int child_write(struct helper *h, struct child *c, int s)
 int child_input(struct helper *h, struct child *c, int s, const uint8_t *p, uint32_t len)
 {
 	struct instream *in = &c->in[s];
+	int r;
 
 	if ((uint64_t)cpr_buf_len(&in->buf) + in->unacked + len > CPR_WINDOW)
-		return -1;
+		return -EPROTO;
 	/* Nobody reads it (not piped, closed, or EOF already said): keep the relay going. */
 	if (in->fd < 0 || in->broken || in->eof) {
 		in->unacked += len;
-		return in_credit(h, c, s, 1) < 0 ? -1 : 0;
+		return in_credit(h, c, s, 1);
 	}
-	if (cpr_buf_append(&in->buf, p, len) < 0)
-		return -1;
+	if ((r = cpr_buf_append(&in->buf, p, len)) < 0)
+		return r;
 	/* Write at once: most of the time the child's fd takes it all without a poll round. */
 	return child_write(h, c, s);
 }
@@ -297,6 +300,7 @@ static int exit_frame(struct helper *h, struct child *c)
 int children_finish(struct helper *h)
 {
 	struct child **pp = &h->children, *c;
+	int r;
 
 	while ((c = *pp) != NULL) {
 		if (!c->reaped || !c->out[CPR_CHANNEL].ended || !c->out[CPR_STDOUT].ended ||
@@ -304,8 +308,8 @@ int children_finish(struct helper *h)
 			pp = &c->next;
 			continue;
 		}
-		if (exit_frame(h, c) < 0)
-			return -1;
+		if ((r = exit_frame(h, c)) < 0)
+			return r;
 		*pp = c->next;
 		h->nchildren--;
 		child_free(c);

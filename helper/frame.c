@@ -17,13 +17,13 @@ static int send_spawn_error(struct helper *h, uint32_t id, const char *file, int
 	static const char *stages[] = { "", "setup", "chdir", "exec" };
 	struct cpr_buf p = { 0 };
 	char msg[512];
-	int r = -1;
+	int r;
 
 	snprintf(msg, sizeof(msg), "%.300s: %s: %s", file ? file : "(no program)",
 		 stage >= 1 && stage <= 3 ? stages[stage] : "spawn", strerror(err));
-	if (cpr_field_put_u32(&p, CPR_F_CODE, (uint32_t)stage) < 0 ||
-	    cpr_field_put_u32(&p, CPR_F_ERRNO, (uint32_t)err) < 0 ||
-	    cpr_field_put_str(&p, CPR_F_MESSAGE, msg) < 0)
+	if ((r = cpr_field_put_u32(&p, CPR_F_CODE, (uint32_t)stage)) < 0 ||
+	    (r = cpr_field_put_u32(&p, CPR_F_ERRNO, (uint32_t)err)) < 0 ||
+	    (r = cpr_field_put_str(&p, CPR_F_MESSAGE, msg)) < 0)
 		goto out;
 	r = cpr_frame_append(&h->out, CPR_ERROR, 0, id, cpr_buf_peek(&p), (uint32_t)cpr_buf_len(&p));
 out:
@@ -31,25 +31,31 @@ out:
 	return r;
 }
 
-/* SPAWN: start the program, answer SPAWNED or ERROR.  -1 only when memory ran out. */
+/* SPAWN: start the program, answer SPAWNED or ERROR.  < 0 only when the answer cannot be queued. */
 static int on_spawn(struct helper *h, uint32_t id, const uint8_t *p, uint32_t len)
 {
 	struct spawn_req req;
 	struct child *c = NULL;
-	int stage = CPR_STAGE_SETUP, r = -1;
+	int stage = CPR_STAGE_SETUP, r, e;
 
 	if (id == 0 || child_find(h, id) != NULL) {
 		helper_warn("SPAWN for child id %u that is in use; ignored", id);
 		return 0;
 	}
-	if (spawn_req_parse(p, len, &req) < 0 || (c = child_new(id)) == NULL ||
-	    h->spawn(&req, c, &stage) < 0) {
-		r = send_spawn_error(h, id, req.file, stage, errno);
-		goto out;
+	if ((e = spawn_req_parse(p, len, &req)) < 0)
+		goto fail;
+	if ((c = child_new(id)) == NULL) {
+		e = -ENOMEM;
+		goto fail;
 	}
+	if ((e = h->spawn(&req, c, &stage)) < 0)
+		goto fail;
 	child_add(h, c);
 	r = cpr_frame_append_u32(&h->out, CPR_SPAWNED, 0, id, (uint32_t)c->pid);
 	c = NULL;
+	goto out;
+fail:
+	r = send_spawn_error(h, id, req.file, stage, -e);
 out:
 	child_free(c);
 	spawn_req_free(&req);
@@ -78,16 +84,17 @@ static void on_signal(struct child *c, const uint8_t *p, uint32_t len)
 static int on_child_frame(struct helper *h, struct child *c, const struct cpr_header *f, const uint8_t *p)
 {
 	uint64_t credit;
+	int r;
 
 	switch (f->type) {
 	case CPR_DATA:
 		if (f->stream != CPR_CHANNEL && f->stream != CPR_STDIN)
 			return 0;
-		if (child_input(h, c, f->stream, p, f->length) < 0) {
+		if ((r = child_input(h, c, f->stream, p, f->length)) == -EPROTO) {
 			helper_warn("child %u: DATA beyond the credit on stream %u", c->id, f->stream);
-			return -1;
+			return CPR_EBAD;
 		}
-		return 0;
+		return r;
 	case CPR_EOF:
 		if (f->stream == CPR_CHANNEL || f->stream == CPR_STDIN)
 			child_input_eof(h, c, f->stream);
@@ -109,7 +116,7 @@ static int on_child_frame(struct helper *h, struct child *c, const struct cpr_he
 	}
 }
 
-/* Acts on one frame from the relay.  Returns -1 when the link must end. */
+/* Acts on one frame from the relay.  Returns < 0 when the link must end (CPR_EBAD: the relay's fault). */
 static int on_frame(struct helper *h, const struct cpr_header *f, const uint8_t *p)
 {
 	struct child *c;
@@ -128,7 +135,7 @@ static int on_frame(struct helper *h, const struct cpr_header *f, const uint8_t 
 	return on_child_frame(h, c, f, p);
 }
 
-/* Checks and consumes the relay's hello once IN holds it.  0 (done or not yet), -1 bad. */
+/* Checks and consumes the relay's hello once IN holds it.  0 (done or not yet), CPR_EBAD bad. */
 static int take_hello(struct helper *h, struct cpr_buf *in)
 {
 	const uint8_t *p = cpr_buf_peek(in);
@@ -138,12 +145,12 @@ static int take_hello(struct helper *h, struct cpr_buf *in)
 	h->bad_hello = 1;
 	if (memcmp(p, CPR_MAGIC, CPR_MAGIC_LEN) != 0) {
 		helper_warn("no cp-remote hello from the relay");
-		return -1;
+		return CPR_EBAD;
 	}
 	if (p[CPR_MAGIC_LEN] != CPR_VERSION) {
 		helper_warn("the relay speaks protocol version %u, this helper version %u", p[CPR_MAGIC_LEN],
 			    CPR_VERSION);
-		return -1;
+		return CPR_EBAD;
 	}
 	h->bad_hello = 0;
 	h->hello_done = 1;
@@ -157,19 +164,20 @@ int helper_input(struct helper *h, struct cpr_buf *in)
 	const uint8_t *payload;
 	struct cpr_header f;
 	ssize_t n;
+	int r;
 
 	if (!h->hello_done && (take_hello(h, in) < 0 || !h->hello_done))
-		return h->bad_hello ? -1 : 0;
+		return h->bad_hello ? CPR_EBAD : 0;
 	for (;;) {
 		n = cpr_frame_next(cpr_buf_peek(in), cpr_buf_len(in), &f, &payload);
 		if (n == 0)
 			return 0;
 		if (n < 0) {
 			helper_warn("protocol violation: bad frame header from the relay");
-			return -1;
+			return CPR_EBAD;
 		}
-		if (on_frame(h, &f, payload) < 0)
-			return -1;
+		if ((r = on_frame(h, &f, payload)) < 0)
+			return r;
 		cpr_buf_consume(in, (size_t)n);
 	}
 }

@@ -9,9 +9,11 @@
  *   guard.c     the guardian process  util.c    clock, fds, settings
  * The helper is single-threaded and uses only libc.
  *
- * Errors: every function that can fail returns 0 (or a count, or a
- * pointer, where said) on success and -1 with errno set on failure; the
- * helper has no other convention (it links nothing of the relay's).
+ * Errors: the one convention of common/errors.h.  A function that can
+ * fail returns 0 (or a count, or a pointer, where said) on success and a
+ * negative code on failure: -errno for the system's failures, CPR_EBAD
+ * from the codec (a full buffer, or the relay's malformed input); callers
+ * test `< 0`.  The helper links nothing of the relay's but proto.c.
  */
 #ifndef CPREMOTE_HELPER_H
 #define CPREMOTE_HELPER_H
@@ -58,7 +60,7 @@ struct spawn_req;
 
 /*
  * Starts REQ as child C (whose id is set); spawn_child() in the helper.
- * Returns 0, or -1 with *stage and errno.  A pointer so that the fuzz
+ * Returns 0, or -errno with *stage set.  A pointer so that the fuzz
  * target can drive the frame handlers without starting processes.
  */
 typedef int (*helper_spawn_fn)(const struct spawn_req *req, struct child *c, int *stage);
@@ -95,8 +97,8 @@ struct spawn_req {
 };
 
 /*
- * Decodes a SPAWN payload into *req (zeroed first).  Returns 0, or -1 with
- * errno set (EINVAL for a malformed or incomplete request, ENOMEM).  Free
+ * Decodes a SPAWN payload into *req (zeroed first).  Returns 0, -EINVAL
+ * for a malformed or incomplete request, or -ENOMEM.  Free
  * with spawn_req_free() in both cases.
  */
 int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req);
@@ -105,8 +107,8 @@ void spawn_req_free(struct spawn_req *req);
 /*
  * Starts REQ as child C (whose id is set): makes the channel and the
  * pipes, forks, and waits until the program was exec'ed.  Returns 0 with
- * C's pid and fds set (all non-blocking and close-on-exec), or -1 with
- * *stage (enum cpr_spawn_stage) and errno telling why; nothing is then
+ * C's pid and fds set (all non-blocking and close-on-exec), or -errno
+ * with *stage (enum cpr_spawn_stage) telling why; nothing is then
  * left open or running.  Blocks only for the child's exec.
  */
 int spawn_child(const struct spawn_req *req, struct child *c, int *stage);
@@ -114,18 +116,19 @@ int spawn_child(const struct spawn_req *req, struct child *c, int *stage);
 /*
  * Acts on what the relay sent, held in IN: its hello first, then every
  * whole frame, each consumed from IN once handled; a partial frame stays.
- * Returns 0, or -1 when the link must end (protocol violation, bad hello:
- * h->bad_hello then says 1, memory).  Never blocks; spawning a child
+ * Returns 0, or < 0 when the link must end: CPR_EBAD for a protocol
+ * violation or a bad hello (h->bad_hello then says 1), else the code of
+ * the failure (a full output queue: CPR_EBAD from the codec).  Never blocks; spawning a child
  * waits for its exec (spawn_child()).
  */
 int helper_input(struct helper *h, struct cpr_buf *in);
 
-/* Queues the helper's hello as the first bytes to the relay.  0, or -1 (memory). */
+/* Queues the helper's hello as the first bytes to the relay.  0, or CPR_EBAD (memory). */
 int outq_hello(struct helper *h);
 
 /*
  * Writes what the output queue holds to fd 1 without blocking.  Returns
- * 0 (all written, or the fd is full), or -1 when the relay is gone.
+ * 0 (all written, or the fd is full), or -errno when the relay is gone.
  */
 int outq_flush(struct helper *h);
 
@@ -164,21 +167,22 @@ void children_reap(struct helper *h);
 
 /*
  * Reads what C's stream S has (while credit allows and the output queue
- * is not full) and queues DATA, or EOF at its end.  Returns 0, or -1 when
- * memory ran out.
+ * is not full) and queues DATA, or EOF at its end.  Returns 0, or
+ * CPR_EBAD when the output queue cannot take it (memory).
  */
 int child_read(struct helper *h, struct child *c, int s);
 
 /*
  * Writes what is buffered for C's input stream S, returns CREDIT, and
  * closes or shuts the stream once the relay's EOF was reached.  Returns 0,
- * or -1 when memory ran out.
+ * or CPR_EBAD when the output queue cannot take the CREDIT (memory).
  */
 int child_write(struct helper *h, struct child *c, int s);
 
 /*
- * Queues relay bytes for C's input stream S.  Returns 0, or -1 when the
- * relay sent more than the credit it was given (a protocol violation).
+ * Queues relay bytes for C's input stream S.  Returns 0, -EPROTO when the
+ * relay sent more than the credit it was given (a protocol violation), or
+ * CPR_EBAD (memory).
  */
 int child_input(struct helper *h, struct child *c, int s, const uint8_t *p, uint32_t len);
 
@@ -194,14 +198,14 @@ void child_output_gone(struct helper *h, struct child *c, int s);
 
 /*
  * Sends EXIT for, and forgets, every child that was reaped and whose
- * output streams all ended.  Returns 0, or -1 when memory ran out.
+ * output streams all ended.  Returns 0, or CPR_EBAD when memory ran out.
  */
 int children_finish(struct helper *h);
 
 /* Milliseconds on a monotonic clock. */
 long helper_now_ms(void);
 
-/* Adds O_NONBLOCK to FD's flags.  Returns 0, or -1 with errno set. */
+/* Adds O_NONBLOCK to FD's flags.  Returns 0, or -errno. */
 int helper_set_nonblock(int fd);
 
 /*
@@ -213,11 +217,11 @@ long helper_grace_ms(void);
 
 /*
  * Raises the soft RLIMIT_NOFILE to the hard limit (one helper serves many
- * children, three or four fds each).  Returns 0, or -1 with errno.
+ * children, three or four fds each).  Returns 0, or -errno.
  */
 int helper_nofile_raise(void);
 
-/* In a child before exec: gives back the soft limit the helper started with.  0, or -1 with errno. */
+/* In a child before exec: gives back the soft limit the helper started with.  0, or -errno. */
 int helper_nofile_restore(void);
 
 /* Writes a diagnostic line "cpremote-helper: ..." to stderr, unless helper_warn_quiet (the fuzz target sets it). */

@@ -29,7 +29,7 @@
 
 /*
  * Reads from the relay and acts on every whole frame (frame.c).  Returns
- * 0, or -1 when the connection is gone (EOF, error, protocol violation,
+ * 0, or < 0 when the connection is gone (EOF, error, protocol violation,
  * bad hello: h->bad_hello says which of the last).
  */
 static int read_relay(struct helper *h, struct cpr_buf *in)
@@ -37,6 +37,7 @@ static int read_relay(struct helper *h, struct cpr_buf *in)
 	uint8_t chunk[64 * 1024];
 	size_t room = in->limit - cpr_buf_len(in);
 	ssize_t n;
+	int r;
 
 	if (room > sizeof(chunk))
 		room = sizeof(chunk);
@@ -46,14 +47,15 @@ static int read_relay(struct helper *h, struct cpr_buf *in)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
 	if (n <= 0) {
+		r = n < 0 ? -errno : -EPIPE;
 		if (!h->hello_done && (n < 0 || cpr_buf_len(in) > 0)) {
 			helper_warn("the connection closed before the relay's hello");
 			h->bad_hello = 1;
 		}
-		return -1;
+		return r;
 	}
-	if (cpr_buf_append(in, chunk, (size_t)n) < 0)
-		return -1;
+	if ((r = cpr_buf_append(in, chunk, (size_t)n)) < 0)
+		return r;
 	return helper_input(h, in);
 }
 
@@ -70,7 +72,7 @@ struct pollset {
 	size_t n, cap;
 };
 
-/* Adds FD to the poll set when there is something to wait for.  0, or -1 (memory). */
+/* Adds FD to the poll set when there is something to wait for.  0, or -ENOMEM. */
 static int watch(struct pollset *ps, int fd, short ev, struct child *c, int stream)
 {
 	struct pollfd *np;
@@ -82,10 +84,10 @@ static int watch(struct pollset *ps, int fd, short ev, struct child *c, int stre
 	if (ps->n == ps->cap) {
 		ncap = ps->cap ? ps->cap * 2 : 16;
 		if ((np = realloc(ps->pfds, ncap * sizeof(*np))) == NULL)
-			return -1;
+			return -ENOMEM;
 		ps->pfds = np;
 		if ((ns = realloc(ps->slots, ncap * sizeof(*ns))) == NULL)
-			return -1;
+			return -ENOMEM;
 		ps->slots = ns;
 		ps->cap = ncap;
 	}
@@ -119,53 +121,56 @@ static int silence_timeout(const struct helper *h)
 	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
-/* Adds C's fds that have something to wait for. */
+/* Adds C's fds that have something to wait for.  0, or -ENOMEM. */
 static int watch_child(struct pollset *ps, struct child *c, int room)
 {
-	int rd, i;
+	int rd, i, r;
 	short ev;
 
 	rd = room && c->out[CPR_CHANNEL].fd >= 0 && c->out[CPR_CHANNEL].credit > 0;
 	ev = (short)((rd ? POLLIN : 0) |
 		     (c->in[CPR_CHANNEL].fd >= 0 && cpr_buf_len(&c->in[CPR_CHANNEL].buf) ? POLLOUT : 0));
-	if (watch(ps, c->chan_fd, ev, c, CPR_CHANNEL) < 0)
-		return -1;
+	if ((r = watch(ps, c->chan_fd, ev, c, CPR_CHANNEL)) < 0)
+		return r;
 	for (i = CPR_STDOUT; i <= CPR_STDERR; i++) {
 		rd = room && c->out[i].credit > 0;
-		if (watch(ps, c->out[i].fd, rd ? POLLIN : 0, c, i) < 0)
-			return -1;
+		if ((r = watch(ps, c->out[i].fd, rd ? POLLIN : 0, c, i)) < 0)
+			return r;
 	}
 	ev = cpr_buf_len(&c->in[CPR_STDIN].buf) ? POLLOUT : 0;
 	return watch(ps, c->in[CPR_STDIN].fd, ev, c, CPR_STDIN);
 }
 
-/* Fills PS for one turn: the signalfd, the relay both ways, every child.  0, or -1 (memory). */
+/* Fills PS for one turn: the signalfd, the relay both ways, every child.  0, or -ENOMEM. */
 static int build_pollset(struct helper *h, struct pollset *ps, int sfd)
 {
 	int room = cpr_buf_len(&h->out) < HELPER_OUT_HIGH;
 	struct child *c;
+	int r;
 
 	ps->n = 0;
-	if (watch(ps, sfd, POLLIN, NULL, -1) < 0 ||
+	if ((r = watch(ps, sfd, POLLIN, NULL, -1)) < 0 ||
 	    /* Always read the relay: what it sends is bounded by credit, and an unread PING would look like a frozen link. */
-	    watch(ps, 0, POLLIN, NULL, -1) < 0 ||
-	    watch(ps, 1, cpr_buf_len(&h->out) ? POLLOUT : 0, NULL, -1) < 0)
-		return -1;
+	    (r = watch(ps, 0, POLLIN, NULL, -1)) < 0 ||
+	    (r = watch(ps, 1, cpr_buf_len(&h->out) ? POLLOUT : 0, NULL, -1)) < 0)
+		return r;
 	for (c = h->children; c != NULL; c = c->next)
-		if (watch_child(ps, c, room) < 0)
-			return -1;
+		if ((r = watch_child(ps, c, room)) < 0)
+			return r;
 	return 0;
 }
 
-/* Moves the bytes of a ready child fd.  0, or -1 (memory). */
+/* Moves the bytes of a ready child fd.  0, or < 0 (memory). */
 static int child_ready(struct helper *h, const struct pollfd *pfd, const struct slot *sl)
 {
+	int r;
+
 	if (sl->stream == CPR_STDIN || (sl->stream == CPR_CHANNEL && (pfd->events & POLLOUT)))
-		if (child_write(h, sl->c, sl->stream) < 0)
-			return -1;
+		if ((r = child_write(h, sl->c, sl->stream)) < 0)
+			return r;
 	if (sl->stream != CPR_STDIN && (pfd->events & POLLIN))
-		if (child_read(h, sl->c, sl->stream) < 0)
-			return -1;
+		if ((r = child_read(h, sl->c, sl->stream)) < 0)
+			return r;
 	return 0;
 }
 
@@ -299,7 +304,7 @@ static int tidy_fds(void)
 	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
 		;
 	if (fd < 0)
-		return -1;
+		return -errno;
 	close(fd);
 	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
 		return 0;
@@ -315,7 +320,7 @@ int main(int argc, char **argv)
 {
 	struct helper h = { .spawn = spawn_child };
 	sigset_t mask;
-	int sfd = -1, r = 1;
+	int sfd = -1, r = 1, e;
 
 	if (argc > 1) {
 		fprintf(stderr,
@@ -323,13 +328,13 @@ int main(int argc, char **argv)
 			"  (run by the cp-remote relay over SSH; speaks its protocol on stdin/stdout)\n");
 		return 1;
 	}
-	if (tidy_fds() < 0) {
-		helper_warn("/dev/null: %s", strerror(errno));
+	if ((e = tidy_fds()) < 0) {
+		helper_warn("/dev/null: %s", strerror(-e));
 		goto out;
 	}
 	/* Many children, several fds each: the soft limit (often 1024) would be reached first. */
-	if (helper_nofile_raise() < 0)
-		helper_warn("cannot raise the fd limit: %s", strerror(errno));
+	if ((e = helper_nofile_raise()) < 0)
+		helper_warn("cannot raise the fd limit: %s", strerror(-e));
 	/* A relay gone away must show as EPIPE on fd 1, not kill us before we end the children. */
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -342,8 +347,8 @@ int main(int argc, char **argv)
 		helper_warn("signalfd: %s", strerror(errno));
 		goto out;
 	}
-	if (helper_set_nonblock(0) < 0 || helper_set_nonblock(1) < 0) {
-		helper_warn("fcntl: %s", strerror(errno));
+	if ((e = helper_set_nonblock(0)) < 0 || (e = helper_set_nonblock(1)) < 0) {
+		helper_warn("fcntl: %s", strerror(-e));
 		goto out;
 	}
 	if (outq_hello(&h) < 0)

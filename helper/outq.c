@@ -13,10 +13,11 @@
 int outq_hello(struct helper *h)
 {
 	uint8_t hello[CPR_HELLO_LEN];
+	int r;
 
 	cpr_hello_encode(hello, 0);
-	if (cpr_buf_append(&h->out, hello, sizeof(hello)) < 0)
-		return -1;
+	if ((r = cpr_buf_append(&h->out, hello, sizeof(hello))) < 0)
+		return r;
 	h->out_opaque += sizeof(hello);
 	return 0;
 }
@@ -52,8 +53,10 @@ int outq_flush(struct helper *h)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
-		if (n <= 0)
-			return -1;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
 		consume(h, (size_t)n);
 	}
 	return 0;

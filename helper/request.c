@@ -9,29 +9,31 @@
 
 #include "helper.h"
 
-/* A field's bytes as a C string; a NUL inside would silently cut it, so it is refused. */
-static char *field_str(const uint8_t *v, uint32_t len)
+/*
+ * A field's bytes as a C string in *out; a NUL inside would silently cut
+ * it, so it is refused.  0, -EINVAL or -ENOMEM.
+ */
+static int field_str(const uint8_t *v, uint32_t len, char **out)
 {
 	char *s;
 
-	if (memchr(v, 0, len) != NULL) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (memchr(v, 0, len) != NULL)
+		return -EINVAL;
 	if ((s = malloc((size_t)len + 1)) == NULL)
-		return NULL;
+		return -ENOMEM;
 	memcpy(s, v, len);
 	s[len] = '\0';
-	return s;
+	*out = s;
+	return 0;
 }
 
-/* Appends S to the NULL-terminated vector *VP holding *NP strings. */
+/* Appends S to the NULL-terminated vector *VP holding *NP strings.  0 or -ENOMEM. */
 static int vec_push(char ***vp, size_t *np, char *s)
 {
 	char **v;
 
 	if ((v = realloc(*vp, (*np + 2) * sizeof(*v))) == NULL)
-		return -1;
+		return -ENOMEM;
 	v[(*np)++] = s;
 	v[*np] = NULL;
 	*vp = v;
@@ -66,7 +68,7 @@ int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 	uint8_t tag;
 	size_t nargv = 0, nenv = 0;
 	char *s = NULL;
-	int k, i;
+	int k, i, e;
 
 	memset(req, 0, sizeof(*req));
 	while ((k = cpr_field_next(&rd, &tag, &v, &vlen)) == 1) {
@@ -75,8 +77,8 @@ int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 		case CPR_F_CWD:
 		case CPR_F_ARG:
 		case CPR_F_ENV:
-			if ((s = field_str(v, vlen)) == NULL)
-				return -1;
+			if ((e = field_str(v, vlen, &s)) < 0)
+				return e;
 			if (tag == CPR_F_FILE) {
 				free(req->file);
 				req->file = s;
@@ -84,9 +86,9 @@ int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 				free(req->cwd);
 				req->cwd = s;
 			} else if (vec_push(tag == CPR_F_ARG ? &req->argv : &req->env,
-					    tag == CPR_F_ARG ? &nargv : &nenv, s) != 0) {
+					    tag == CPR_F_ARG ? &nargv : &nenv, s) < 0) {
 				free(s);
-				return -1;
+				return -ENOMEM;
 			}
 			break;
 		case CPR_F_FLAGS:
@@ -112,14 +114,13 @@ int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 		goto bad;
 	if (req->argv == NULL) {
 		if ((s = strdup(req->file)) == NULL)
-			return -1;
-		if (vec_push(&req->argv, &nargv, s) != 0) {
+			return -ENOMEM;
+		if (vec_push(&req->argv, &nargv, s) < 0) {
 			free(s);
-			return -1;
+			return -ENOMEM;
 		}
 	}
 	return 0;
 bad:
-	errno = EINVAL;
-	return -1;
+	return -EINVAL;
 }

@@ -46,7 +46,7 @@ static void __attribute__((noreturn)) child_exec(const struct spawn_req *req, co
 	sigset_t none;
 	char *eq;
 	size_t i;
-	int sig;
+	int sig, e;
 
 	/* Its own group, so that the helper can end it with all it started. */
 	if (setpgid(0, 0) < 0)
@@ -56,8 +56,10 @@ static void __attribute__((noreturn)) child_exec(const struct spawn_req *req, co
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	/* The helper raised its own fd limit; the program gets the one sshd gave (helper_nofile_restore()). */
-	if (helper_nofile_restore() < 0)
+	if ((e = helper_nofile_restore()) < 0) {
+		errno = -e;
 		child_fail(report_fd, CPR_STAGE_SETUP);
+	}
 	/* The sources are all above 2 (the helper keeps 0-2 open), so no dup2 clobbers another. */
 	for (i = 0; i < 3; i++)
 		if (dup2(stdio_fds[i], (int)i) < 0)
@@ -112,36 +114,37 @@ static void fds_close(struct spawn_fds *f)
 	}
 }
 
-/* Makes the channel, the stdio pipes (or /dev/null) and the report pipe.  0, or -1 with errno. */
+/* Makes the channel, the stdio pipes (or /dev/null) and the report pipe.  0, or -errno. */
 static int fds_open(const struct spawn_req *req, struct spawn_fds *f)
 {
-	int i, ours;
+	int i, ours, r;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->sv) < 0 ||
-	    helper_set_nonblock(f->sv[0]) < 0)
-		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->sv) < 0)
+		return -errno;
+	if ((r = helper_set_nonblock(f->sv[0])) < 0)
+		return r;
 	for (i = 0; i < 3; i++) {
 		if (req->stdio[i] == CPR_STDIO_PIPE) {
 			if (pipe2(f->pipes[i], O_CLOEXEC) < 0)
-				return -1;
+				return -errno;
 			/* stdin: the child reads [0]; stdout, stderr: it writes [1]. */
 			f->child_stdio[i] = f->pipes[i][i == 0 ? 0 : 1];
 			ours = f->pipes[i][i == 0 ? 1 : 0];
-			if (helper_set_nonblock(ours) < 0)
-				return -1;
+			if ((r = helper_set_nonblock(ours)) < 0)
+				return r;
 		} else {
 			if (f->devnull < 0 && (f->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
-				return -1;
+				return -errno;
 			f->child_stdio[i] = f->devnull;
 		}
 	}
-	return pipe2(f->report, O_CLOEXEC);
+	return pipe2(f->report, O_CLOEXEC) < 0 ? -errno : 0;
 }
 
 /*
  * Forks the child (all signals blocked across fork, so that no handler of
  * the helper runs in the child before it has reset them) and waits until
- * it has exec'ed.  Returns its pid, or -1 with *stage and errno.
+ * it has exec'ed.  Returns its pid, or -errno with *stage set.
  */
 static pid_t fork_exec(const struct spawn_req *req, struct spawn_fds *f, int *stage)
 {
@@ -154,15 +157,14 @@ static pid_t fork_exec(const struct spawn_req *req, struct spawn_fds *f, int *st
 	snprintf(chan_str, sizeof(chan_str), "%d", f->sv[1]);
 	sigfillset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, &old) < 0)
-		return -1;
+		return -errno;
 	pid = fork();
 	if (pid == 0)
 		child_exec(req, f->child_stdio, f->sv[1], chan_str, f->report[1]);
 	saved = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
 	if (pid < 0)
-		return -1;
+		return -saved;
 	/* Our copy of the write end must go, or the read below never sees EOF. */
 	close_fd(&f->report[1]);
 	do
@@ -173,13 +175,11 @@ static pid_t fork_exec(const struct spawn_req *req, struct spawn_fds *f, int *st
 	/* It failed before or at exec, and has already exited: reap it now. */
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	if (n == (ssize_t)sizeof(msg)) {
+	if (n == (ssize_t)sizeof(msg) && msg[1] > 0) {
 		*stage = msg[0];
-		errno = msg[1];
-	} else {
-		errno = EIO;
+		return -msg[1];
 	}
-	return -1;
+	return -EIO;
 }
 
 int spawn_child(const struct spawn_req *req, struct child *c, int *stage)
@@ -188,15 +188,17 @@ int spawn_child(const struct spawn_req *req, struct child *c, int *stage)
 			       .pipes = { { -1, -1 }, { -1, -1 }, { -1, -1 } },
 			       .devnull = -1,
 			       .report = { -1, -1 } };
-	int saved, i, r = -1;
+	int i, r;
 	pid_t pid;
 
 	*stage = CPR_STAGE_SETUP;
-	if (fds_open(req, &f) < 0)
+	if ((r = fds_open(req, &f)) < 0)
 		goto out;
 	guard_start();
-	if ((pid = fork_exec(req, &f, stage)) < 0)
+	if ((pid = fork_exec(req, &f, stage)) < 0) {
+		r = (int)pid;
 		goto out;
+	}
 	/* The child made itself a group leader before exec: its group is its pid. */
 	guard_add(pid);
 	c->pid = pid;
@@ -217,8 +219,6 @@ int spawn_child(const struct spawn_req *req, struct child *c, int *stage)
 	}
 	r = 0;
 out:
-	saved = errno;
 	fds_close(&f);
-	errno = saved;
 	return r;
 }

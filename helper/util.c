@@ -1,4 +1,5 @@
 /* util.c — the clock, fd, fd-limit and setting helpers that the helper and its guardian share. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ int helper_set_nonblock(int fd)
 	int fl = fcntl(fd, F_GETFL);
 
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -1;
+		return -errno;
 	return 0;
 }
 
@@ -56,13 +57,13 @@ int helper_nofile_raise(void)
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -1;
+		return -errno;
 	if (rl.rlim_cur == rl.rlim_max)
 		return 0;
 	nofile_orig = rl;
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -1;
+		return -errno;
 	nofile_raised = 1;
 	return 0;
 }
@@ -71,7 +72,7 @@ int helper_nofile_restore(void)
 {
 	if (!nofile_raised)
 		return 0;
-	return setrlimit(RLIMIT_NOFILE, &nofile_orig);
+	return setrlimit(RLIMIT_NOFILE, &nofile_orig) < 0 ? -errno : 0;
 }
 
 void helper_warn(const char *fmt, ...)

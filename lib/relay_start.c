@@ -189,40 +189,58 @@ static int relay_hello(int ctl, const char *path, pid_t *pid)
 	return 0;
 }
 
-/*
- * Forks the relay and returns the caller's end of its control socket once
- * its greeting was checked (setting *PID to the relay's), or a negative
- * error code with the thread's message set.  Blocks until the relay greets
- * (HELLO_TIMEOUT_MS at most).
- */
-static int relay_spawn(pid_t *pid)
-{
-	char path[PATH_MAX];
-	char fdarg[16];
-	char *argv[4];
-	int sv[2] = { -1, -1 }, ep[2] = { -1, -1 }, devnull = -1;
-	sigset_t all, old;
-	pid_t mid = -1;
-	int r, e = 0, st;
-	ssize_t n;
+/* The fds a relay start needs: the control socketpair, the report pipe, /dev/null. */
+struct spawn_fds {
+	int sv[2]; /* [0] ours, [1] the relay's control fd */
+	int ep[2]; /* the intermediate child reports a failed fork on [1] */
+	int devnull;
+};
 
-	lib_relay_path(path, sizeof(path));
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(ep, O_CLOEXEC) < 0 ||
-	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+static void spawn_fds_close(struct spawn_fds *f)
+{
+	int e = errno, *fds[] = { &f->sv[0], &f->sv[1], &f->ep[0], &f->ep[1], &f->devnull };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	errno = e;
+}
+
+/*
+ * Opens F's fds, the ones the relay keeps above 0-2 (relay_exec() dup2s
+ * onto 0-2).  0, or a negative code with the thread's message set.
+ */
+static int spawn_fds_open(struct spawn_fds *f)
+{
+	int r;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, f->sv) < 0 || pipe2(f->ep, O_CLOEXEC) < 0 ||
+	    (f->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
 		r = -errno;
 		lib_errmsg_set("cannot start the relay: %s", cpremote_strerror(r));
-		goto out;
+		return r;
 	}
-	if ((r = fd_above_stdio(&sv[1])) < 0 || (r = fd_above_stdio(&devnull)) < 0 ||
-	    (r = fd_above_stdio(&ep[1])) < 0) {
+	if ((r = fd_above_stdio(&f->sv[1])) < 0 || (r = fd_above_stdio(&f->devnull)) < 0 ||
+	    (r = fd_above_stdio(&f->ep[1])) < 0) {
 		lib_errmsg_set("cannot start the relay: %s", cpremote_strerror(r));
-		goto out;
+		return r;
 	}
-	snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
-	argv[0] = (char *)"cpremote-relay";
-	argv[1] = (char *)"--control-fd";
-	argv[2] = fdarg;
-	argv[3] = NULL;
+	return 0;
+}
+
+/*
+ * Double-forks the relay PATH with ARGV and reaps the intermediate child.
+ * 0, or a negative code with the thread's message set.  Call with
+ * relay_lock held.
+ */
+static int relay_double_fork(const char *path, char **argv, const struct spawn_fds *f)
+{
+	sigset_t all, old;
+	pid_t mid;
+	int e = 0, st;
 
 	/* No caller handler may run in the children before they reset dispositions. */
 	sigfillset(&all);
@@ -238,10 +256,10 @@ static int relay_spawn(pid_t *pid)
 		pid_t gpid = _Fork();
 
 		if (gpid == 0)
-			relay_exec(path, argv, sv[1], devnull, ep[1]);
+			relay_exec(path, argv, f->sv[1], f->devnull, f->ep[1]);
 		if (gpid < 0) {
 			e = errno;
-			while (write(ep[1], &e, sizeof(e)) < 0 && errno == EINTR)
+			while (write(f->ep[1], &e, sizeof(e)) < 0 && errno == EINTR)
 				;
 		}
 		_exit(0);
@@ -250,44 +268,70 @@ static int relay_spawn(pid_t *pid)
 		e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (mid < 0) {
-		r = -e;
-		lib_errmsg_set("cannot start the relay: fork: %s", cpremote_strerror(r));
-		goto out;
+		lib_errmsg_set("cannot start the relay: fork: %s", cpremote_strerror(-e));
+		return -e;
 	}
 	/* Reap only our own child: the caller's other children are none of our business. */
 	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
 		;
+	return 0;
+}
+
+/*
+ * Reads what the intermediate child reported: nothing when the relay was
+ * forked.  0, or CPREMOTE_ERELAY with the thread's message set.
+ */
+static int relay_fork_report(struct spawn_fds *f, const char *path)
+{
+	ssize_t n;
+	int e;
+
 	/* Our copy of the write end must go, or the read below never sees EOF. */
-	close(ep[1]);
-	ep[1] = -1;
+	close(f->ep[1]);
+	f->ep[1] = -1;
 	do {
-		n = read(ep[0], &e, sizeof(e));
+		n = read(f->ep[0], &e, sizeof(e));
 	} while (n < 0 && errno == EINTR);
 	if (n == (ssize_t)sizeof(e)) {
-		r = CPREMOTE_ERELAY;
 		lib_errmsg_set("cannot start the relay %s: %s", path, cpremote_strerror(-e));
-		goto out;
+		return CPREMOTE_ERELAY;
 	}
-	/* Our copy of the relay's end, or the relay's end of file would never show. */
-	close(sv[1]);
-	sv[1] = -1;
-	if ((r = relay_hello(sv[0], path, pid)) < 0)
+	return 0;
+}
+
+/*
+ * Forks the relay and returns the caller's end of its control socket once
+ * its greeting was checked (setting *PID to the relay's), or a negative
+ * error code with the thread's message set.  Blocks until the relay greets
+ * (HELLO_TIMEOUT_MS at most).
+ */
+static int relay_spawn(pid_t *pid)
+{
+	struct spawn_fds f = { .sv = { -1, -1 }, .ep = { -1, -1 }, .devnull = -1 };
+	char path[PATH_MAX];
+	char fdarg[16];
+	char *argv[4];
+	int r;
+
+	lib_relay_path(path, sizeof(path));
+	if ((r = spawn_fds_open(&f)) < 0)
 		goto out;
-	r = sv[0];
-	sv[0] = -1;
+	snprintf(fdarg, sizeof(fdarg), "%d", f.sv[1]);
+	argv[0] = (char *)"cpremote-relay";
+	argv[1] = (char *)"--control-fd";
+	argv[2] = fdarg;
+	argv[3] = NULL;
+	if ((r = relay_double_fork(path, argv, &f)) < 0 || (r = relay_fork_report(&f, path)) < 0)
+		goto out;
+	/* Our copy of the relay's end, or the relay's end of file would never show. */
+	close(f.sv[1]);
+	f.sv[1] = -1;
+	if ((r = relay_hello(f.sv[0], path, pid)) < 0)
+		goto out;
+	r = f.sv[0];
+	f.sv[0] = -1;
 out:
-	e = errno;
-	if (sv[0] >= 0)
-		close(sv[0]);
-	if (sv[1] >= 0)
-		close(sv[1]);
-	if (ep[0] >= 0)
-		close(ep[0]);
-	if (ep[1] >= 0)
-		close(ep[1]);
-	if (devnull >= 0)
-		close(devnull);
-	errno = e;
+	spawn_fds_close(&f);
 	return r;
 }
 

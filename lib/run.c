@@ -161,6 +161,77 @@ static int await_spawned(struct cpremote_child *c, const struct cpremote_options
 	}
 }
 
+/* The fds of one start, as lib_relay_send() passes them, and which of them are ours to close. */
+struct passed_fds {
+	int fds[CPR_MAX_PASSED_FDS];
+	int nfds;
+	int owned[2 + 3]; /* relay-side ends we created: closed once passed */
+	int nowned;
+	uint8_t mask; /* which of stdin, stdout, stderr are passed (after status and channel) */
+};
+
+/* Passes FD to the relay; OWNED: we created it and close it once passed. */
+static void passed_add(struct passed_fds *pf, int fd, int owned)
+{
+	pf->fds[pf->nfds++] = fd;
+	if (owned)
+		pf->owned[pf->nowned++] = fd;
+}
+
+static void passed_close_owned(struct passed_fds *pf)
+{
+	while (pf->nowned > 0)
+		close(pf->owned[--pf->nowned]);
+}
+
+/*
+ * Makes C's status socket, its channel (unless the caller gives one) and
+ * the pipes OPTS asks for, keeping our ends in C and listing the relay's
+ * in PF.  0, or -errno (what was made is in C and PF, for the caller to close).
+ */
+static int child_fds_make(struct cpremote_child *c, const struct cpremote_options *opts,
+			  struct passed_fds *pf)
+{
+	int sv[2], p[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	c->status_fd = sv[0];
+	passed_add(pf, sv[1], 1);
+
+	if (opts->flags & CPREMOTE_CHANNEL_FD) {
+		/* SCM_RIGHTS gives the relay its own reference: nothing to dup here. */
+		passed_add(pf, opts->channel_fd, 0);
+	} else {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return -errno;
+		c->channel_fd = sv[0];
+		passed_add(pf, sv[1], 1);
+	}
+
+	for (int i = 0; i < 3; i++) {
+		switch (opts->stdio[i].mode) {
+		case CPREMOTE_STDIO_NULL:
+			continue;
+		case CPREMOTE_STDIO_PIPE:
+			if (pipe2(p, O_CLOEXEC) < 0)
+				return -errno;
+			/* The caller writes the child's stdin and reads its stdout and stderr. */
+			c->stdio_fd[i] = i == 0 ? p[1] : p[0];
+			passed_add(pf, i == 0 ? p[0] : p[1], 1);
+			break;
+		case CPREMOTE_STDIO_INHERIT:
+			passed_add(pf, i, 0);
+			break;
+		case CPREMOTE_STDIO_FD:
+			passed_add(pf, opts->stdio[i].fd, 0);
+			break;
+		}
+		pf->mask |= (uint8_t)(1u << i);
+	}
+	return 0;
+}
+
 /*
  * Starts a child: fds to the relay on the control socket, SPAWN on the
  * new status socket, then blocks until SPAWNED or ERROR.  Returns 0 with
@@ -171,11 +242,8 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 	struct cpremote_options copy, *opts = &copy;
 	struct cpremote_child *c = NULL;
 	struct cpr_buf frame = { 0 };
-	int owned[2 + 3]; /* relay-side ends we created: closed once passed */
-	int fds[CPR_MAX_PASSED_FDS];
-	int sv[2], p[2];
-	int nowned = 0, nfds = 0, r;
-	uint8_t mask = 0;
+	struct passed_fds pf = { .nfds = 0 };
+	int r;
 
 	if (childp != NULL)
 		*childp = NULL;
@@ -188,48 +256,14 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 		lib_errmsg_set("%s: %s: out of memory", opts->host, opts->file);
 		goto out;
 	}
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		goto fail_errno;
-	c->status_fd = sv[0];
-	fds[nfds++] = owned[nowned++] = sv[1];
-
-	if (opts->flags & CPREMOTE_CHANNEL_FD) {
-		/* SCM_RIGHTS gives the relay its own reference: nothing to dup here. */
-		fds[nfds++] = opts->channel_fd;
-	} else {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-			goto fail_errno;
-		c->channel_fd = sv[0];
-		fds[nfds++] = owned[nowned++] = sv[1];
+	if ((r = child_fds_make(c, opts, &pf)) < 0) {
+		lib_errmsg_set("%s: %s: %s", opts->host, opts->file, cpremote_strerror(r));
+		goto out;
 	}
-
-	for (int i = 0; i < 3; i++) {
-		switch (opts->stdio[i].mode) {
-		case CPREMOTE_STDIO_NULL:
-			continue;
-		case CPREMOTE_STDIO_PIPE:
-			if (pipe2(p, O_CLOEXEC) < 0)
-				goto fail_errno;
-			/* The caller writes the child's stdin and reads its stdout and stderr. */
-			c->stdio_fd[i] = i == 0 ? p[1] : p[0];
-			fds[nfds++] = owned[nowned++] = i == 0 ? p[0] : p[1];
-			break;
-		case CPREMOTE_STDIO_INHERIT:
-			fds[nfds++] = i;
-			break;
-		case CPREMOTE_STDIO_FD:
-			fds[nfds++] = opts->stdio[i].fd;
-			break;
-		}
-		mask |= (uint8_t)(1u << i);
-	}
-
-	if ((r = lib_relay_send(mask, fds, nfds)) < 0)
+	if ((r = lib_relay_send(pf.mask, pf.fds, pf.nfds)) < 0)
 		goto out;
 	/* The relay holds its own references now; ours would keep EOFs from happening. */
-	while (nowned > 0)
-		close(owned[--nowned]);
+	passed_close_owned(&pf);
 
 	r = lib_send_all(c->status_fd, cpr_buf_peek(&frame), cpr_buf_len(&frame));
 	if (r < 0) {
@@ -244,14 +278,8 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 	*childp = c;
 	c = NULL;
 	r = 0;
-	goto out;
-
-fail_errno:
-	r = -errno;
-	lib_errmsg_set("%s: %s: %s", opts->host, opts->file, cpremote_strerror(r));
 out:
-	while (nowned > 0)
-		close(owned[--nowned]);
+	passed_close_owned(&pf);
 	cpremote_free(c);
 	cpr_buf_free(&frame);
 	return r;

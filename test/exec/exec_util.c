@@ -1,4 +1,4 @@
-/* exec_util.c — driving a remote child's piped stdio for the exec tests. */
+/* exec_util.c — driving a remote child's piped stdio, and the other pieces the exec tests share. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -187,6 +188,64 @@ int exec_read_line(int fd, char *buf, size_t size, int timeout_s)
 		buf[n] = '\0';
 		if (buf[n - 1] == '\n')
 			return 1;
+	}
+	return 0;
+}
+
+int exec_start(const char *host, const char *const *argv, int pipe_stdout, cpremote_child **c)
+{
+	struct cpremote_options o;
+
+	fixture_options(&o, host);
+	o.file = argv[0];
+	o.argv = argv;
+	if (pipe_stdout)
+		o.stdio[1].mode = CPREMOTE_STDIO_PIPE;
+	o.stdio[2].mode = CPREMOTE_STDIO_INHERIT;
+	return cpremote_run(&o, c);
+}
+
+int exec_cprun_exit(const char *const *args, char **err, char **out, double *secs)
+{
+	struct fixture_result r;
+	double t0 = fixture_now();
+	int st;
+
+	if (fixture_cprun(args, NULL, 0, 60, &r) != 0) {
+		*err = strdup("");
+		if (out)
+			*out = strdup("");
+		return -1;
+	}
+	if (secs)
+		*secs = fixture_now() - t0;
+	st = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
+	printf("#   exit %d, stderr: %s", st, r.err[0] ? r.err : "(none)\n");
+	*err = strdup(r.err);
+	if (out)
+		*out = strdup(r.out);
+	fixture_result_free(&r);
+	return st;
+}
+
+const char *exec_opt(const char *name, const char *value)
+{
+	static char bufs[8][4200];
+	static int i;
+	char *b = bufs[i++ % 8];
+
+	snprintf(b, sizeof bufs[0], "%s=%s", name, value);
+	return b;
+}
+
+int exec_gone_within(int (*runs)(const void *arg), const void *arg, double timeout_s)
+{
+	double deadline = fixture_now() + timeout_s;
+
+	while (fixture_now() < deadline) {
+		if (!runs(arg))
+			return 1;
+		usleep(50 * 1000);
 	}
 	return 0;
 }

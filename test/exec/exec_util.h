@@ -1,4 +1,8 @@
-/* exec_util.h — what the exec tests share beyond the fixture: driving a child's piped stdio. */
+/*
+ * exec_util.h — what the exec tests share beyond the fixture: driving a
+ * child's piped stdio, starting a child, running cprun for its status and
+ * messages, waiting for a process to go.
+ */
 #ifndef CPREMOTE_EXEC_UTIL_H
 #define CPREMOTE_EXEC_UTIL_H
 
@@ -20,5 +24,27 @@ char *exec_pattern(char tag, size_t bytes);
 
 /* Reads CHILD's stdout until it holds a whole line or TIMEOUT_S passed; 1 when a line came. */
 int exec_read_line(int fd, char *buf, size_t size, int timeout_s);
+
+/*
+ * Starts ARGV on HOST through the library with the test's stderr for its
+ * own and stdout piped when PIPE_STDOUT.  Returns cpremote_run()'s code,
+ * *c set on success.
+ */
+int exec_start(const char *host, const char *const *argv, int pipe_stdout, cpremote_child **c);
+
+/*
+ * Runs cprun with ARGS (as fixture_cprun(), empty stdin, 60 s at most: a
+ * hang shows as that, not as the harness's timeout) and prints its exit status and stderr as a TAP diagnostic.
+ * Returns its exit status (-1 when it could not run or was killed); *err
+ * and, when OUT is not NULL, *out get its stderr and stdout (malloc'ed,
+ * "" when it could not run); *secs, when not NULL, how long it took.
+ */
+int exec_cprun_exit(const char *const *args, char **err, char **out, double *secs);
+
+/* "Option=VALUE" for ssh's -o, in static rotating storage (8 at a time). */
+const char *exec_opt(const char *name, const char *value);
+
+/* Polls every 50 ms until RUNS(ARG) says 0 or TIMEOUT_S passed; 1 when it said 0. */
+int exec_gone_within(int (*runs)(const void *arg), const void *arg, double timeout_s);
 
 #endif

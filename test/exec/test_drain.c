@@ -55,17 +55,15 @@ static int sleep_runs(const char *arg)
 	return found;
 }
 
+static int sleep_runs_arg(const void *arg)
+{
+	return sleep_runs(arg);
+}
+
 /* Polls until `sleep ARG` is gone; 1 when it went within TIMEOUT_S. */
 static int sleep_gone_within(const char *arg, double timeout_s)
 {
-	double deadline = fixture_now() + timeout_s;
-
-	while (fixture_now() < deadline) {
-		if (!sleep_runs(arg))
-			return 1;
-		usleep(50 * 1000);
-	}
-	return 0;
+	return exec_gone_within(sleep_runs_arg, arg, timeout_s);
 }
 
 /* The library: exited while the final status still waits. */
@@ -103,29 +101,35 @@ static void lib_exited(void)
 	ok(sleep_gone_within("29.25", 10), "lib: the orphan is ended on the host once the relay ends");
 }
 
-/* cprun with stdout and stderr on pipes; its pid, or -1. */
-static pid_t start_cprun(const char *const *argv, int *out, int *err)
+/* cprun ARGS (the fixture puts -F ssh_config first) with stdout and stderr on pipes; its pid, or -1. */
+static pid_t start_cprun(const char *const *args, int *out, int *err)
 {
-	int op[2], ep[2], nullfd;
-	pid_t pid = -1;
+	struct fixture_spawn s = { .fd = { FIXTURE_FD_NULL, -1, -1 }, .chan = -1 };
+	int op[2], ep[2];
+	pid_t pid;
 
-	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 ||
-	    (nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+	if (pipe2(op, O_CLOEXEC) < 0)
 		return -1;
-	fflush(stdout);
-	if ((pid = fork()) == 0) {
-		if (dup2(nullfd, 0) < 0 || dup2(op[1], 1) < 0 || dup2(ep[1], 2) < 0)
-			_exit(127);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		close(op[0]);
+		close(op[1]);
+		return -1;
 	}
+	s.fd[1] = op[1];
+	s.fd[2] = ep[1];
+	pid = fixture_cprun_start(args, &s);
 	close(op[1]);
 	close(ep[1]);
-	close(nullfd);
+	if (pid < 0) {
+		close(op[0]);
+		close(ep[0]);
+		return -1;
+	}
 	*out = op[0];
 	*err = ep[0];
 	return pid;
 }
+
 
 /* Waits for PID for at most TIMEOUT_S; its status, or -1 (then it is killed). */
 static int wait_within(pid_t pid, double timeout_s)
@@ -146,47 +150,6 @@ static int wait_within(pid_t pid, double timeout_s)
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	return -1;
-}
-
-static void cprun_sigint(void)
-{
-	char *config = fixture_file("ssh_config");
-	const char *cprun = getenv("CPRUN");
-	const char *argv[] = { cprun, "-F", config, "h1", "sh", "-c", "echo started; sleep 29.5 & exit 3",
-			       NULL };
-	char line[64], err[1024];
-	int out = -1, errfd = -1, st;
-	double t0;
-	ssize_t n;
-	pid_t pid = -1;
-
-	if (!ok(cprun != NULL && (pid = start_cprun(argv, &out, &errfd)) > 0, "cprun starts"))
-		goto out;
-	if (!ok(exec_read_line(out, line, sizeof(line), 30), "cprun: the program says it started")) {
-		kill(pid, SIGKILL);
-		wait_within(pid, 5);
-		goto out;
-	}
-	/* Time for sh to exit and for the news to reach cprun. */
-	sleep(1);
-	ok(kill(pid, SIGINT) == 0, "cprun: SIGINT sent after the program exited");
-	t0 = fixture_now();
-	st = wait_within(pid, 15);
-	printf("# cprun ended %.2f s after SIGINT\n", fixture_now() - t0);
-	ok(st != -1 && fixture_now() - t0 < END_BOUND_S,
-	   "cprun: it ends within 2 s, not when the orphan does");
-	ok_int(st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, 130, "cprun: exit 130 (128+SIGINT)");
-	n = read(errfd, err, sizeof(err) - 1);
-	err[n > 0 ? n : 0] = '\0';
-	ok_contains(err, "the program exited (status 3)", "cprun: the message says the program had exited");
-	ok_contains(err, "SIGINT", "cprun: ... and names the signal");
-	ok(sleep_gone_within("29.5", 10), "cprun: the orphan is ended on the host after cprun ends");
-out:
-	if (out >= 0)
-		close(out);
-	if (errfd >= 0)
-		close(errfd);
-	free(config);
 }
 
 /* Reads FD until WANT occurrences of "started" came or TIMEOUT_S passed; 1 when they came. */
@@ -216,47 +179,107 @@ static int read_started(int fd, int want, int timeout_s)
 	return 0;
 }
 
-/* The same with -H: once every host's program exited, SIGINT ends the wait for all. */
-static void cprun_multi_sigint(void)
-{
-	char *config = fixture_file("ssh_config");
-	const char *cprun = getenv("CPRUN");
-	const char *argv[] = { cprun,   "-F", config, "-H",
-			       "h1,h2", "sh", "-c",   "echo started; sleep 29.75 & exit 3",
-			       NULL };
-	char err[1024];
-	int out = -1, errfd = -1, st;
-	double t0;
-	ssize_t n;
-	pid_t pid = -1;
+/* One SIGINT case: its command, what its assertions say, and the orphan it leaves. */
+struct sigint_case {
+	const char *name; /* "cprun" or "cprun -H", for the assertions and diagnostics */
+	int nprogs; /* how many programs say "started" */
+	const char *started; /* the assertion that they did */
+	const char *sent; /* the assertion that SIGINT was sent */
+	const char *ends; /* the assertion that cprun ended soon */
+	const char *exit130; /* the assertion of its status */
+	const char *exited, *exited_msg; /* what stderr says of the programs, and its assertion */
+	const char *signal_msg; /* NULL, or the assertion that stderr names SIGINT */
+	const char *orphan, *orphan_msg; /* the orphan's sleep argument, and its assertion */
+};
 
-	if (!ok(cprun != NULL && (pid = start_cprun(argv, &out, &errfd)) > 0, "cprun -H starts"))
+/*
+ * Starts cprun ARGS, waits until its programs said "started", gives them
+ * time to exit and sends cprun SIGINT: it must end at once with 130 and
+ * say why, and the orphans must be ended on the hosts.
+ */
+static void sigint_after_exit(const char *const *args, const struct sigint_case *k)
+{
+	char line[64], err[1024], m[128];
+	int out = -1, errfd = -1, st, said;
+	double t0, secs;
+	pid_t pid = -1;
+	ssize_t n;
+
+	snprintf(m, sizeof m, "%s starts", k->name);
+	if (!ok(getenv("CPRUN") != NULL && (pid = start_cprun(args, &out, &errfd)) > 0, m))
 		goto out;
-	if (!ok(read_started(out, 2, 30), "cprun -H: both programs say they started")) {
+	said = k->nprogs == 1 ? exec_read_line(out, line, sizeof(line), 30)
+			      : read_started(out, k->nprogs, 30);
+	if (!ok(said, k->started)) {
 		kill(pid, SIGKILL);
 		wait_within(pid, 5);
 		goto out;
 	}
+	/* Time for sh to exit and for the news to reach cprun. */
 	sleep(1);
-	ok(kill(pid, SIGINT) == 0, "cprun -H: SIGINT sent after the programs exited");
+	ok(kill(pid, SIGINT) == 0, k->sent);
 	t0 = fixture_now();
 	st = wait_within(pid, 15);
-	printf("# cprun -H ended %.2f s after SIGINT\n", fixture_now() - t0);
-	ok(st != -1 && fixture_now() - t0 < END_BOUND_S, "cprun -H: it ends within 2 s");
-	ok_int(st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, 130, "cprun -H: exit 130");
+	secs = fixture_now() - t0;
+	printf("# %s ended %.2f s after SIGINT\n", k->name, secs);
+	ok(st != -1 && secs < END_BOUND_S, k->ends);
+	ok_int(st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, 130, k->exit130);
 	n = read(errfd, err, sizeof(err) - 1);
 	err[n > 0 ? n : 0] = '\0';
-	ok_contains(err, "the programs exited", "cprun -H: the message says the programs had exited");
-	n = read(out, err, sizeof(err) - 1);
-	err[n > 0 ? n : 0] = '\0';
-	printf("# cprun -H: the rest of stdout: %s\n", err);
-	ok(sleep_gone_within("29.75", 10), "cprun -H: the orphans are ended on the hosts");
+	ok_contains(err, k->exited, k->exited_msg);
+	if (k->signal_msg != NULL)
+		ok_contains(err, "SIGINT", k->signal_msg);
+	if (k->nprogs > 1) {
+		n = read(out, err, sizeof(err) - 1);
+		err[n > 0 ? n : 0] = '\0';
+		printf("# %s: the rest of stdout: %s\n", k->name, err);
+	}
+	ok(sleep_gone_within(k->orphan, 10), k->orphan_msg);
 out:
 	if (out >= 0)
 		close(out);
 	if (errfd >= 0)
 		close(errfd);
-	free(config);
+}
+
+static void cprun_sigint(void)
+{
+	static const struct sigint_case k = {
+		.name = "cprun",
+		.nprogs = 1,
+		.started = "cprun: the program says it started",
+		.sent = "cprun: SIGINT sent after the program exited",
+		.ends = "cprun: it ends within 2 s, not when the orphan does",
+		.exit130 = "cprun: exit 130 (128+SIGINT)",
+		.exited = "the program exited (status 3)",
+		.exited_msg = "cprun: the message says the program had exited",
+		.signal_msg = "cprun: ... and names the signal",
+		.orphan = "29.5",
+		.orphan_msg = "cprun: the orphan is ended on the host after cprun ends",
+	};
+	const char *args[] = { "h1", "sh", "-c", "echo started; sleep 29.5 & exit 3", NULL };
+
+	sigint_after_exit(args, &k);
+}
+
+/* The same with -H: once every host's program exited, SIGINT ends the wait for all. */
+static void cprun_multi_sigint(void)
+{
+	static const struct sigint_case k = {
+		.name = "cprun -H",
+		.nprogs = 2,
+		.started = "cprun -H: both programs say they started",
+		.sent = "cprun -H: SIGINT sent after the programs exited",
+		.ends = "cprun -H: it ends within 2 s",
+		.exit130 = "cprun -H: exit 130",
+		.exited = "the programs exited",
+		.exited_msg = "cprun -H: the message says the programs had exited",
+		.orphan = "29.75",
+		.orphan_msg = "cprun -H: the orphans are ended on the hosts",
+	};
+	const char *args[] = { "-H", "h1,h2", "sh", "-c", "echo started; sleep 29.75 & exit 3", NULL };
+
+	sigint_after_exit(args, &k);
 }
 
 int main(void)

@@ -48,30 +48,23 @@ static int alive(long pid)
 	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
+static int alive_arg(const void *pid)
+{
+	return alive(*(const long *)pid);
+}
+
 /* Polls until PID is gone or TIMEOUT_S passed; 1 when gone. */
 static int gone_within(long pid, double timeout_s)
 {
-	double deadline = fixture_now() + timeout_s;
-
-	while (fixture_now() < deadline) {
-		if (!alive(pid))
-			return 1;
-		usleep(50 * 1000);
-	}
-	return 0;
+	return exec_gone_within(alive_arg, &pid, timeout_s);
 }
 
 static cpremote_child *start(const char *host, const char *const *argv)
 {
-	struct cpremote_options o;
 	cpremote_child *c = NULL;
 	int rc;
 
-	fixture_options(&o, host);
-	o.file = argv[0];
-	o.argv = argv;
-	o.stdio[2].mode = CPREMOTE_STDIO_INHERIT;
-	rc = cpremote_run(&o, &c);
+	rc = exec_start(host, argv, 0, &c);
 	if (rc != 0)
 		printf("#   %s: %s: %s\n", host, cpremote_strerror(rc), cpremote_errmsg());
 	return c;

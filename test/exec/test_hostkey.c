@@ -18,9 +18,6 @@
 #include "fixture.h"
 #include "tap.h"
 
-/* Wide: a hang shows as this and not as the harness's timeout. */
-#define BOUND_S 30
-
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -60,40 +57,6 @@ static char *own_file(const char *what)
 	return fixture_file(name);
 }
 
-/* "-o Option=VALUE" text in static rotating storage. */
-static const char *opt(const char *name, const char *value)
-{
-	static char bufs[8][4200];
-	static int i;
-	char *b = bufs[i++ % 8];
-
-	snprintf(b, sizeof bufs[0], "%s=%s", name, value);
-	return b;
-}
-
-/* Runs cprun with ARGS; returns its exit status (-1 if none) and keeps stderr in *ERR (malloc'ed). */
-static int cprun(const char *const *args, char **err, char **out, double *secs)
-{
-	struct fixture_result r;
-	double t0 = fixture_now();
-	int st;
-
-	if (fixture_cprun(args, NULL, 0, 2 * BOUND_S, &r) != 0) {
-		*err = strdup("");
-		if (out)
-			*out = strdup("");
-		return -1;
-	}
-	if (secs)
-		*secs = fixture_now() - t0;
-	st = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
-	printf("#   exit %d, stderr: %s", st, r.err[0] ? r.err : "(none)\n");
-	*err = strdup(r.err);
-	if (out)
-		*out = strdup(r.out);
-	fixture_result_free(&r);
-	return st;
-}
 
 /* cprun ARGS exits 255 with stderr holding each of NEED (NULL-terminated) and not AVOID. */
 static void refused(const char *const *args, const char *what, const char *const *need, const char *avoid)
@@ -101,7 +64,7 @@ static void refused(const char *const *args, const char *what, const char *const
 	char *err, m[300];
 
 	snprintf(m, sizeof m, "%s: cprun exits 255", what);
-	ok_int(cprun(args, &err, NULL, NULL), 255, m);
+	ok_int(exec_cprun_exit(args, &err, NULL, NULL), 255, m);
 	for (; need && *need; need++) {
 		snprintf(m, sizeof m, "%s: the message says \"%s\"", what, *need);
 		ok_contains(err, *need, m);
@@ -150,7 +113,7 @@ static void strict_no(const char *cfg_no, const char *kh_changed)
 	char *fresh = own_file("new"), *err, *out, *rec;
 	char line1[4300];
 	const char *need[] = { "differs from the one recorded", line1, NULL };
-	const char *changed = opt("UserKnownHostsFile", kh_changed);
+	const char *changed = exec_opt("UserKnownHostsFile", kh_changed);
 
 	snprintf(line1, sizeof line1, "%s:1;", kh_changed);
 	{
@@ -181,7 +144,7 @@ static void strict_no(const char *cfg_no, const char *kh_changed)
 	{
 		const char *a[] = { "-F", cfg_no,
 				    "-o", "StrictHostKeyChecking=yes",
-				    "-o", opt("UserKnownHostsFile", fresh),
+				    "-o", exec_opt("UserKnownHostsFile", fresh),
 				    "h1", "true",
 				    NULL };
 		refused(a, "config no and -o StrictHostKeyChecking=yes, unknown key",
@@ -189,11 +152,11 @@ static void strict_no(const char *cfg_no, const char *kh_changed)
 		ok(access(fresh, F_OK) != 0, "config no and -o yes: nothing recorded");
 	}
 	{
-		const char *a[] = { "-F", cfg_no, "-o", opt("UserKnownHostsFile", fresh),
+		const char *a[] = { "-F", cfg_no, "-o", exec_opt("UserKnownHostsFile", fresh),
 				    "h1", "echo", "in", NULL };
 		char *entry = h1_entry();
 
-		ok_int(cprun(a, &err, &out, NULL), 0,
+		ok_int(exec_cprun_exit(a, &err, &out, NULL), 0,
 		       "config StrictHostKeyChecking no, unknown key: accepted");
 		ok_str(out, "in\n", "config no, unknown key: the program ran");
 		rec = slurp(fresh);
@@ -203,8 +166,9 @@ static void strict_no(const char *cfg_no, const char *kh_changed)
 		free(out);
 		/* Now known: also strict checking accepts it. */
 		{
-			const char *b[] = { "-o", opt("UserKnownHostsFile", fresh), "h1", "true", NULL };
-			ok_int(cprun(b, &err, NULL, NULL), 0, "the recorded key is known to a strict run");
+			const char *b[] = { "-o", exec_opt("UserKnownHostsFile", fresh), "h1", "true", NULL };
+			ok_int(exec_cprun_exit(b, &err, NULL, NULL), 0,
+			       "the recorded key is known to a strict run");
 			free(err);
 		}
 		free(entry);
@@ -212,10 +176,11 @@ static void strict_no(const char *cfg_no, const char *kh_changed)
 	unlink(fresh);
 	{
 		const char *a[] = { "-o", "StrictHostKeyChecking=no",
-				    "-o", opt("UserKnownHostsFile", fresh),
+				    "-o", exec_opt("UserKnownHostsFile", fresh),
 				    "h1", "true",
 				    NULL };
-		ok_int(cprun(a, &err, NULL, NULL), 0, "-o StrictHostKeyChecking=no, unknown key: accepted");
+		ok_int(exec_cprun_exit(a, &err, NULL, NULL), 0,
+		       "-o StrictHostKeyChecking=no, unknown key: accepted");
 		free(err);
 		ok(access(fresh, F_OK) == 0, "-o StrictHostKeyChecking=no, unknown key: recorded");
 	}
@@ -234,11 +199,11 @@ static void revoked(const char *h1, const char *cfg_no)
 	spew(both, text);
 	snprintf(where, sizeof where, "%s:2", both);
 	{
-		const char *a[] = { "-o", opt("UserKnownHostsFile", both), "h1", "true", NULL };
+		const char *a[] = { "-o", exec_opt("UserKnownHostsFile", both), "h1", "true", NULL };
 		refused(a, "a known key also listed @revoked", need, NULL);
 	}
 	{
-		const char *o[] = { opt("UserKnownHostsFile", both), NULL };
+		const char *o[] = { exec_opt("UserKnownHostsFile", both), NULL };
 		lib_refused(NULL, o, CPREMOTE_EHOSTKEY_CHANGED, "a revoked key");
 		ok_contains(cpremote_errmsg(), "revoked", "lib: the message says revoked");
 	}
@@ -248,13 +213,13 @@ static void revoked(const char *h1, const char *cfg_no)
 	snprintf(where, sizeof where, "%s:2", only);
 	before = slurp(only);
 	{
-		const char *a[] = {
-			"--accept-new", "-o", opt("UserKnownHostsFile", only), "h1", "true", NULL
-		};
+		const char *a[] = { "--accept-new", "-o",   exec_opt("UserKnownHostsFile", only),
+				    "h1",           "true", NULL };
 		refused(a, "--accept-new, a revoked key", need, "--accept-new");
 	}
 	{
-		const char *a[] = { "-F", cfg_no, "-o", opt("UserKnownHostsFile", only), "h1", "true", NULL };
+		const char *a[] = { "-F", cfg_no, "-o", exec_opt("UserKnownHostsFile", only),
+				    "h1", "true", NULL };
 		refused(a, "config StrictHostKeyChecking no, a revoked key", need, NULL);
 	}
 	after = slurp(only);
@@ -284,15 +249,16 @@ static void cert_authority(const char *h1)
 	snprintf(where, sizeof where, "%s:1", ca);
 	before = slurp(ca);
 	{
-		const char *a[] = { "-o", opt("UserKnownHostsFile", ca), "h1", "true", NULL };
+		const char *a[] = { "-o", exec_opt("UserKnownHostsFile", ca), "h1", "true", NULL };
 		refused(a, "a @cert-authority host", need, "--accept-new");
 	}
 	{
-		const char *a[] = { "--accept-new", "-o", opt("UserKnownHostsFile", ca), "h1", "true", NULL };
+		const char *a[] = { "--accept-new", "-o",   exec_opt("UserKnownHostsFile", ca),
+				    "h1",           "true", NULL };
 		refused(a, "a @cert-authority host with --accept-new", need, "--accept-new");
 	}
 	{
-		const char *o[] = { opt("UserKnownHostsFile", ca), NULL };
+		const char *o[] = { exec_opt("UserKnownHostsFile", ca), NULL };
 		lib_refused(NULL, o, CPREMOTE_EHOSTKEY_UNKNOWN, "a @cert-authority host");
 	}
 	after = slurp(ca);
@@ -324,15 +290,15 @@ static void hashed(const char *h1, const char *kh_changed)
 	ok(body && strncmp(body, "|1|", 3) == 0, "ssh-keygen -H hashed the names");
 	free(body);
 	{
-		const char *a[] = { "-o", opt("UserKnownHostsFile", good), "h1", "true", NULL };
-		ok_int(cprun(a, &err, NULL, NULL), 0, "a hashed entry for the host's key is found");
+		const char *a[] = { "-o", exec_opt("UserKnownHostsFile", good), "h1", "true", NULL };
+		ok_int(exec_cprun_exit(a, &err, NULL, NULL), 0, "a hashed entry for the host's key is found");
 		free(err);
 	}
 	{
 		char where[4300];
 		const char *need[] = { "differs", where, NULL };
 		const char *a[] = { "-o", "StrictHostKeyChecking=no",
-				    "-o", opt("UserKnownHostsFile", bad),
+				    "-o", exec_opt("UserKnownHostsFile", bad),
 				    "h1", "true",
 				    NULL };
 
@@ -356,7 +322,7 @@ static void unreadable(void)
 {
 	const char *dir = fixture_dir();
 	const char *need[] = { "cannot read", dir, "Is a directory", NULL };
-	const char *a[] = { "--accept-new", "-o", opt("UserKnownHostsFile", dir), "h1", "true", NULL };
+	const char *a[] = { "--accept-new", "-o", exec_opt("UserKnownHostsFile", dir), "h1", "true", NULL };
 
 	refused(a, "a known_hosts that cannot be read", need, "not known");
 }

@@ -21,16 +21,10 @@ static char *exec_child;
 /* Starts ARGV on HOST with stdout piped; NULL (and a failed test) on error. */
 static cpremote_child *start(const char *host, const char *const *argv)
 {
-	struct cpremote_options o;
 	cpremote_child *c = NULL;
 	int rc;
 
-	fixture_options(&o, host);
-	o.file = argv[0];
-	o.argv = argv;
-	o.stdio[1].mode = CPREMOTE_STDIO_PIPE;
-	o.stdio[2].mode = CPREMOTE_STDIO_INHERIT;
-	rc = cpremote_run(&o, &c);
+	rc = exec_start(host, argv, 1, &c);
 	if (!ok(rc == 0, "lib: the child starts")) {
 		printf("#   %s: %s\n", cpremote_strerror(rc), cpremote_errmsg());
 		return NULL;

@@ -13,53 +13,16 @@
 #include "fixture.h"
 #include "tap.h"
 
-/* Wide: a hang shows as this and not as the harness's timeout. */
-#define BOUND_S 30
-
-/* "-o Option=VALUE" text in static rotating storage. */
-static const char *opt(const char *name, const char *value)
-{
-	static char bufs[8][4200];
-	static int i;
-	char *b = bufs[i++ % 8];
-
-	snprintf(b, sizeof bufs[0], "%s=%s", name, value);
-	return b;
-}
-
-/* Runs cprun with ARGS; returns its exit status (-1 if none) and keeps stderr in *ERR (malloc'ed). */
-static int cprun(const char *const *args, char **err, char **out, double *secs)
-{
-	struct fixture_result r;
-	double t0 = fixture_now();
-	int st;
-
-	if (fixture_cprun(args, NULL, 0, 2 * BOUND_S, &r) != 0) {
-		*err = strdup("");
-		if (out)
-			*out = strdup("");
-		return -1;
-	}
-	if (secs)
-		*secs = fixture_now() - t0;
-	st = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
-	printf("#   exit %d, stderr: %s", st, r.err[0] ? r.err : "(none)\n");
-	*err = strdup(r.err);
-	if (out)
-		*out = strdup(r.out);
-	fixture_result_free(&r);
-	return st;
-}
 
 /* A failed negotiation is final: no retries, both sides' algorithms named. */
 static void negotiation(const char *option, const char *ours, const char *theirs, const char *what)
 {
 	char *err, m[300];
 	double secs = 99;
-	const char *a[] = { "-o", opt(option, ours), "h1", "true", NULL };
+	const char *a[] = { "-o", exec_opt(option, ours), "h1", "true", NULL };
 
 	snprintf(m, sizeof m, "%s: cprun exits 255", what);
-	ok_int(cprun(a, &err, NULL, &secs), 255, m);
+	ok_int(exec_cprun_exit(a, &err, NULL, &secs), 255, m);
 	snprintf(m, sizeof m, "%s: within 3 s (no retry), took %.1f s", what, secs);
 	ok(secs < 3, m);
 	snprintf(m, sizeof m, "%s: names ours (%s)", what, ours);

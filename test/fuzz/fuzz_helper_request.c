@@ -29,8 +29,7 @@ static int fake_spawn(const struct spawn_req *req, struct child *c, int *stage)
 		abort(); /* the parser promises an argv */
 	if (strcmp(req->file, "fail") == 0) {
 		*stage = CPR_STAGE_EXEC;
-		errno = ENOENT;
-		return -1;
+		return -ENOENT;
 	}
 	c->pid = -1; /* never signalled: on_signal() skips it */
 	c->reaped = 1;

@@ -72,9 +72,8 @@ static void refused(struct cpr_buf *b, const char *what)
 	struct spawn_req req;
 	int r;
 
-	errno = 0;
 	r = parse(b, &req);
-	ok(r == -1 && errno == EINVAL, what);
+	ok(r == -EINVAL, what);
 	spawn_req_free(&req);
 	cpr_buf_free(b);
 }
@@ -129,8 +128,7 @@ static int fake_spawn(const struct spawn_req *req, struct child *c, int *stage)
 	snprintf(last_file, sizeof(last_file), "%s", req->file);
 	if (strcmp(req->file, "fail") == 0) {
 		*stage = CPR_STAGE_EXEC;
-		errno = ENOENT;
-		return -1;
+		return -ENOENT;
 	}
 	c->pid = 4242;
 	c->reaped = 1; /* as if it ended at once: EXIT follows its streams' EOF */
