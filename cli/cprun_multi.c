@@ -280,7 +280,10 @@ int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *h
 			fputs("cprun: out of memory\n", stderr);
 			goto out;
 		}
-		snprintf(runs[i].prefix, len, prefix ? "%s: " : "", hosts->v[i]);
+		if (prefix)
+			snprintf(runs[i].prefix, len, "%s: ", hosts->v[i]);
+		else
+			runs[i].prefix[0] = '\0';
 	}
 
 	/*
