@@ -273,6 +273,18 @@ void child_input_eof(struct helper *h, struct child *c, int s)
 		in_close(c, s);
 }
 
+void child_output_gone(struct helper *h, struct child *c, int s)
+{
+	struct outstream *o = &c->out[s];
+
+	/* Our end was the last read end: the child's next write gets EPIPE, or SIGPIPE kills it. */
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+	o->ended = 1;
+	outq_drop_data(h, c->id, s);
+}
+
 /* Queues C's EXIT frame from its wait status. */
 static int exit_frame(struct helper *h, struct child *c)
 {

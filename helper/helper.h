@@ -1,7 +1,17 @@
 /*
  * helper.h — what the parts of cpremote-helper share: the helper's state,
- * one record per child, and the functions main.c, children.c and spawn.c
- * offer each other.  The helper is single-threaded and uses only libc.
+ * one record per child, and the functions its files offer each other:
+ *   main.c      the poll loop, signals, the end of the children
+ *   frame.c     the relay's bytes: hello, frames, their handlers
+ *   outq.c      the queue of frames to the relay
+ *   request.c   decoding SPAWN        spawn.c   starting a child
+ *   children.c  the children's streams, reaping, EXIT
+ *   guard.c     the guardian process  util.c    clock, fds, settings
+ * The helper is single-threaded and uses only libc.
+ *
+ * Errors: every function that can fail returns 0 (or a count, or a
+ * pointer, where said) on success and -1 with errno set on failure; the
+ * helper has no other convention (it links nothing of the relay's).
  */
 #ifndef CPREMOTE_HELPER_H
 #define CPREMOTE_HELPER_H
@@ -44,8 +54,25 @@ struct child {
 	struct instream in[2]; /* CPR_CHANNEL and CPR_STDIN */
 };
 
+struct spawn_req;
+
+/*
+ * Starts REQ as child C (whose id is set); spawn_child() in the helper.
+ * Returns 0, or -1 with *stage and errno.  A pointer so that the fuzz
+ * target can drive the frame handlers without starting processes.
+ */
+typedef int (*helper_spawn_fn)(const struct spawn_req *req, struct child *c, int *stage);
+
 struct helper {
 	struct cpr_buf out; /* frames waiting to be written to fd 1 */
+	/*
+	 * Bytes at the head of OUT that are not a whole frame: the hello, or
+	 * the rest of a frame partly written.  outq_drop_data() skips them.
+	 */
+	size_t out_opaque;
+	helper_spawn_fn spawn;
+	int hello_done; /* the relay's hello was read and is good */
+	int bad_hello; /* the link ended on a wrong or missing hello */
 	struct child *children;
 	int nchildren;
 	/*
@@ -83,6 +110,36 @@ void spawn_req_free(struct spawn_req *req);
  * left open or running.  Blocks only for the child's exec.
  */
 int spawn_child(const struct spawn_req *req, struct child *c, int *stage);
+
+/*
+ * Acts on what the relay sent, held in IN: its hello first, then every
+ * whole frame, each consumed from IN once handled; a partial frame stays.
+ * Returns 0, or -1 when the link must end (protocol violation, bad hello:
+ * h->bad_hello then says 1, memory).  Never blocks; spawning a child
+ * waits for its exec (spawn_child()).
+ */
+int helper_input(struct helper *h, struct cpr_buf *in);
+
+/* Queues the helper's hello as the first bytes to the relay.  0, or -1 (memory). */
+int outq_hello(struct helper *h);
+
+/*
+ * Writes what the output queue holds to fd 1 without blocking.  Returns
+ * 0 (all written, or the fd is full), or -1 when the relay is gone.
+ */
+int outq_flush(struct helper *h);
+
+/*
+ * Removes from the output queue every DATA frame of child ID on stream S
+ * not yet begun to be written (the relay said the stream's reader is gone).
+ */
+void outq_drop_data(struct helper *h, uint32_t id, int s);
+
+/* Starts the guardian when none runs.  Failure is not fatal: children still start. */
+void guard_start(void);
+
+/* Tells the guardian about a new child's process group; never blocks long (a pipe write). */
+void guard_add(pid_t pgid);
 
 /* Finds a live child by id; NULL when unknown (frames for it are ignored). */
 struct child *child_find(struct helper *h, uint32_t id);
@@ -129,6 +186,13 @@ int child_input(struct helper *h, struct child *c, int s, const uint8_t *p, uint
 void child_input_eof(struct helper *h, struct child *c, int s);
 
 /*
+ * The relay's EOF on output stream S (stdout or stderr) of C: its reader
+ * is gone.  Closes our read end (the writer gets EPIPE or SIGPIPE), drops
+ * the stream's queued DATA and sends nothing more on it (no EOF either).
+ */
+void child_output_gone(struct helper *h, struct child *c, int s);
+
+/*
  * Sends EXIT for, and forgets, every child that was reaped and whose
  * output streams all ended.  Returns 0, or -1 when memory ran out.
  */
@@ -147,7 +211,18 @@ int helper_set_nonblock(int fd);
  */
 long helper_grace_ms(void);
 
-/* Writes a diagnostic line "cpremote-helper: ..." to stderr. */
+/*
+ * Raises the soft RLIMIT_NOFILE to the hard limit (one helper serves many
+ * children, three or four fds each).  Returns 0, or -1 with errno.
+ */
+int helper_nofile_raise(void);
+
+/* In a child before exec: gives back the soft limit the helper started with.  0, or -1 with errno. */
+int helper_nofile_restore(void);
+
+/* Writes a diagnostic line "cpremote-helper: ..." to stderr, unless helper_warn_quiet (the fuzz target sets it). */
 void helper_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+extern int helper_warn_quiet;
 
 #endif

@@ -10,10 +10,10 @@
  * 1 on a bad hello (wrong program or protocol version) or a setup failure.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,139 +27,14 @@
 /* After the SIGKILL, how long to wait for processes that do not go away (e.g. stuck in I/O). */
 #define KILL_WAIT_MS 2000
 
-void helper_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("cpremote-helper: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* Writes what the output queue holds to the relay.  Returns -1 when the relay is gone. */
-static int flush_out(struct helper *h)
-{
-	ssize_t n;
-
-	while (cpr_buf_len(&h->out) > 0) {
-		n = write(1, cpr_buf_peek(&h->out), cpr_buf_len(&h->out));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0)
-			return -1;
-		cpr_buf_consume(&h->out, (size_t)n);
-	}
-	return 0;
-}
-
-/* Queues ERROR for a SPAWN that failed at STAGE with errno ERR. */
-static int send_spawn_error(struct helper *h, uint32_t id, const char *file, int stage, int err)
-{
-	static const char *stages[] = { "", "setup", "chdir", "exec" };
-	struct cpr_buf p = { 0 };
-	char msg[512];
-	int r = -1;
-
-	snprintf(msg, sizeof(msg), "%.300s: %s: %s", file ? file : "(no program)",
-		 stage >= 1 && stage <= 3 ? stages[stage] : "spawn", strerror(err));
-	if (cpr_field_put_u32(&p, CPR_F_CODE, (uint32_t)stage) < 0 ||
-	    cpr_field_put_u32(&p, CPR_F_ERRNO, (uint32_t)err) < 0 ||
-	    cpr_field_put_str(&p, CPR_F_MESSAGE, msg) < 0)
-		goto out;
-	r = cpr_frame_append(&h->out, CPR_ERROR, 0, id, cpr_buf_peek(&p), (uint32_t)cpr_buf_len(&p));
-out:
-	cpr_buf_free(&p);
-	return r;
-}
-
-/* SPAWN: start the program, answer SPAWNED or ERROR.  -1 only when memory ran out. */
-static int on_spawn(struct helper *h, uint32_t id, const uint8_t *p, uint32_t len)
-{
-	struct spawn_req req;
-	struct child *c = NULL;
-	int stage = CPR_STAGE_SETUP, r = -1;
-
-	if (id == 0 || child_find(h, id) != NULL) {
-		helper_warn("SPAWN for child id %u that is in use; ignored", id);
-		return 0;
-	}
-	if (spawn_req_parse(p, len, &req) < 0 || (c = child_new(id)) == NULL ||
-	    spawn_child(&req, c, &stage) < 0) {
-		r = send_spawn_error(h, id, req.file, stage, errno);
-		goto out;
-	}
-	child_add(h, c);
-	c = NULL;
-	r = cpr_frame_append_u32(&h->out, CPR_SPAWNED, 0, id, (uint32_t)h->children->pid);
-out:
-	child_free(c);
-	spawn_req_free(&req);
-	return r;
-}
-
-/* Acts on one frame from the relay.  Returns -1 when the link must end. */
-static int on_frame(struct helper *h, const struct cpr_header *f, const uint8_t *p)
-{
-	struct child *c;
-	uint64_t credit;
-	int sig;
-
-	if (f->type == CPR_SPAWN)
-		return on_spawn(h, f->child, p, f->length);
-	/* The relay's keepalive: proof that the link and the helper still work. */
-	if (f->type == CPR_PING) {
-		if (f->length >= 8)
-			h->silence_limit_ms = 1000L * cpr_get_u32(p + 4);
-		return cpr_frame_append(&h->out, CPR_PONG, 0, 0, p, f->length);
-	}
-	/* Frames for an unknown child crossed its EXIT (or are stray): ignored. */
-	if ((c = child_find(h, f->child)) == NULL)
-		return 0;
-	switch (f->type) {
-	case CPR_DATA:
-		if (f->stream != CPR_CHANNEL && f->stream != CPR_STDIN)
-			return 0;
-		if (child_input(h, c, f->stream, p, f->length) < 0) {
-			helper_warn("child %u: DATA beyond the credit on stream %u", c->id, f->stream);
-			return -1;
-		}
-		return 0;
-	case CPR_EOF:
-		if (f->stream == CPR_CHANNEL || f->stream == CPR_STDIN)
-			child_input_eof(h, c, f->stream);
-		return 0;
-	case CPR_CREDIT:
-		if (f->length != 4 || f->stream == CPR_STDIN)
-			return 0;
-		credit = (uint64_t)c->out[f->stream].credit + cpr_get_u32(p);
-		c->out[f->stream].credit = credit > UINT32_MAX ? UINT32_MAX : (uint32_t)credit;
-		return 0;
-	case CPR_SIGNAL:
-		if (f->length != 4 || c->reaped)
-			return 0;
-		if ((sig = cpr_signal_from_wire(cpr_get_u32(p))) != 0)
-			kill(c->pid, sig);
-		return 0;
-	default:
-		/* SPAWNED, ERROR and EXIT only travel the other way. */
-		return 0;
-	}
-}
-
 /*
- * Reads from the relay and acts on every whole frame.  Returns 0, or -1
- * when the connection is gone (EOF, error, protocol violation, bad hello;
- * *bad_hello says which of the last).
+ * Reads from the relay and acts on every whole frame (frame.c).  Returns
+ * 0, or -1 when the connection is gone (EOF, error, protocol violation,
+ * bad hello: h->bad_hello says which of the last).
  */
-static int read_relay(struct helper *h, struct cpr_buf *in, int *hello_done, int *bad_hello)
+static int read_relay(struct helper *h, struct cpr_buf *in)
 {
 	uint8_t chunk[64 * 1024];
-	const uint8_t *payload;
-	struct cpr_header f;
 	size_t room = in->limit - cpr_buf_len(in);
 	ssize_t n;
 
@@ -171,44 +46,15 @@ static int read_relay(struct helper *h, struct cpr_buf *in, int *hello_done, int
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
 	if (n <= 0) {
-		if (!*hello_done && (n < 0 || cpr_buf_len(in) > 0)) {
+		if (!h->hello_done && (n < 0 || cpr_buf_len(in) > 0)) {
 			helper_warn("the connection closed before the relay's hello");
-			*bad_hello = 1;
+			h->bad_hello = 1;
 		}
 		return -1;
 	}
 	if (cpr_buf_append(in, chunk, (size_t)n) < 0)
 		return -1;
-	if (!*hello_done) {
-		if (cpr_buf_len(in) < CPR_HELLO_LEN)
-			return 0;
-		*bad_hello = 1;
-		if (memcmp(cpr_buf_peek(in), CPR_MAGIC, CPR_MAGIC_LEN) != 0) {
-			helper_warn("no cp-remote hello from the relay");
-			return -1;
-		}
-		if (cpr_buf_peek(in)[CPR_MAGIC_LEN] != CPR_VERSION) {
-			helper_warn("the relay speaks protocol version %u, this helper version %u",
-				    cpr_buf_peek(in)[CPR_MAGIC_LEN], CPR_VERSION);
-			return -1;
-		}
-		*bad_hello = 0;
-		*hello_done = 1;
-		h->relay_caps = cpr_get_u32(cpr_buf_peek(in) + 12);
-		cpr_buf_consume(in, CPR_HELLO_LEN);
-	}
-	for (;;) {
-		n = cpr_frame_next(cpr_buf_peek(in), cpr_buf_len(in), &f, &payload);
-		if (n == 0)
-			return 0;
-		if (n < 0) {
-			helper_warn("protocol violation: bad frame header from the relay");
-			return -1;
-		}
-		if (on_frame(h, &f, payload) < 0)
-			return -1;
-		cpr_buf_consume(in, (size_t)n);
-	}
+	return helper_input(h, in);
 }
 
 /* What a pollfd of a child stands for. */
@@ -217,9 +63,15 @@ struct slot {
 	int stream;
 };
 
-/* Adds fd to the poll set when there is something to wait for. */
-static int watch(struct pollfd **pfds, struct slot **slots, size_t *n, size_t *cap, int fd, short ev,
-		 struct child *c, int stream)
+/* The poll set of one loop turn, and what each entry stands for. */
+struct pollset {
+	struct pollfd *pfds;
+	struct slot *slots;
+	size_t n, cap;
+};
+
+/* Adds FD to the poll set when there is something to wait for.  0, or -1 (memory). */
+static int watch(struct pollset *ps, int fd, short ev, struct child *c, int stream)
 {
 	struct pollfd *np;
 	struct slot *ns;
@@ -227,19 +79,19 @@ static int watch(struct pollfd **pfds, struct slot **slots, size_t *n, size_t *c
 
 	if (fd < 0 || ev == 0)
 		return 0;
-	if (*n == *cap) {
-		ncap = *cap ? *cap * 2 : 16;
-		if ((np = realloc(*pfds, ncap * sizeof(*np))) == NULL)
+	if (ps->n == ps->cap) {
+		ncap = ps->cap ? ps->cap * 2 : 16;
+		if ((np = realloc(ps->pfds, ncap * sizeof(*np))) == NULL)
 			return -1;
-		*pfds = np;
-		if ((ns = realloc(*slots, ncap * sizeof(*ns))) == NULL)
+		ps->pfds = np;
+		if ((ns = realloc(ps->slots, ncap * sizeof(*ns))) == NULL)
 			return -1;
-		*slots = ns;
-		*cap = ncap;
+		ps->slots = ns;
+		ps->cap = ncap;
 	}
-	(*pfds)[*n] = (struct pollfd){ .fd = fd, .events = ev };
-	(*slots)[*n] = (struct slot){ .c = c, .stream = stream };
-	(*n)++;
+	ps->pfds[ps->n] = (struct pollfd){ .fd = fd, .events = ev };
+	ps->slots[ps->n] = (struct slot){ .c = c, .stream = stream };
+	ps->n++;
 	return 0;
 }
 
@@ -267,6 +119,56 @@ static int silence_timeout(const struct helper *h)
 	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
+/* Adds C's fds that have something to wait for. */
+static int watch_child(struct pollset *ps, struct child *c, int room)
+{
+	int rd, i;
+	short ev;
+
+	rd = room && c->out[CPR_CHANNEL].fd >= 0 && c->out[CPR_CHANNEL].credit > 0;
+	ev = (short)((rd ? POLLIN : 0) |
+		     (c->in[CPR_CHANNEL].fd >= 0 && cpr_buf_len(&c->in[CPR_CHANNEL].buf) ? POLLOUT : 0));
+	if (watch(ps, c->chan_fd, ev, c, CPR_CHANNEL) < 0)
+		return -1;
+	for (i = CPR_STDOUT; i <= CPR_STDERR; i++) {
+		rd = room && c->out[i].credit > 0;
+		if (watch(ps, c->out[i].fd, rd ? POLLIN : 0, c, i) < 0)
+			return -1;
+	}
+	ev = cpr_buf_len(&c->in[CPR_STDIN].buf) ? POLLOUT : 0;
+	return watch(ps, c->in[CPR_STDIN].fd, ev, c, CPR_STDIN);
+}
+
+/* Fills PS for one turn: the signalfd, the relay both ways, every child.  0, or -1 (memory). */
+static int build_pollset(struct helper *h, struct pollset *ps, int sfd)
+{
+	int room = cpr_buf_len(&h->out) < HELPER_OUT_HIGH;
+	struct child *c;
+
+	ps->n = 0;
+	if (watch(ps, sfd, POLLIN, NULL, -1) < 0 ||
+	    /* Always read the relay: what it sends is bounded by credit, and an unread PING would look like a frozen link. */
+	    watch(ps, 0, POLLIN, NULL, -1) < 0 ||
+	    watch(ps, 1, cpr_buf_len(&h->out) ? POLLOUT : 0, NULL, -1) < 0)
+		return -1;
+	for (c = h->children; c != NULL; c = c->next)
+		if (watch_child(ps, c, room) < 0)
+			return -1;
+	return 0;
+}
+
+/* Moves the bytes of a ready child fd.  0, or -1 (memory). */
+static int child_ready(struct helper *h, const struct pollfd *pfd, const struct slot *sl)
+{
+	if (sl->stream == CPR_STDIN || (sl->stream == CPR_CHANNEL && (pfd->events & POLLOUT)))
+		if (child_write(h, sl->c, sl->stream) < 0)
+			return -1;
+	if (sl->stream != CPR_STDIN && (pfd->events & POLLIN))
+		if (child_read(h, sl->c, sl->stream) < 0)
+			return -1;
+	return 0;
+}
+
 /*
  * Serves the relay until the connection is gone.  Returns 0, or 1 when
  * the relay's hello was wrong.
@@ -274,43 +176,14 @@ static int silence_timeout(const struct helper *h)
 static int serve(struct helper *h, int sfd)
 {
 	struct cpr_buf in = { .limit = CPR_HEADER_LEN + CPR_MAX_SPAWN };
-	struct pollfd *pfds = NULL;
-	struct slot *slots = NULL;
-	size_t n, cap = 0, i;
-	int hello_done = 0, bad_hello = 0, room, rd, r = 0, k;
-	struct child *c;
-	short ev;
+	struct pollset ps = { 0 };
+	size_t i;
+	int k;
 
 	for (;;) {
-		n = 0;
-		room = cpr_buf_len(&h->out) < HELPER_OUT_HIGH;
-		if (watch(&pfds, &slots, &n, &cap, sfd, POLLIN, NULL, -1) < 0 ||
-		    /*
-		     * Always read the relay: what it sends is bounded by credit, and
-		     * an unread PING would look like a frozen link.
-		     */
-		    watch(&pfds, &slots, &n, &cap, 0, POLLIN, NULL, -1) < 0 ||
-		    watch(&pfds, &slots, &n, &cap, 1, cpr_buf_len(&h->out) ? POLLOUT : 0, NULL, -1) < 0)
+		if (build_pollset(h, &ps, sfd) < 0)
 			goto nomem;
-		for (c = h->children; c != NULL; c = c->next) {
-			rd = room && c->out[CPR_CHANNEL].fd >= 0 && c->out[CPR_CHANNEL].credit > 0;
-			ev = (short)((rd ? POLLIN : 0) |
-				     (c->in[CPR_CHANNEL].fd >= 0 && cpr_buf_len(&c->in[CPR_CHANNEL].buf)
-					      ? POLLOUT
-					      : 0));
-			if (watch(&pfds, &slots, &n, &cap, c->chan_fd, ev, c, CPR_CHANNEL) < 0)
-				goto nomem;
-			for (i = CPR_STDOUT; i <= CPR_STDERR; i++) {
-				rd = room && c->out[i].credit > 0;
-				if (watch(&pfds, &slots, &n, &cap, c->out[i].fd, rd ? POLLIN : 0, c, (int)i) <
-				    0)
-					goto nomem;
-			}
-			ev = cpr_buf_len(&c->in[CPR_STDIN].buf) ? POLLOUT : 0;
-			if (watch(&pfds, &slots, &n, &cap, c->in[CPR_STDIN].fd, ev, c, CPR_STDIN) < 0)
-				goto nomem;
-		}
-		if ((k = poll(pfds, n, silence_timeout(h))) < 0) {
+		if ((k = poll(ps.pfds, ps.n, silence_timeout(h))) < 0) {
 			if (errno == EINTR)
 				continue;
 			helper_warn("poll: %s", strerror(errno));
@@ -322,48 +195,37 @@ static int serve(struct helper *h, int sfd)
 				    h->silence_limit_ms / 1000);
 			goto out;
 		}
-		for (i = 0; i < n; i++) {
-			if (pfds[i].revents == 0)
+		for (i = 0; i < ps.n; i++) {
+			if (ps.pfds[i].revents == 0)
 				continue;
-			if (pfds[i].fd == sfd) {
+			if (ps.pfds[i].fd == sfd) {
 				if (read_signals(sfd))
 					goto out;
 				children_reap(h);
-			} else if (pfds[i].fd == 0) {
+			} else if (ps.pfds[i].fd == 0) {
 				h->last_heard_ms = helper_now_ms();
-				if (read_relay(h, &in, &hello_done, &bad_hello) < 0) {
-					r = bad_hello;
+				if (read_relay(h, &in) < 0)
 					goto out;
-				}
-			} else if (pfds[i].fd == 1) {
-				if (flush_out(h) < 0)
+			} else if (ps.pfds[i].fd == 1) {
+				if (outq_flush(h) < 0)
 					goto out;
-			} else {
-				c = slots[i].c;
-				if (slots[i].stream == CPR_STDIN ||
-				    (slots[i].stream == CPR_CHANNEL && (pfds[i].events & POLLOUT))) {
-					if (child_write(h, c, slots[i].stream) < 0)
-						goto nomem;
-				}
-				if (slots[i].stream != CPR_STDIN && (pfds[i].events & POLLIN)) {
-					if (child_read(h, c, slots[i].stream) < 0)
-						goto nomem;
-				}
+			} else if (child_ready(h, &ps.pfds[i], &ps.slots[i]) < 0) {
+				goto nomem;
 			}
 		}
 		if (children_finish(h) < 0)
 			goto nomem;
 		/* Most writes to the relay succeed at once; no need to wait a poll round for them. */
-		if (flush_out(h) < 0)
+		if (outq_flush(h) < 0)
 			goto out;
 	}
 nomem:
 	helper_warn("out of memory");
 out:
-	free(pfds);
-	free(slots);
+	free(ps.pfds);
+	free(ps.slots);
 	cpr_buf_free(&in);
-	return r;
+	return h->bad_hello;
 }
 
 /* Whether anything of C's may still run: the child itself, or others in its group. */
@@ -451,8 +313,7 @@ static int tidy_fds(void)
 
 int main(int argc, char **argv)
 {
-	struct helper h = { 0 };
-	uint8_t hello[CPR_HELLO_LEN];
+	struct helper h = { .spawn = spawn_child };
 	sigset_t mask;
 	int sfd = -1, r = 1;
 
@@ -466,6 +327,9 @@ int main(int argc, char **argv)
 		helper_warn("/dev/null: %s", strerror(errno));
 		goto out;
 	}
+	/* Many children, several fds each: the soft limit (often 1024) would be reached first. */
+	if (helper_nofile_raise() < 0)
+		helper_warn("cannot raise the fd limit: %s", strerror(errno));
 	/* A relay gone away must show as EPIPE on fd 1, not kill us before we end the children. */
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -482,8 +346,7 @@ int main(int argc, char **argv)
 		helper_warn("fcntl: %s", strerror(errno));
 		goto out;
 	}
-	cpr_hello_encode(hello, 0);
-	if (cpr_buf_append(&h.out, hello, sizeof(hello)) < 0)
+	if (outq_hello(&h) < 0)
 		goto out;
 	r = serve(&h, sfd);
 	end_children(&h, sfd);

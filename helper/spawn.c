@@ -1,9 +1,8 @@
 /*
- * spawn.c — the helper's side of SPAWN: decoding the request, and starting
- * the program in its own process group with CHANNEL_FD naming its end of a
- * socketpair, an exec failure reported back through a close-on-exec pipe.
- * It also keeps the guardian, which ends the children if the helper itself
- * is killed (see guard_start()).
+ * spawn.c — starting a decoded SPAWN (request.c): the program in its own
+ * process group with CHANNEL_FD naming its end of a socketpair, its stdio
+ * piped or /dev/null, an exec failure reported back through a
+ * close-on-exec pipe.  The guardian (guard.c) learns each new group.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,282 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "helper.h"
-
-/* A field's bytes as a C string; a NUL inside would silently cut it, so it is refused. */
-static char *field_str(const uint8_t *v, uint32_t len)
-{
-	char *s;
-
-	if (memchr(v, 0, len) != NULL) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if ((s = malloc((size_t)len + 1)) == NULL)
-		return NULL;
-	memcpy(s, v, len);
-	s[len] = '\0';
-	return s;
-}
-
-/* Appends S to the NULL-terminated vector *VP holding *NP strings. */
-static int vec_push(char ***vp, size_t *np, char *s)
-{
-	char **v;
-
-	if ((v = realloc(*vp, (*np + 2) * sizeof(*v))) == NULL)
-		return -1;
-	v[(*np)++] = s;
-	v[*np] = NULL;
-	*vp = v;
-	return 0;
-}
-
-static void vec_free(char **v)
-{
-	size_t i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
-void spawn_req_free(struct spawn_req *req)
-{
-	free(req->file);
-	vec_free(req->argv);
-	vec_free(req->env);
-	free(req->cwd);
-	memset(req, 0, sizeof(*req));
-}
-
-int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
-{
-	struct cpr_reader rd = { .p = p, .left = len };
-	const uint8_t *v;
-	uint32_t vlen;
-	uint8_t tag;
-	size_t nargv = 0, nenv = 0;
-	char *s = NULL;
-	int k, i;
-
-	memset(req, 0, sizeof(*req));
-	while ((k = cpr_field_next(&rd, &tag, &v, &vlen)) == 1) {
-		switch (tag) {
-		case CPR_F_FILE:
-		case CPR_F_CWD:
-		case CPR_F_ARG:
-		case CPR_F_ENV:
-			if ((s = field_str(v, vlen)) == NULL)
-				return -1;
-			if (tag == CPR_F_FILE) {
-				free(req->file);
-				req->file = s;
-			} else if (tag == CPR_F_CWD) {
-				free(req->cwd);
-				req->cwd = s;
-			} else if (vec_push(tag == CPR_F_ARG ? &req->argv : &req->env,
-					    tag == CPR_F_ARG ? &nargv : &nenv, s) != 0) {
-				free(s);
-				return -1;
-			}
-			break;
-		case CPR_F_FLAGS:
-			if (vlen != 4)
-				goto bad;
-			req->flags = cpr_get_u32(v);
-			break;
-		case CPR_F_STDIO:
-			if (vlen != 3)
-				goto bad;
-			for (i = 0; i < 3; i++) {
-				if (v[i] != CPR_STDIO_NULL && v[i] != CPR_STDIO_PIPE)
-					goto bad;
-				req->stdio[i] = v[i];
-			}
-			break;
-		default:
-			/* Unknown tags are skipped: fields can be added without a new version. */
-			break;
-		}
-	}
-	if (k < 0 || req->file == NULL || req->file[0] == '\0')
-		goto bad;
-	if (req->argv == NULL) {
-		if ((s = strdup(req->file)) == NULL)
-			return -1;
-		if (vec_push(&req->argv, &nargv, s) != 0) {
-			free(s);
-			return -1;
-		}
-	}
-	return 0;
-bad:
-	errno = EINVAL;
-	return -1;
-}
 
 static void close_fd(int *fd)
 {
 	if (*fd >= 0) {
 		close(*fd);
 		*fd = -1;
-	}
-}
-
-/*
- * The guardian.  The helper ends its children itself when the relay goes
- * away (SIGTERM, then SIGKILL after the grace period), but nothing would
- * if the helper were killed with SIGKILL (or crashed): the children would
- * be re-parented and run on.  PR_SET_PDEATHSIG on each child was the
- * obvious alternative and was rejected: it reaches only the direct child,
- * not the rest of its process group, and it allows one signal only, so
- * either a child that ignores SIGTERM survives or no child gets a chance
- * to clean up.  Instead a small process forked from the helper holds the
- * read end of a pipe to which the helper writes each child's process
- * group; the pipe's EOF means the helper is gone, however it went.  The
- * guardian then does what the helper would have done: SIGTERM to every
- * group still there, SIGKILL after the same grace period.  When the helper
- * ended normally it has already done this, the groups are gone and the
- * guardian simply exits.
- */
-#define GUARD_PRUNE_MS 1000
-
-static int guard_fd = -1;
-
-/* Keeps only the groups that still have a member; returns how many. */
-static size_t guard_prune(pid_t *groups, size_t n)
-{
-	size_t i, k = 0;
-
-	for (i = 0; i < n; i++)
-		if (kill(-groups[i], 0) == 0 || errno != ESRCH)
-			groups[k++] = groups[i];
-	return k;
-}
-
-/* Signals every group; returns how many still had a member. */
-static size_t guard_signal(pid_t *groups, size_t n, int sig)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		kill(-groups[i], sig);
-	return guard_prune(groups, n);
-}
-
-/* The guardian's whole life, in the forked process: FD is the pipe's read end. */
-static void __attribute__((noreturn)) guard_main(int fd)
-{
-	pid_t *groups = NULL, *ng, pg;
-	size_t n = 0, cap = 0;
-	struct pollfd pfd;
-	sigset_t none;
-	long deadline;
-	ssize_t r;
-	int null, sig;
-
-	/* It must hold nothing of the helper's: sshd waits for the session's pipes to close. */
-	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-	}
-	if (fd != 3 && dup2(fd, 3) == 3)
-		fd = 3;
-	if (syscall(SYS_close_range, 4u, ~0u, 0u) < 0)
-		for (int k = 4; k < 1024; k++)
-			close(k);
-	/* A hang-up or TERM aimed at the session must not stop it before its work is done. */
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, sig == SIGTERM || sig == SIGHUP || sig == SIGINT || sig == SIGPIPE
-					    ? SIG_IGN
-					    : SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_NAME, "cpremote-guard", 0, 0, 0);
-
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	for (;;) {
-		if (poll(&pfd, 1, GUARD_PRUNE_MS) < 0 && errno != EINTR)
-			break;
-		n = guard_prune(groups, n);
-		if (pfd.revents == 0)
-			continue;
-		do
-			r = read(fd, &pg, sizeof(pg));
-		while (r < 0 && errno == EINTR);
-		if (r != (ssize_t)sizeof(pg))
-			break; /* EOF: the helper is gone */
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			if ((ng = realloc(groups, cap * sizeof(*ng))) == NULL)
-				break;
-			groups = ng;
-		}
-		groups[n++] = pg;
-	}
-	if ((n = guard_signal(groups, n, SIGTERM)) > 0) {
-		deadline = helper_now_ms() + helper_grace_ms();
-		while ((n = guard_prune(groups, n)) > 0 && helper_now_ms() < deadline)
-			poll(NULL, 0, 50);
-		guard_signal(groups, n, SIGKILL);
-	}
-	_exit(0);
-}
-
-/* Starts the guardian when none runs.  Failure is not fatal: children still start. */
-static void guard_start(void)
-{
-	int p[2];
-	sigset_t all, old;
-	pid_t pid;
-
-	if (guard_fd >= 0)
-		return;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return;
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0) {
-		close(p[1]);
-		guard_main(p[0]);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(p[0]);
-	if (pid < 0) {
-		close(p[1]);
-		return;
-	}
-	guard_fd = p[1];
-}
-
-/* Tells the guardian about a new child's process group. */
-static void guard_add(pid_t pgid)
-{
-	ssize_t n;
-
-	if (guard_fd < 0)
-		return;
-	do
-		n = write(guard_fd, &pgid, sizeof(pgid));
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(pgid)) {
-		/* It died: the next spawn starts another one. */
-		close(guard_fd);
-		guard_fd = -1;
 	}
 }
 
@@ -321,6 +55,9 @@ static void __attribute__((noreturn)) child_exec(const struct spawn_req *req, co
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
+	/* The helper raised its own fd limit; the program gets the one sshd gave (helper_nofile_restore()). */
+	if (helper_nofile_restore() < 0)
+		child_fail(report_fd, CPR_STAGE_SETUP);
 	/* The sources are all above 2 (the helper keeps 0-2 open), so no dup2 clobbers another. */
 	for (i = 0; i < 3; i++)
 		if (dup2(stdio_fds[i], (int)i) < 0)
@@ -351,107 +88,137 @@ static void __attribute__((noreturn)) child_exec(const struct spawn_req *req, co
 	child_fail(report_fd, CPR_STAGE_EXEC);
 }
 
-int spawn_child(const struct spawn_req *req, struct child *c, int *stage)
-{
-	int sv[2] = { -1, -1 }, report[2] = { -1, -1 };
-	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
-	int devnull = -1, stdio_fds[3], msg[2], saved, st, i, r = -1;
-	char chan_str[16];
-	sigset_t all, old;
-	pid_t pid = -1;
-	ssize_t n;
+/* The fds of one spawn in the making; -1 where none (closed by fds_close()). */
+struct spawn_fds {
+	int sv[2]; /* the channel: [0] ours, [1] the child's */
+	int pipes[3][2]; /* stdio pipes, where piped */
+	int devnull;
+	int report[2]; /* exec failure: [1] the child's, close-on-exec */
+	int child_stdio[3]; /* what becomes the child's 0, 1, 2 (aliases of the above) */
+};
 
-	*stage = CPR_STAGE_SETUP;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		goto out;
+static void fds_close(struct spawn_fds *f)
+{
+	int i;
+
+	close_fd(&f->sv[0]);
+	close_fd(&f->sv[1]);
+	close_fd(&f->report[0]);
+	close_fd(&f->report[1]);
+	close_fd(&f->devnull);
+	for (i = 0; i < 3; i++) {
+		close_fd(&f->pipes[i][0]);
+		close_fd(&f->pipes[i][1]);
+	}
+}
+
+/* Makes the channel, the stdio pipes (or /dev/null) and the report pipe.  0, or -1 with errno. */
+static int fds_open(const struct spawn_req *req, struct spawn_fds *f)
+{
+	int i, ours;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->sv) < 0 ||
+	    helper_set_nonblock(f->sv[0]) < 0)
+		return -1;
 	for (i = 0; i < 3; i++) {
 		if (req->stdio[i] == CPR_STDIO_PIPE) {
-			if (pipe2(pipes[i], O_CLOEXEC) < 0)
-				goto out;
+			if (pipe2(f->pipes[i], O_CLOEXEC) < 0)
+				return -1;
 			/* stdin: the child reads [0]; stdout, stderr: it writes [1]. */
-			stdio_fds[i] = pipes[i][i == 0 ? 0 : 1];
+			f->child_stdio[i] = f->pipes[i][i == 0 ? 0 : 1];
+			ours = f->pipes[i][i == 0 ? 1 : 0];
+			if (helper_set_nonblock(ours) < 0)
+				return -1;
 		} else {
-			if (devnull < 0 && (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
-				goto out;
-			stdio_fds[i] = devnull;
+			if (f->devnull < 0 && (f->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+				return -1;
+			f->child_stdio[i] = f->devnull;
 		}
 	}
-	if (pipe2(report, O_CLOEXEC) < 0)
-		goto out;
-	if (helper_set_nonblock(sv[0]) < 0 || (pipes[0][1] >= 0 && helper_set_nonblock(pipes[0][1]) < 0) ||
-	    (pipes[1][0] >= 0 && helper_set_nonblock(pipes[1][0]) < 0) ||
-	    (pipes[2][0] >= 0 && helper_set_nonblock(pipes[2][0]) < 0))
-		goto out;
-	snprintf(chan_str, sizeof(chan_str), "%d", sv[1]);
+	return pipe2(f->report, O_CLOEXEC);
+}
 
-	guard_start();
-	/*
-	 * All signals blocked across fork, so that no handler of the helper
-	 * runs in the child before it has reset them (the libuv way).
-	 */
+/*
+ * Forks the child (all signals blocked across fork, so that no handler of
+ * the helper runs in the child before it has reset them) and waits until
+ * it has exec'ed.  Returns its pid, or -1 with *stage and errno.
+ */
+static pid_t fork_exec(const struct spawn_req *req, struct spawn_fds *f, int *stage)
+{
+	char chan_str[16];
+	sigset_t all, old;
+	int msg[2], saved, st;
+	pid_t pid;
+	ssize_t n;
+
+	snprintf(chan_str, sizeof(chan_str), "%d", f->sv[1]);
 	sigfillset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, &old) < 0)
-		goto out;
+		return -1;
 	pid = fork();
 	if (pid == 0)
-		child_exec(req, stdio_fds, sv[1], chan_str, report[1]);
+		child_exec(req, f->child_stdio, f->sv[1], chan_str, f->report[1]);
 	saved = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
 	if (pid < 0)
-		goto out;
-
+		return -1;
 	/* Our copy of the write end must go, or the read below never sees EOF. */
-	close_fd(&report[1]);
+	close_fd(&f->report[1]);
 	do
-		n = read(report[0], msg, sizeof(msg));
+		n = read(f->report[0], msg, sizeof(msg));
 	while (n < 0 && errno == EINTR);
-	if (n != 0) {
-		/* It failed before or at exec, and has already exited: reap it now. */
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		pid = -1;
-		if (n == (ssize_t)sizeof(msg)) {
-			*stage = msg[0];
-			errno = msg[1];
-		} else {
-			errno = EIO;
-		}
-		goto out;
+	if (n == 0)
+		return pid;
+	/* It failed before or at exec, and has already exited: reap it now. */
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof(msg)) {
+		*stage = msg[0];
+		errno = msg[1];
+	} else {
+		errno = EIO;
 	}
+	return -1;
+}
 
+int spawn_child(const struct spawn_req *req, struct child *c, int *stage)
+{
+	struct spawn_fds f = { .sv = { -1, -1 },
+			       .pipes = { { -1, -1 }, { -1, -1 }, { -1, -1 } },
+			       .devnull = -1,
+			       .report = { -1, -1 } };
+	int saved, i, r = -1;
+	pid_t pid;
+
+	*stage = CPR_STAGE_SETUP;
+	if (fds_open(req, &f) < 0)
+		goto out;
+	guard_start();
+	if ((pid = fork_exec(req, &f, stage)) < 0)
+		goto out;
 	/* The child made itself a group leader before exec: its group is its pid. */
 	guard_add(pid);
 	c->pid = pid;
-	c->chan_fd = sv[0];
-	c->out[CPR_CHANNEL].fd = sv[0];
-	c->in[CPR_CHANNEL].fd = sv[0];
-	sv[0] = -1;
+	c->chan_fd = c->out[CPR_CHANNEL].fd = c->in[CPR_CHANNEL].fd = f.sv[0];
+	f.sv[0] = -1;
 	if (req->stdio[0] == CPR_STDIO_PIPE) {
-		c->in[CPR_STDIN].fd = pipes[0][1];
-		pipes[0][1] = -1;
+		c->in[CPR_STDIN].fd = f.pipes[0][1];
+		f.pipes[0][1] = -1;
 	}
 	for (i = 1; i < 3; i++) {
 		struct outstream *o = &c->out[i == 1 ? CPR_STDOUT : CPR_STDERR];
 
 		if (req->stdio[i] == CPR_STDIO_PIPE) {
-			o->fd = pipes[i][0];
-			pipes[i][0] = -1;
+			o->fd = f.pipes[i][0];
+			f.pipes[i][0] = -1;
 			o->ended = 0;
 		}
 	}
 	r = 0;
 out:
 	saved = errno;
-	close_fd(&sv[0]);
-	close_fd(&sv[1]);
-	close_fd(&report[0]);
-	close_fd(&report[1]);
-	close_fd(&devnull);
-	for (i = 0; i < 3; i++) {
-		close_fd(&pipes[i][0]);
-		close_fd(&pipes[i][1]);
-	}
+	fds_close(&f);
 	errno = saved;
 	return r;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,4 +199,80 @@ out:
 	h->pid = 0;
 	cpr_buf_free(&h->in);
 	return st;
+}
+
+void hd_record(struct hd *h, uint32_t id, const struct cpr_header *f, const uint8_t *p, struct hd_result *r,
+	       int auto_credit)
+{
+	struct cpr_reader rd = { .p = p, .left = f->length };
+	const uint8_t *v;
+	uint32_t len;
+	uint8_t tag;
+
+	if (f->child != id)
+		return;
+	switch (f->type) {
+	case CPR_SPAWNED:
+		r->spawned = 1;
+		r->pid = cpr_get_u32(p);
+		break;
+	case CPR_ERROR:
+		r->error = 1;
+		while (cpr_field_next(&rd, &tag, &v, &len) == 1) {
+			if (tag == CPR_F_CODE)
+				r->code = cpr_get_u32(v);
+			else if (tag == CPR_F_ERRNO)
+				r->err = cpr_get_u32(v);
+			else if (tag == CPR_F_MESSAGE && len < sizeof(r->msg)) {
+				memcpy(r->msg, v, len);
+				r->msg[len] = '\0';
+			}
+		}
+		break;
+	case CPR_DATA:
+		cpr_buf_append(&r->data[f->stream], p, f->length);
+		if (auto_credit)
+			hd_send_u32(h, CPR_CREDIT, f->stream, id, f->length);
+		break;
+	case CPR_EOF:
+		r->eof[f->stream] = 1;
+		break;
+	case CPR_CREDIT:
+		if (f->stream == CPR_STDIN)
+			r->stdin_credit += cpr_get_u32(p);
+		break;
+	case CPR_EXIT:
+		r->exited = 1;
+		r->kind = p[0];
+		r->status = p[1];
+		r->eof_before_exit = r->eof[CPR_CHANNEL] && r->eof[CPR_STDOUT] && r->eof[CPR_STDERR];
+		break;
+	}
+}
+
+void hd_collect(struct hd *h, uint32_t id, struct hd_result *r, int timeout_ms)
+{
+	static uint8_t p[CPR_MAX_DATA];
+	struct cpr_header f;
+	long end = hd_now_ms() + timeout_ms;
+
+	while (!r->exited && !r->error && hd_now_ms() < end)
+		if (hd_next_frame(h, (int)(end - hd_now_ms()), &f, p) == 1)
+			hd_record(h, id, &f, p, r, 1);
+}
+
+const char *hd_text(struct hd_result *r, int s)
+{
+	cpr_buf_append(&r->data[s], "", 1);
+	r->data[s].tail--;
+	return r->data[s].data ? (const char *)cpr_buf_peek(&r->data[s]) : "";
+}
+
+void hd_result_free(struct hd_result *r)
+{
+	int s;
+
+	for (s = 0; s < CPR_NSTREAMS; s++)
+		cpr_buf_free(&r->data[s]);
+	memset(r, 0, sizeof(*r));
 }

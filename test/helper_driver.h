@@ -1,8 +1,9 @@
 /*
  * helper_driver.h — runs the built cpremote-helper ($CPREMOTE_HELPER) as a
  * subprocess over two pipes, as sshd would, and speaks the protocol to it
- * as a relay would: the hello, frames out, frames in, its end.  Shared by
- * the unit test of the helper and the hostile-relay test; no SSH involved.
+ * as a relay would: the hello, frames out, frames in, its end, and what
+ * came back for one child (struct hd_result).  Shared by the unit tests
+ * of the helper and the hostile-relay test; no SSH involved.
  */
 #ifndef CPREMOTE_TEST_HELPER_DRIVER_H
 #define CPREMOTE_TEST_HELPER_DRIVER_H
@@ -76,5 +77,36 @@ void hd_close_input(struct hd *h);
  * killing it (SIGKILL) when it did not end in time or never started.
  */
 int hd_end(struct hd *h, int timeout_ms);
+
+/* What came back for one child. */
+struct hd_result {
+	int spawned;
+	uint32_t pid;
+	int error;
+	uint32_t code, err;
+	char msg[512];
+	struct cpr_buf data[CPR_NSTREAMS];
+	int eof[CPR_NSTREAMS];
+	int exited;
+	uint8_t kind, status;
+	int eof_before_exit; /* every output stream's EOF came before EXIT */
+	uint32_t stdin_credit;
+};
+
+/*
+ * Files one frame for child ID into R (frames of other children are
+ * ignored); CREDIT is returned for output DATA when AUTO_CREDIT.
+ */
+void hd_record(struct hd *h, uint32_t id, const struct cpr_header *f, const uint8_t *p, struct hd_result *r,
+	       int auto_credit);
+
+/* Reads frames for ID into R until its EXIT or ERROR, or until TIMEOUT_MS passed. */
+void hd_collect(struct hd *h, uint32_t id, struct hd_result *r, int timeout_ms);
+
+/* The NUL-terminated text of stream S (the buffer gets a NUL appended); "" when empty. */
+const char *hd_text(struct hd_result *r, int s);
+
+/* Frees R's buffers and zeroes it. */
+void hd_result_free(struct hd_result *r);
 
 #endif

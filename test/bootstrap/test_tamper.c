@@ -4,9 +4,12 @@
  * group-writable file, a group-writable directory, a symbolic link, a file
  * of another owner.  Each is replaced by an upload, and the spawn works.
  */
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot_util.h"
@@ -16,7 +19,50 @@
 static char helper_path[512];
 static char ran_marker[128];
 
-/* Installs a good helper with one spawn; remembers its path. */
+/* Whether some process (the helper or its guardian) executes the file at PATH. */
+static int executing(const char *path)
+{
+	char link[300], exe[PATH_MAX];
+	struct dirent *de;
+	int found = 0;
+	ssize_t n;
+	DIR *d;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(link, sizeof link, "/proc/%s/exe", de->d_name);
+		if ((n = readlink(link, exe, sizeof exe - 1)) <= 0)
+			continue;
+		exe[n] = '\0';
+		found = strcmp(exe, path) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Waits up to 10 s until nothing executes PATH.  cprun returns once the
+ * remote program's status is in, while the helper that ran it may still be
+ * ending on the host: rewriting the file in place before then fails with
+ * "Text file busy", which is not what these cases are about.
+ */
+static int wait_unused(const char *path)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		if (!executing(path))
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	return -1;
+}
+
+/* Installs a good helper with one spawn; remembers its path once no process runs it any more. */
 static int install(const struct boot_user *u)
 {
 	struct fixture_result r;
@@ -26,7 +72,13 @@ static int install(const struct boot_user *u)
 	boot_clean(u);
 	rc = boot_cprun(u, "h3", "true", &r);
 	fixture_result_free(&r);
-	return rc == 0 && boot_find(u->cache, helper_path, sizeof helper_path, &st) == 1 ? 0 : -1;
+	if (rc != 0 || boot_find(u->cache, helper_path, sizeof helper_path, &st) != 1)
+		return -1;
+	if (wait_unused(helper_path) < 0) {
+		printf("# %s still runs 10 s after its spawn ended\n", helper_path);
+		return -1;
+	}
+	return 0;
 }
 
 /* After SETUP (a shell command on the cached file), a spawn uploads anew and never runs the old file. */

@@ -16,103 +16,9 @@
 #include "proto.h"
 #include "tap.h"
 
-/* What came back for one child. */
-struct result {
-	int spawned;
-	uint32_t pid;
-	int error;
-	uint32_t code, err;
-	char msg[512];
-	struct cpr_buf data[CPR_NSTREAMS];
-	int eof[CPR_NSTREAMS];
-	int exited;
-	uint8_t kind, status;
-	int eof_before_exit; /* every output stream's EOF came before EXIT */
-	uint32_t stdin_credit;
-};
-
-/* Files one frame for child ID into R; CREDIT is returned for output when AUTO_CREDIT. */
-static void record(struct hd *h, uint32_t id, const struct cpr_header *f, const uint8_t *p, struct result *r,
-		   int auto_credit)
-{
-	struct cpr_reader rd = { .p = p, .left = f->length };
-	const uint8_t *v;
-	uint32_t len;
-	uint8_t tag;
-
-	if (f->child != id)
-		return;
-	switch (f->type) {
-	case CPR_SPAWNED:
-		r->spawned = 1;
-		r->pid = cpr_get_u32(p);
-		break;
-	case CPR_ERROR:
-		r->error = 1;
-		while (cpr_field_next(&rd, &tag, &v, &len) == 1) {
-			if (tag == CPR_F_CODE)
-				r->code = cpr_get_u32(v);
-			else if (tag == CPR_F_ERRNO)
-				r->err = cpr_get_u32(v);
-			else if (tag == CPR_F_MESSAGE && len < sizeof(r->msg)) {
-				memcpy(r->msg, v, len);
-				r->msg[len] = '\0';
-			}
-		}
-		break;
-	case CPR_DATA:
-		cpr_buf_append(&r->data[f->stream], p, f->length);
-		if (auto_credit)
-			hd_send_u32(h, CPR_CREDIT, f->stream, id, f->length);
-		break;
-	case CPR_EOF:
-		r->eof[f->stream] = 1;
-		break;
-	case CPR_CREDIT:
-		if (f->stream == CPR_STDIN)
-			r->stdin_credit += cpr_get_u32(p);
-		break;
-	case CPR_EXIT:
-		r->exited = 1;
-		r->kind = p[0];
-		r->status = p[1];
-		r->eof_before_exit = r->eof[CPR_CHANNEL] && r->eof[CPR_STDOUT] && r->eof[CPR_STDERR];
-		break;
-	}
-}
-
-/* Reads frames for ID until its EXIT or ERROR (or TIMEOUT_MS passes). */
-static void collect(struct hd *h, uint32_t id, struct result *r, int timeout_ms)
-{
-	static uint8_t p[CPR_MAX_DATA];
-	struct cpr_header f;
-	long end = hd_now_ms() + timeout_ms;
-
-	while (!r->exited && !r->error && hd_now_ms() < end)
-		if (hd_next_frame(h, (int)(end - hd_now_ms()), &f, p) == 1)
-			record(h, id, &f, p, r, 1);
-}
-
-/* The NUL-terminated text of a stream (the buffer gets a NUL appended). */
-static const char *text(struct result *r, int s)
-{
-	cpr_buf_append(&r->data[s], "", 1);
-	r->data[s].tail--;
-	return r->data[s].data ? (const char *)cpr_buf_peek(&r->data[s]) : "";
-}
-
-static void result_free(struct result *r)
-{
-	int s;
-
-	for (s = 0; s < CPR_NSTREAMS; s++)
-		cpr_buf_free(&r->data[s]);
-	memset(r, 0, sizeof(*r));
-}
-
 static void test_run(struct hd *h)
 {
-	struct result r = { 0 };
+	struct hd_result r = { 0 };
 	const char *echo_argv[] = { "echo", "hello", "world", NULL };
 	const char *sh3[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
 	const char *shk[] = { "sh", "-c", "kill -TERM $$", NULL };
@@ -132,77 +38,77 @@ static void test_run(struct hd *h)
 
 	a = (struct hd_spawn){ .file = "echo", .argv = echo_argv, .stdio = { 0, 1, 1 } };
 	hd_send_spawn(h, 1, &a);
-	collect(h, 1, &r, 5000);
+	hd_collect(h, 1, &r, 5000);
 	ok(r.spawned && r.pid > 0, "echo: SPAWNED with a pid");
-	ok_str(text(&r, CPR_STDOUT), "hello world\n", "echo: stdout");
+	ok_str(hd_text(&r, CPR_STDOUT), "hello world\n", "echo: stdout");
 	ok(r.exited && r.kind == CPR_EXITED && r.status == 0, "echo: EXIT 0");
 	ok(r.eof_before_exit, "echo: EOF on channel, stdout, stderr before EXIT");
-	result_free(&r);
+	hd_result_free(&r);
 
 	a = (struct hd_spawn){ .file = "/bin/sh", .argv = sh3, .stdio = { 0, 1, 1 } };
 	hd_send_spawn(h, 2, &a);
-	collect(h, 2, &r, 5000);
-	ok_str(text(&r, CPR_STDOUT), "out\n", "sh: stdout");
-	ok_str(text(&r, CPR_STDERR), "err\n", "sh: stderr");
+	hd_collect(h, 2, &r, 5000);
+	ok_str(hd_text(&r, CPR_STDOUT), "out\n", "sh: stdout");
+	ok_str(hd_text(&r, CPR_STDERR), "err\n", "sh: stderr");
 	ok(r.exited && r.kind == CPR_EXITED, "sh: exited");
 	ok_int(r.status, 3, "sh: exit code 3");
-	result_free(&r);
+	hd_result_free(&r);
 
 	a = (struct hd_spawn){ .file = "sh", .argv = shk, .stdio = { 0, 0, 0 } };
 	hd_send_spawn(h, 3, &a);
-	collect(h, 3, &r, 5000);
+	hd_collect(h, 3, &r, 5000);
 	ok(r.exited && r.kind == CPR_SIGNALED, "kill -TERM: signaled");
 	ok_int(r.status, 15, "kill -TERM: wire signal 15");
-	result_free(&r);
+	hd_result_free(&r);
 
 	a = (struct hd_spawn){ .file = "/nonexistent/prog", .stdio = { 0, 1, 1 } };
 	hd_send_spawn(h, 4, &a);
-	collect(h, 4, &r, 5000);
+	hd_collect(h, 4, &r, 5000);
 	ok(r.error && !r.spawned, "not found: ERROR, no SPAWNED");
 	ok_int(r.code, CPR_STAGE_EXEC, "not found: stage exec");
 	ok_int(r.err, ENOENT, "not found: ENOENT");
 	ok_contains(r.msg, "/nonexistent/prog", "not found: message names the program");
-	result_free(&r);
+	hd_result_free(&r);
 
 	a = (struct hd_spawn){ .file = "/dev/null", .stdio = { 0, 0, 0 } };
 	hd_send_spawn(h, 5, &a);
-	collect(h, 5, &r, 5000);
+	hd_collect(h, 5, &r, 5000);
 	ok(r.error && r.code == CPR_STAGE_EXEC && r.err == EACCES, "not executable: exec EACCES");
-	result_free(&r);
+	hd_result_free(&r);
 
 	a = (struct hd_spawn){ .file = "true", .cwd = "/nonexistent-dir", .stdio = { 0, 0, 0 } };
 	hd_send_spawn(h, 6, &a);
-	collect(h, 6, &r, 5000);
+	hd_collect(h, 6, &r, 5000);
 	ok(r.error && r.code == CPR_STAGE_CHDIR && r.err == ENOENT, "bad cwd: chdir ENOENT");
-	result_free(&r);
+	hd_result_free(&r);
 
 	a = (struct hd_spawn){ .file = "sh", .argv = she, .env = envp, .cwd = "/tmp", .stdio = { 0, 1, 0 } };
 	hd_send_spawn(h, 7, &a);
-	collect(h, 7, &r, 5000);
-	ok_contains(text(&r, CPR_STDOUT), "bar baz|", "env: added variable");
-	ok(strstr(text(&r, CPR_STDOUT), "bar baz||") == NULL, "env: CHANNEL_FD set");
-	ok_contains(text(&r, CPR_STDOUT), "||\n/tmp\n", "env: no NODE_* without the flag; cwd");
-	result_free(&r);
+	hd_collect(h, 7, &r, 5000);
+	ok_contains(hd_text(&r, CPR_STDOUT), "bar baz|", "env: added variable");
+	ok(strstr(hd_text(&r, CPR_STDOUT), "bar baz||") == NULL, "env: CHANNEL_FD set");
+	ok_contains(hd_text(&r, CPR_STDOUT), "||\n/tmp\n", "env: no NODE_* without the flag; cwd");
+	hd_result_free(&r);
 
 	a = (struct hd_spawn){ .file = "sh", .argv = shn, .flags = CPR_SPAWN_NODE, .stdio = { 0, 1, 0 } };
 	hd_send_spawn(h, 8, &a);
-	collect(h, 8, &r, 5000);
-	ok_str(text(&r, CPR_STDOUT), "json\n", "node flag: NODE_CHANNEL_FD and serialization mode");
-	result_free(&r);
+	hd_collect(h, 8, &r, 5000);
+	ok_str(hd_text(&r, CPR_STDOUT), "json\n", "node flag: NODE_CHANNEL_FD and serialization mode");
+	hd_result_free(&r);
 
 	/* 0, 1, 2, the channel, and the directory ls opens: nothing of the helper's leaks. */
 	a = (struct hd_spawn){ .file = "ls", .argv = fds, .stdio = { 0, 1, 1 } };
 	hd_send_spawn(h, 9, &a);
-	collect(h, 9, &r, 5000);
-	for (i = 0, lines = 0; text(&r, CPR_STDOUT)[i] != '\0'; i++)
-		lines += text(&r, CPR_STDOUT)[i] == '\n';
+	hd_collect(h, 9, &r, 5000);
+	for (i = 0, lines = 0; hd_text(&r, CPR_STDOUT)[i] != '\0'; i++)
+		lines += hd_text(&r, CPR_STDOUT)[i] == '\n';
 	ok_int(lines, 5, "no helper fd leaks into the child");
-	result_free(&r);
+	hd_result_free(&r);
 }
 
 static void test_streams(struct hd *h)
 {
-	struct result r = { 0 };
+	struct hd_result r = { 0 };
 	const char *chan[] = { "sh", "-c", "cat <&$CHANNEL_FD >&$CHANNEL_FD; echo done", NULL };
 	const char *cat[] = { "cat", NULL };
 	struct hd_spawn a;
@@ -214,13 +120,13 @@ static void test_streams(struct hd *h)
 	hd_send_spawn(h, 20, &a);
 	hd_send_frame(h, CPR_DATA, CPR_CHANNEL, 20, "ping\n", 5);
 	hd_send_frame(h, CPR_EOF, CPR_CHANNEL, 20, NULL, 0);
-	collect(h, 20, &r, 5000);
-	ok_str(text(&r, CPR_CHANNEL), "ping\n", "channel: echoed back");
+	hd_collect(h, 20, &r, 5000);
+	ok_str(hd_text(&r, CPR_CHANNEL), "ping\n", "channel: echoed back");
 	ok(r.eof[CPR_CHANNEL], "channel: EOF after the half-close");
-	ok_str(text(&r, CPR_STDOUT), "done\n", "channel: child saw EOF and went on");
+	ok_str(hd_text(&r, CPR_STDOUT), "done\n", "channel: child saw EOF and went on");
 	ok(r.exited && r.status == 0 && r.eof_before_exit, "channel: EXIT 0 after all EOFs");
 	ok_int(r.stdin_credit, 0, "channel: no stdin credit for a channel");
-	result_free(&r);
+	hd_result_free(&r);
 
 	/* 200 KB through stdin in DATA frames, within the initial window. */
 	for (i = 0; i < sizeof(big); i++)
@@ -232,7 +138,7 @@ static void test_streams(struct hd *h)
 		hd_send_frame(h, CPR_DATA, CPR_STDIN, 21, big + off, n);
 	}
 	hd_send_frame(h, CPR_EOF, CPR_STDIN, 21, NULL, 0);
-	collect(h, 21, &r, 10000);
+	hd_collect(h, 21, &r, 10000);
 	ok_int(cpr_buf_len(&r.data[CPR_STDOUT]), sizeof(big), "stdin: cat returned every byte");
 	ok(r.data[CPR_STDOUT].data && memcmp(cpr_buf_peek(&r.data[CPR_STDOUT]), big, sizeof(big)) == 0,
 	   "stdin: bytes unchanged");
@@ -245,12 +151,12 @@ static void test_streams(struct hd *h)
 	if (r.stdin_credit > sizeof(big) || r.stdin_credit <= sizeof(big) - CPR_CREDIT_BATCH)
 		printf("#   credited %u of %zu\n", (unsigned)r.stdin_credit, sizeof(big));
 	ok(r.exited && r.status == 0, "stdin: cat exited 0 after EOF");
-	result_free(&r);
+	hd_result_free(&r);
 }
 
 static void test_many(struct hd *h)
 {
-	struct result r[20];
+	struct hd_result r[20];
 	const char *sh[] = { "sh", "-c", "read x; echo \"$x$CHANNEL_FD\"", NULL };
 	struct hd_spawn a = { .file = "sh", .argv = sh, .stdio = { 1, 1, 0 } };
 	const char *nostdin[] = { "true", NULL };
@@ -274,26 +180,26 @@ static void test_many(struct hd *h)
 	while (done < 20 && hd_now_ms() < end && hd_next_frame(h, 5000, &f, p) == 1) {
 		if (f.child < 100 || f.child >= 120)
 			continue;
-		record(h, f.child, &f, p, &r[f.child - 100], 1);
+		hd_record(h, f.child, &f, p, &r[f.child - 100], 1);
 		if (f.type == CPR_EXIT)
 			done++;
 	}
 	for (id = 0; id < 20; id++) {
 		snprintf(line, sizeof(line), "child%u-", id);
 		if (!r[id].exited || r[id].status != 0 ||
-		    strncmp(text(&r[id], CPR_STDOUT), line, strlen(line)) != 0)
+		    strncmp(hd_text(&r[id], CPR_STDOUT), line, strlen(line)) != 0)
 			good = 0;
-		result_free(&r[id]);
+		hd_result_free(&r[id]);
 	}
 	ok(good, "twenty children at once, each with its own streams");
 
 	/* A child that never reads stdin: the data is credited back, nothing stalls. */
 	hd_send_spawn(h, 130, &t);
-	collect(h, 130, &r[0], 5000);
+	hd_collect(h, 130, &r[0], 5000);
 	for (i = 0; i < 10; i++)
 		hd_send_frame(h, CPR_DATA, CPR_STDIN, 130, p, CPR_MAX_DATA);
 	ok(r[0].exited && r[0].status == 0, "stdin of an exited child: EXIT 0");
-	result_free(&r[0]);
+	hd_result_free(&r[0]);
 
 	/* A big SPAWN: 20000 arguments. */
 	args[0] = "echo";
@@ -302,14 +208,14 @@ static void test_many(struct hd *h)
 	args[20001] = NULL;
 	a = (struct hd_spawn){ .file = "echo", .argv = (const char *const *)args, .stdio = { 0, 1, 0 } };
 	hd_send_spawn(h, 131, &a);
-	collect(h, 131, &r[0], 10000);
+	hd_collect(h, 131, &r[0], 10000);
 	ok_int(cpr_buf_len(&r[0].data[CPR_STDOUT]), 20000 * 11, "SPAWN with 20000 arguments");
-	result_free(&r[0]);
+	hd_result_free(&r[0]);
 }
 
 static void test_credit(struct hd *h)
 {
-	struct result r = { 0 };
+	struct hd_result r = { 0 };
 	const char *gen[] = { "sh", "-c", "head -c 1000000 /dev/zero & cat <&$CHANNEL_FD >&$CHANNEL_FD; wait",
 			      NULL };
 	struct hd_spawn a = { .file = "sh", .argv = gen, .stdio = { 0, 1, 1 } };
@@ -319,7 +225,7 @@ static void test_credit(struct hd *h)
 	hd_send_spawn(h, 30, &a);
 	/* No CREDIT: the helper must stop at the window. */
 	while (hd_next_frame(h, 700, &f, p) == 1)
-		record(h, 30, &f, p, &r, 0);
+		hd_record(h, 30, &f, p, &r, 0);
 	ok(r.spawned, "credit: spawned");
 	ok_int(cpr_buf_len(&r.data[CPR_STDOUT]), CPR_WINDOW,
 	       "credit: stdout stops at 256 KiB without CREDIT");
@@ -328,20 +234,20 @@ static void test_credit(struct hd *h)
 	/* A stalled stdout does not stop the channel. */
 	hd_send_frame(h, CPR_DATA, CPR_CHANNEL, 30, "still here", 10);
 	while (cpr_buf_len(&r.data[CPR_CHANNEL]) < 10 && hd_next_frame(h, 3000, &f, p) == 1)
-		record(h, 30, &f, p, &r, 0);
-	ok_str(text(&r, CPR_CHANNEL), "still here", "credit: channel flows while stdout is stalled");
+		hd_record(h, 30, &f, p, &r, 0);
+	ok_str(hd_text(&r, CPR_CHANNEL), "still here", "credit: channel flows while stdout is stalled");
 
 	hd_send_u32(h, CPR_CREDIT, CPR_STDOUT, 30, 1000000);
 	hd_send_frame(h, CPR_EOF, CPR_CHANNEL, 30, NULL, 0);
-	collect(h, 30, &r, 10000);
+	hd_collect(h, 30, &r, 10000);
 	ok_int(cpr_buf_len(&r.data[CPR_STDOUT]), 1000000, "credit: the rest after CREDIT");
 	ok(r.exited && r.status == 0 && r.eof_before_exit, "credit: EXIT 0 at the end");
-	result_free(&r);
+	hd_result_free(&r);
 }
 
 static void test_signal(struct hd *h)
 {
-	struct result r = { 0 };
+	struct hd_result r = { 0 };
 	const char *slp[] = { "sleep", "100", NULL };
 	struct hd_spawn a = { .file = "sleep", .argv = slp, .stdio = { 0, 0, 0 } };
 	static uint8_t p[CPR_MAX_DATA];
@@ -349,21 +255,21 @@ static void test_signal(struct hd *h)
 
 	hd_send_spawn(h, 40, &a);
 	while (!r.spawned && !r.error && hd_next_frame(h, 5000, &f, p) == 1)
-		record(h, 40, &f, p, &r, 1);
+		hd_record(h, 40, &f, p, &r, 1);
 	/* Frames for unknown children are ignored, not fatal. */
 	hd_send_frame(h, CPR_DATA, CPR_CHANNEL, 999, "x", 1);
 	hd_send_u32(h, CPR_SIGNAL, 0, 999, 9);
 	hd_send_u32(h, CPR_SIGNAL, 0, 40, 10); /* USR1 */
-	collect(h, 40, &r, 5000);
+	hd_collect(h, 40, &r, 5000);
 	ok(r.exited && r.kind == CPR_SIGNALED, "SIGNAL: sleep ended by a signal");
 	ok_int(r.status, 10, "SIGNAL: by wire signal 10 (USR1)");
-	result_free(&r);
+	hd_result_free(&r);
 }
 
 static void test_lost(void)
 {
 	struct hd h;
-	struct result r = { 0 };
+	struct hd_result r = { 0 };
 	const char *slp[] = { "sleep", "100", NULL };
 	const char *stubborn[] = { "sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done", NULL };
 	struct hd_spawn a = { .file = "sleep", .argv = slp, .stdio = { 0, 0, 0 } };
@@ -381,16 +287,16 @@ static void test_lost(void)
 	}
 	hd_send_spawn(&h, 1, &a);
 	while (!r.spawned && !r.error && hd_next_frame(&h, 5000, &f, p) == 1)
-		record(&h, 1, &f, p, &r, 1);
+		hd_record(&h, 1, &f, p, &r, 1);
 	pid1 = r.pid;
-	result_free(&r);
+	hd_result_free(&r);
 	hd_send_spawn(&h, 2, &b);
 	while (cpr_buf_len(&r.data[CPR_STDOUT]) < 6 && hd_next_frame(&h, 5000, &f, p) == 1)
-		record(&h, 2, &f, p, &r, 1);
+		hd_record(&h, 2, &f, p, &r, 1);
 	pid2 = r.pid;
 	ok(pid1 > 0 && pid2 > 0 && kill((pid_t)pid1, 0) == 0 && kill((pid_t)pid2, 0) == 0,
 	   "lost: two children running");
-	result_free(&r);
+	hd_result_free(&r);
 
 	t0 = hd_now_ms();
 	hd_close_input(&h);
