@@ -74,13 +74,13 @@ void rchild_mark_dead(struct rchild *c)
 	(void)sweep_soon(&sweep_ev, c->ctx->base, on_sweep);
 }
 
-/* Sends a frame to the library.  Tiny and rare, so a full socket is not waited for. */
-static void status_send(struct rchild *c, uint8_t type, const void *payload, uint32_t len)
+/* Sends a frame on STREAM to the library.  Tiny and rare, so a full socket is not waited for. */
+static void status_send_on(struct rchild *c, uint8_t type, uint8_t stream, const void *payload, uint32_t len)
 {
 	struct cpr_buf b = { 0 };
 	size_t off = 0;
 
-	if (c->orphan || c->status_fd < 0 || cpr_frame_append(&b, type, 0, 0, payload, len) < 0)
+	if (c->orphan || c->status_fd < 0 || cpr_frame_append(&b, type, stream, 0, payload, len) < 0)
 		goto out;
 	while (off < cpr_buf_len(&b)) {
 		ssize_t n = send(c->status_fd, cpr_buf_peek(&b) + off, cpr_buf_len(&b) - off, MSG_NOSIGNAL);
@@ -92,6 +92,11 @@ static void status_send(struct rchild *c, uint8_t type, const void *payload, uin
 	}
 out:
 	cpr_buf_free(&b);
+}
+
+static void status_send(struct rchild *c, uint8_t type, const void *payload, uint32_t len)
+{
+	status_send_on(c, type, 0, payload, len);
 }
 
 void rchild_fail(struct rchild *c, int code, const char *msg)
@@ -119,10 +124,43 @@ static void give_credit(struct rchild *c, int s)
 
 static void maybe_finish(struct rchild *c);
 
+static const char *const stream_names[CPR_NSTREAMS] = { "channel", "stdin", "stdout", "stderr" };
+
 /*
- * Writes what the helper sent for stream S to the local fd.  A reader that
- * went away (EPIPE) does not stop the child: its data is dropped, as
- * credit must keep flowing for the other streams' sake.
+ * Writing output stream S to the caller's fd failed with ERR: the stream
+ * ends here as it would locally.  The helper gets EOF on it ("the reader
+ * is gone": the remote writer gets EPIPE/SIGPIPE), the fd is closed, and
+ * what comes for it is dropped and credited, so the other streams go on.
+ * An error other than EPIPE (a full disk, EIO) is also told to the
+ * library: an EOF frame on S carrying the errno and a message.  The
+ * channel, a socket the caller may still write to, only drops its data.
+ */
+static void out_failed(struct rchild *c, int s, int err)
+{
+	struct cpr_buf p = { 0 };
+	char msg[512];
+
+	c->out_broken[s] = 1;
+	if (s == CPR_CHANNEL)
+		return;
+	if (c->wr_ev[s])
+		event_del(c->wr_ev[s]);
+	localfd_close(&c->lfd[s]);
+	if (!c->out_eof[s] && c->conn)
+		conn_send(c->conn, CPR_EOF, (uint8_t)s, c->id, NULL, 0);
+	if (err == EPIPE)
+		return;
+	snprintf(msg, sizeof msg, "%s: %s: %s", c->host ? c->host : "?", stream_names[s], strerror(err));
+	rlog(c->ctx, 1, "%s", msg);
+	if (cpr_field_put_u32(&p, CPR_F_ERRNO, (uint32_t)err) == 0 &&
+	    cpr_field_put_str(&p, CPR_F_MESSAGE, msg) == 0)
+		status_send_on(c, CPR_EOF, (uint8_t)s, cpr_buf_peek(&p), (uint32_t)cpr_buf_len(&p));
+	cpr_buf_free(&p);
+}
+
+/*
+ * Writes what the helper sent for stream S to the local fd.  Once the
+ * stream failed (out_failed()), its data is dropped and credited.
  */
 static void flush_out(struct rchild *c, int s)
 {
@@ -140,7 +178,7 @@ static void flush_out(struct rchild *c, int s)
 				break;
 			}
 			if (n < 0) {
-				c->out_broken[s] = 1;
+				out_failed(c, s, errno);
 				continue;
 			}
 		}
