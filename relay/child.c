@@ -37,6 +37,8 @@ static void rchild_free(struct rchild *c)
 	}
 	if (c->status_ev)
 		event_free(c->status_ev);
+	if (c->fg_timer)
+		event_free(c->fg_timer);
 	if (c->status_fd >= 0)
 		close(c->status_fd);
 	cpr_buf_free(&c->status_in);
@@ -71,6 +73,8 @@ void rchild_mark_dead(struct rchild *c)
 	}
 	if (c->status_ev)
 		event_del(c->status_ev);
+	if (c->fg_timer)
+		event_del(c->fg_timer);
 	(void)sweep_soon(&sweep_ev, c->ctx->base, on_sweep);
 }
 
@@ -213,6 +217,25 @@ static void maybe_finish(struct rchild *c)
 
 /* ---- local -> helper ---- */
 
+/* How often a terminal stdin is checked for the caller's return to the foreground. */
+static const struct timeval fg_poll = { 0, 100 * 1000 };
+
+/*
+ * A terminal is read only while the caller is its foreground job: what is
+ * typed while cprun is stopped (Ctrl-Z) or in the background belongs to
+ * the shell.  Otherwise stdin is not watched, and a timer checks again;
+ * what waits in the terminal stays there until the caller is back.
+ */
+static int stdin_may_read(struct rchild *c)
+{
+	if (localfd_tty_foreground(&c->lfd[CPR_STDIN], c->caller_pid, c->caller_pgrp))
+		return 1;
+	event_del(c->rd_ev[CPR_STDIN]);
+	if (c->fg_timer)
+		evtimer_add(c->fg_timer, &fg_poll);
+	return 0;
+}
+
 static void read_local(struct rchild *c, int s)
 {
 	uint8_t buf[CPR_MAX_DATA];
@@ -225,6 +248,8 @@ static void read_local(struct rchild *c, int s)
 		event_del(c->rd_ev[s]); /* resumed by the helper's CREDIT */
 		return;
 	}
+	if (s == CPR_STDIN && c->lfd[s].is_tty && !stdin_may_read(c))
+		return;
 	n = localfd_read(&c->lfd[s], buf, want);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		localfd_watch(&c->lfd[s], c->rd_ev[s], EV_READ);
@@ -249,6 +274,15 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	struct stream_ref *ref = arg;
 
 	read_local(ref->c, ref->s);
+}
+
+/* The foreground check of a terminal stdin: reading resumes once the caller is back. */
+static void on_fg_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct rchild *c = arg;
+
+	if (!c->dead)
+		read_local(c, CPR_STDIN);
 }
 
 static void on_writable(evutil_socket_t fd, short what, void *arg)
@@ -440,6 +474,9 @@ int rchild_stream_events(struct rchild *c)
 			return -ENOMEM;
 		if (s != CPR_STDIN &&
 		    !(c->wr_ev[s] = event_new(c->ctx->base, c->lfd[s].fd, EV_WRITE, on_writable, &c->ref[s])))
+			return -ENOMEM;
+		if (s == CPR_STDIN && c->lfd[s].is_tty &&
+		    !(c->fg_timer = evtimer_new(c->ctx->base, on_fg_timer, c)))
 			return -ENOMEM;
 	}
 	return 0;
