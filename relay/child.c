@@ -2,6 +2,9 @@
  * child.c — one caller's child in the relay (see child.h).  A child that
  * ends or fails is only marked dead; the sweep, run from the loop once
  * the current callbacks are over, detaches and frees it.
+ * Over 500 lines: a child's streams and the helper's frames for them share
+ * its state at every step (credit, EOF, the end of output before EXIT);
+ * split, each half would reach into the other's fields.
  */
 #include <errno.h>
 #include <stdio.h>
