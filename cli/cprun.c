@@ -186,6 +186,22 @@ static int drain_interrupted(cpremote_child *child, const char *host, int sig)
 }
 
 /*
+ * The program ended with cprun's status CODE; when the relay could not
+ * write some of its output (a full disk), says so (the message names the
+ * host and the stream) and makes a success a failure: 1, as a local
+ * program that lost its output would say.
+ */
+static int output_lost(cpremote_child *child, int code)
+{
+	const char *msg = cpremote_child_errmsg(child);
+
+	if (msg[0] == '\0')
+		return code;
+	fprintf(stderr, "cprun: %s\n", msg);
+	return code == 0 ? 1 : code;
+}
+
+/*
  * Waits for the child's start and end, forwarding the signals that arrive
  * on SFD.  Returns cprun's exit status.  A signal that would end cprun
  * arriving before the start is confirmed ends the wait at once (as ^C ends
@@ -223,7 +239,7 @@ static int supervise(cpremote_child *child, int sfd, const char *host)
 				report_status("signal", WTERMSIG(status), NULL);
 			else if (WIFEXITED(status))
 				report_status("exit", WEXITSTATUS(status), NULL);
-			return cprun_status_wait(status);
+			return output_lost(child, cprun_status_wait(status));
 		}
 		if (!(pfd[1].revents & POLLIN))
 			continue;

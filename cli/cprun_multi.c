@@ -32,6 +32,7 @@ struct run {
 	int done; /* exit status known and its output written */
 	int code; /* cprun's status for this host */
 	char why[64]; /* "exit 1", "signal 9", or cpremote_strerror()'s text */
+	int out_lost; /* writing its output to our stdout or stderr failed (a full disk) */
 };
 
 /* The progress line on a terminal: drawn while children run, erased before output. */
@@ -97,8 +98,22 @@ static int pump(struct run *r, int i, struct progress *pg)
 			return 1;
 		if (n > 0) {
 			progress_clear(pg);
-			if (cprun_lines_feed(&r->lines[i], i, r->prefix, buf, (size_t)n) < 0)
-				return 1; /* our own output is gone: nothing better to do with it */
+			int w = cprun_lines_feed(&r->lines[i], i, r->prefix, buf, (size_t)n);
+
+			if (w < 0) {
+				/*
+				 * Our own fd I failed: the stream ends here, as a local
+				 * program's would (closing it gives the remote writer
+				 * EPIPE); an error other than a reader gone is said.
+				 */
+				if (w != -EPIPE) {
+					report(pg, "%s: %s: %s", r->host, i == 1 ? "stdout" : "stderr",
+					       strerror(-w));
+					r->out_lost = 1;
+				}
+				(void)cpremote_close_stdio(r->child, i);
+				return 0;
+			}
 			/* One read per wake-up: a chatty host must not starve the others. */
 			if ((size_t)n < sizeof(buf))
 				return 1;
@@ -132,6 +147,13 @@ static void finish(struct run *r, struct progress *pg)
 			snprintf(r->why, sizeof(r->why), "signal %d", WTERMSIG(status));
 		else
 			snprintf(r->why, sizeof(r->why), "exit %d", r->code);
+		/* Output the relay could not write (a full disk): said, and not a success. */
+		if (cpremote_child_errmsg(r->child)[0] != '\0') {
+			report(pg, "%s", cpremote_child_errmsg(r->child));
+			r->out_lost = 1;
+		}
+		if (r->out_lost && r->code == 0)
+			r->code = 1;
 	} else {
 		const char *m = cpremote_child_errmsg(r->child);
 

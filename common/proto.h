@@ -89,6 +89,7 @@ enum cpr_field {
 	CPR_F_VERBOSITY = 23, /* u32 */
 	CPR_F_ACCEPT_NEW = 24, /* u32 0/1 */
 	CPR_F_NO_UPLOAD = 25, /* u32 0/1: never upload the helper */
+	CPR_F_CALLER_PGRP = 26, /* u32: the caller's process group, for reading a terminal stdin */
 	/* errors */
 	CPR_F_CODE = 32, /* u32: stage (helper) or cpremote error code as int32 (relay) */
 	CPR_F_ERRNO = 33, /* u32 */

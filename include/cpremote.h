@@ -80,6 +80,21 @@ enum cpremote_stdio_mode {
 	CPREMOTE_STDIO_FD, /* the fd in .fd (the library dups it) */
 };
 
+/*
+ * The caller's fds (INHERIT, FD) behave as a local child's would:
+ *   - stdout or stderr whose reader is gone (a pipe closed, as in
+ *     `| head`): the remote program's next write gets EPIPE or SIGPIPE,
+ *     and cpremote_wait() reports its status (often WTERMSIG = SIGPIPE);
+ *   - any other write error on them (ENOSPC on a full disk, EIO, EFBIG):
+ *     that stream ends the same way, and the error is not lost:
+ *     cpremote_wait() still returns 1 with the program's own status, and
+ *     cpremote_child_errmsg() then says e.g. "h1: stdout: No space left on
+ *     device" (the first such error);
+ *   - a stdin that is the caller's controlling terminal is read only
+ *     while the caller's process group is the terminal's foreground job:
+ *     nothing is read for a caller stopped by Ctrl-Z or put in the
+ *     background, and what is typed meanwhile stays in the terminal.
+ */
 struct cpremote_stdio {
 	enum cpremote_stdio_mode mode;
 	int fd; /* only for CPREMOTE_STDIO_FD */
@@ -244,7 +259,12 @@ const char *cpremote_strerror(int err);
  */
 const char *cpremote_errmsg(void);
 
-/* The detail of the child's failure (connection lost), naming the host, or "" when none. */
+/*
+ * The detail of the child's failure (connection lost), or of an output
+ * stream the relay could not write although the child ran on ("h1:
+ * stdout: No space left on device", see struct cpremote_stdio), naming
+ * the host; "" when none.  Owned by the handle.
+ */
 const char *cpremote_child_errmsg(const cpremote_child *child);
 
 #ifdef __cplusplus

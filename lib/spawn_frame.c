@@ -1,5 +1,6 @@
 /* spawn_frame.c — encodes a caller's options as the SPAWN frame the relay reads. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "lib.h"
 
@@ -47,6 +48,8 @@ int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
 	    put_opt_str(&p, CPR_F_CONFIG, opts->config) < 0 ||
 	    put_list(&p, CPR_F_OPTION, opts->ssh_options) < 0 || put_opt_str(&p, CPR_F_HELPER, helper) < 0 ||
 	    cpr_field_put_u32(&p, CPR_F_VERBOSITY, (uint32_t)opts->verbosity) < 0 ||
+	    /* So that the relay reads a terminal stdin only while we are its foreground job. */
+	    cpr_field_put_u32(&p, CPR_F_CALLER_PGRP, (uint32_t)getpgrp()) < 0 ||
 	    ((opts->flags & CPREMOTE_ACCEPT_NEW) && cpr_field_put_u32(&p, CPR_F_ACCEPT_NEW, 1) < 0) ||
 	    ((opts->flags & CPREMOTE_NO_UPLOAD) && cpr_field_put_u32(&p, CPR_F_NO_UPLOAD, 1) < 0) ||
 	    cpr_field_put_str(&p, CPR_F_FILE, opts->file) < 0 ||

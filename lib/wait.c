@@ -91,6 +91,11 @@ int cpremote_wait(cpremote_child *c, int *status, int flags)
 		} else if (h.type == CPR_SPAWNED && h.length >= 4) {
 			/* The start confirmed (CPREMOTE_NOWAIT): still running. */
 			c->pid = (long)cpr_get_u32(pl);
+		} else if (h.type == CPR_EOF && c->errmsg == NULL) {
+			/* The relay could not write an output stream (a full disk): the child goes on. */
+			lib_error_fields(pl, h.length, &code, &msg, &msglen);
+			if (msg != NULL)
+				keep_errmsg(c, msg, msglen, code);
 		} else if (h.type == CPR_ERROR) {
 			lib_error_fields(pl, h.length, &code, &msg, &msglen);
 			keep_errmsg(c, msg, msglen, code);

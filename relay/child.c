@@ -2,6 +2,9 @@
  * child.c — one caller's child in the relay (see child.h).  A child that
  * ends or fails is only marked dead; the sweep, run from the loop once
  * the current callbacks are over, detaches and frees it.
+ * Over 500 lines: a child's streams and the helper's frames for them share
+ * its state at every step (credit, EOF, the end of output before EXIT);
+ * split, each half would reach into the other's fields.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +40,8 @@ static void rchild_free(struct rchild *c)
 	}
 	if (c->status_ev)
 		event_free(c->status_ev);
+	if (c->fg_timer)
+		event_free(c->fg_timer);
 	if (c->status_fd >= 0)
 		close(c->status_fd);
 	cpr_buf_free(&c->status_in);
@@ -71,16 +76,18 @@ void rchild_mark_dead(struct rchild *c)
 	}
 	if (c->status_ev)
 		event_del(c->status_ev);
+	if (c->fg_timer)
+		event_del(c->fg_timer);
 	(void)sweep_soon(&sweep_ev, c->ctx->base, on_sweep);
 }
 
-/* Sends a frame to the library.  Tiny and rare, so a full socket is not waited for. */
-static void status_send(struct rchild *c, uint8_t type, const void *payload, uint32_t len)
+/* Sends a frame on STREAM to the library.  Tiny and rare, so a full socket is not waited for. */
+static void status_send_on(struct rchild *c, uint8_t type, uint8_t stream, const void *payload, uint32_t len)
 {
 	struct cpr_buf b = { 0 };
 	size_t off = 0;
 
-	if (c->orphan || c->status_fd < 0 || cpr_frame_append(&b, type, 0, 0, payload, len) < 0)
+	if (c->orphan || c->status_fd < 0 || cpr_frame_append(&b, type, stream, 0, payload, len) < 0)
 		goto out;
 	while (off < cpr_buf_len(&b)) {
 		ssize_t n = send(c->status_fd, cpr_buf_peek(&b) + off, cpr_buf_len(&b) - off, MSG_NOSIGNAL);
@@ -92,6 +99,11 @@ static void status_send(struct rchild *c, uint8_t type, const void *payload, uin
 	}
 out:
 	cpr_buf_free(&b);
+}
+
+static void status_send(struct rchild *c, uint8_t type, const void *payload, uint32_t len)
+{
+	status_send_on(c, type, 0, payload, len);
 }
 
 void rchild_fail(struct rchild *c, int code, const char *msg)
@@ -119,10 +131,43 @@ static void give_credit(struct rchild *c, int s)
 
 static void maybe_finish(struct rchild *c);
 
+static const char *const stream_names[CPR_NSTREAMS] = { "channel", "stdin", "stdout", "stderr" };
+
 /*
- * Writes what the helper sent for stream S to the local fd.  A reader that
- * went away (EPIPE) does not stop the child: its data is dropped, as
- * credit must keep flowing for the other streams' sake.
+ * Writing output stream S to the caller's fd failed with ERR: the stream
+ * ends here as it would locally.  The helper gets EOF on it ("the reader
+ * is gone": the remote writer gets EPIPE/SIGPIPE), the fd is closed, and
+ * what comes for it is dropped and credited, so the other streams go on.
+ * An error other than EPIPE (a full disk, EIO) is also told to the
+ * library: an EOF frame on S carrying the errno and a message.  The
+ * channel, a socket the caller may still write to, only drops its data.
+ */
+static void out_failed(struct rchild *c, int s, int err)
+{
+	struct cpr_buf p = { 0 };
+	char msg[512];
+
+	c->out_broken[s] = 1;
+	if (s == CPR_CHANNEL)
+		return;
+	if (c->wr_ev[s])
+		event_del(c->wr_ev[s]);
+	localfd_close(&c->lfd[s]);
+	if (!c->out_eof[s] && c->conn)
+		conn_send(c->conn, CPR_EOF, (uint8_t)s, c->id, NULL, 0);
+	if (err == EPIPE)
+		return;
+	snprintf(msg, sizeof msg, "%s: %s: %s", c->host ? c->host : "?", stream_names[s], strerror(err));
+	rlog(c->ctx, 1, "%s", msg);
+	if (cpr_field_put_u32(&p, CPR_F_ERRNO, (uint32_t)err) == 0 &&
+	    cpr_field_put_str(&p, CPR_F_MESSAGE, msg) == 0)
+		status_send_on(c, CPR_EOF, (uint8_t)s, cpr_buf_peek(&p), (uint32_t)cpr_buf_len(&p));
+	cpr_buf_free(&p);
+}
+
+/*
+ * Writes what the helper sent for stream S to the local fd.  Once the
+ * stream failed (out_failed()), its data is dropped and credited.
  */
 static void flush_out(struct rchild *c, int s)
 {
@@ -140,7 +185,7 @@ static void flush_out(struct rchild *c, int s)
 				break;
 			}
 			if (n < 0) {
-				c->out_broken[s] = 1;
+				out_failed(c, s, errno);
 				continue;
 			}
 		}
@@ -175,6 +220,25 @@ static void maybe_finish(struct rchild *c)
 
 /* ---- local -> helper ---- */
 
+/* How often a terminal stdin is checked for the caller's return to the foreground. */
+static const struct timeval fg_poll = { 0, 100 * 1000 };
+
+/*
+ * A terminal is read only while the caller is its foreground job: what is
+ * typed while cprun is stopped (Ctrl-Z) or in the background belongs to
+ * the shell.  Otherwise stdin is not watched, and a timer checks again;
+ * what waits in the terminal stays there until the caller is back.
+ */
+static int stdin_may_read(struct rchild *c)
+{
+	if (localfd_tty_foreground(&c->lfd[CPR_STDIN], c->caller_pid, c->caller_pgrp))
+		return 1;
+	event_del(c->rd_ev[CPR_STDIN]);
+	if (c->fg_timer)
+		evtimer_add(c->fg_timer, &fg_poll);
+	return 0;
+}
+
 static void read_local(struct rchild *c, int s)
 {
 	uint8_t buf[CPR_MAX_DATA];
@@ -187,6 +251,8 @@ static void read_local(struct rchild *c, int s)
 		event_del(c->rd_ev[s]); /* resumed by the helper's CREDIT */
 		return;
 	}
+	if (s == CPR_STDIN && c->lfd[s].is_tty && !stdin_may_read(c))
+		return;
 	n = localfd_read(&c->lfd[s], buf, want);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		localfd_watch(&c->lfd[s], c->rd_ev[s], EV_READ);
@@ -211,6 +277,15 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	struct stream_ref *ref = arg;
 
 	read_local(ref->c, ref->s);
+}
+
+/* The foreground check of a terminal stdin: reading resumes once the caller is back. */
+static void on_fg_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct rchild *c = arg;
+
+	if (!c->dead)
+		read_local(c, CPR_STDIN);
 }
 
 static void on_writable(evutil_socket_t fd, short what, void *arg)
@@ -402,6 +477,9 @@ int rchild_stream_events(struct rchild *c)
 			return -ENOMEM;
 		if (s != CPR_STDIN &&
 		    !(c->wr_ev[s] = event_new(c->ctx->base, c->lfd[s].fd, EV_WRITE, on_writable, &c->ref[s])))
+			return -ENOMEM;
+		if (s == CPR_STDIN && c->lfd[s].is_tty &&
+		    !(c->fg_timer = evtimer_new(c->ctx->base, on_fg_timer, c)))
 			return -ENOMEM;
 	}
 	return 0;

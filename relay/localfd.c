@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "localfd.h"
@@ -56,6 +58,7 @@ int localfd_adopt(struct localfd *l, int fd, int for_write)
 	l->fd = -1;
 	l->is_socket = 0;
 	l->pollable = 0;
+	l->is_tty = 0;
 	if (fstat(fd, &st) < 0) {
 		int r = -errno;
 		close(fd);
@@ -68,6 +71,7 @@ int localfd_adopt(struct localfd *l, int fd, int for_write)
 	}
 	l->fd = fd;
 	l->pollable = can_poll(fd);
+	l->is_tty = !for_write && S_ISCHR(st.st_mode) && isatty(fd);
 	return 0;
 }
 
@@ -104,4 +108,46 @@ void localfd_close(struct localfd *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
+}
+
+/* Reads the controlling terminal (as a dev_t) and its foreground group from PID's stat.  0 or -1. */
+static int proc_tty(pid_t pid, dev_t *tty, pid_t *tpgid)
+{
+	char path[64], buf[1024];
+	const char *p;
+	unsigned int tty_nr;
+	int fd, tp;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	do
+		n = read(fd, buf, sizeof buf - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* The command name may hold anything, ')' too: the fields start after the last one. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %*d %*d %*d %u %d", &tty_nr, &tp) != 2)
+		return -1;
+	*tty = makedev((tty_nr >> 8) & 0xfff, (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
+	*tpgid = tp;
+	return 0;
+}
+
+int localfd_tty_foreground(const struct localfd *l, pid_t caller, pid_t pgrp)
+{
+	struct stat st;
+	dev_t ctty;
+	pid_t fg;
+
+	if (!l->is_tty || l->fd < 0 || caller <= 0 || pgrp <= 0)
+		return 1;
+	if (fstat(l->fd, &st) < 0 || proc_tty(caller, &ctty, &fg) < 0)
+		return 1;
+	if (ctty != st.st_rdev)
+		return 1;
+	return fg == pgrp;
 }

@@ -16,6 +16,7 @@ struct localfd {
 	int fd;
 	int is_socket;
 	int pollable;
+	int is_tty; /* a terminal: read only while the caller is its foreground job */
 };
 
 /* Takes ownership of FD for reading (FOR_WRITE 0) or writing (1).  Returns 0 or -errno (FD closed either way). */
@@ -26,5 +27,17 @@ ssize_t localfd_write(struct localfd *l, const void *buf, size_t n);
 /* Arms EV (an event on l->fd) once: event_add, or made active at once when the fd cannot be polled. */
 void localfd_watch(struct localfd *l, struct event *ev, short what);
 void localfd_close(struct localfd *l);
+
+/*
+ * Whether the relay may read the terminal L now on behalf of the caller
+ * CALLER (a pid) of process group PGRP: 1 when L is not a terminal, when
+ * it is not the caller's controlling terminal (no job control applies),
+ * when the caller's state cannot be read (it is gone: reading does no
+ * harm then), or when PGRP is the terminal's foreground group; 0 when the
+ * caller is stopped or in the background.  The relay has no controlling
+ * terminal (tcgetpgrp() fails for it), so the answer comes from the
+ * caller's /proc/PID/stat.  Never blocks.
+ */
+int localfd_tty_foreground(const struct localfd *l, pid_t caller, pid_t pgrp);
 
 #endif

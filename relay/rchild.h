@@ -8,6 +8,7 @@
 #define CPREMOTE_RELAY_RCHILD_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/queue.h>
 
 #include <event2/event.h>
@@ -47,6 +48,8 @@ struct rchild {
 	struct cpr_buf status_in;
 	int orphan; /* the caller let go of it: output is dropped */
 	uint32_t pending_signal; /* sent by the caller before the child ran (wire number) */
+	pid_t caller_pid, caller_pgrp; /* who reads a terminal stdin (0: unknown, read always) */
+	struct event *fg_timer; /* a terminal stdin: polls for the caller's return to the foreground */
 
 	/* Per stream: the local fd (the channel socket serves both ways). */
 	struct localfd lfd[CPR_NSTREAMS];

@@ -79,6 +79,9 @@ static int take_field(struct spawn_request *r, uint8_t tag, const uint8_t *v, ui
 	case CPR_F_VERBOSITY:
 		set_u32(&r->verbosity, v, len, 0);
 		return 0;
+	case CPR_F_CALLER_PGRP:
+		set_u32(&r->caller_pgrp, v, len, 0);
+		return 0;
 	case CPR_F_FILE:
 		if (set_str(&r->file, v, len) < 0)
 			return -ENOMEM;

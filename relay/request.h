@@ -30,6 +30,7 @@ struct conn_key {
 struct spawn_request {
 	struct conn_key key;
 	int verbosity; /* CPR_F_VERBOSITY: raises the relay's, never splits */
+	int caller_pgrp; /* CPR_F_CALLER_PGRP, 0 when not sent: stays in the relay */
 	char *file; /* the program, for messages */
 	struct cpr_buf spawn; /* the SPAWN payload for the helper, CPR_F_STDIO included */
 };

@@ -30,6 +30,7 @@ static void on_request(struct rchild *c, const uint8_t *p, uint32_t len)
 	}
 	if (r.verbosity > c->ctx->verbose)
 		c->ctx->verbose = r.verbosity;
+	c->caller_pgrp = r.caller_pgrp;
 	c->host = strdup(r.key.host);
 	c->file = r.file;
 	r.file = NULL;
@@ -106,12 +107,24 @@ static void on_status(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The process that made the status socket pair: the library's caller.  0 when unknown. */
+static pid_t peer_pid(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof cr)
+		return 0;
+	return cr.pid;
+}
+
 /* Takes the passed fds into C.  Returns 0, or -EBADF when they do not match MASK. */
 static int adopt_fds(struct rchild *c, uint8_t mask, int *fds, int nfds)
 {
 	int i = 2, bad = 0;
 
 	c->status_fd = fds[0];
+	c->caller_pid = peer_pid(c->status_fd);
 	bad |= localfd_adopt(&c->lfd[CPR_CHANNEL], fds[1], 0) < 0;
 	for (int s = CPR_STDIN; s <= CPR_STDERR; s++) {
 		if (!(mask & (1u << (s - CPR_STDIN))))

@@ -10,6 +10,8 @@
 #                                   only "non-zero" is asserted)
 #   cprun h1 seq 1000000 >/dev/full exits non-zero and says on stderr
 #                                   "cprun: h1: stdout: No space left on device"
+#   cprun -H h1,h2 seq 100000 >/dev/full
+#                                   the same for each host
 # Each pipeline runs under timeout(1), so a hang is a failure, not a stall;
 # stdin is /dev/null, so that a terminal the tests were started from plays
 # no part.
@@ -75,5 +77,15 @@ grep -qx 'cprun: h1: stdout: No space left on device' "$WORK/err.full"
 ok $? "stderr has the line 'cprun: h1: stdout: No space left on device'"
 wait_for 10 none_tagged seq
 ok $? "no seq of the test user is left on the host"
+
+# --- disk full, on two hosts at once (cprun -H): each says so, none is a success
+timeout -k 5 "$KILL_S" "$CPRUN" -F "$CONFIG" -e "CPRTAG=$TAG" -H h1,h2 seq 100000 </dev/null >/dev/full 2>"$WORK/err.fullH"
+rc=$?
+sed 's/^/#   stderr: /' "$WORK/err.fullH"
+ok $(((rc != 0 && rc != 124 && rc != 137) ? 0 : 1)) "cprun -H h1,h2 seq 100000 >/dev/full exits non-zero on its own (got $rc)"
+grep -q 'h1: stdout: No space left on device' "$WORK/err.fullH" && grep -q 'h2: stdout: No space left on device' "$WORK/err.fullH"
+ok $? "cprun -H: stderr names each host's stdout and the error"
+wait_for 10 none_tagged seq
+ok $? "cprun -H: no seq of the test user is left on the host"
 
 done_testing

@@ -11,7 +11,11 @@
 #include "request.h"
 #include "tap.h"
 
-/* A request with every destination field set; VARY (a tag) changes that one field, VERBOSITY is sent as given. */
+/*
+ * A request with every destination field set; VARY (a tag) changes that
+ * one field, VERBOSITY is sent as given, and so is the caller's process
+ * group, 1000 + VERBOSITY (neither splits a connection).
+ */
 static void build(struct cpr_buf *b, uint8_t vary, uint32_t verbosity)
 {
 	memset(b, 0, sizeof *b);
@@ -25,6 +29,7 @@ static void build(struct cpr_buf *b, uint8_t vary, uint32_t verbosity)
 	cpr_field_put_u32(b, CPR_F_ACCEPT_NEW, vary == CPR_F_ACCEPT_NEW);
 	cpr_field_put_u32(b, CPR_F_NO_UPLOAD, vary == CPR_F_NO_UPLOAD);
 	cpr_field_put_u32(b, CPR_F_VERBOSITY, verbosity);
+	cpr_field_put_u32(b, CPR_F_CALLER_PGRP, 1000 + verbosity);
 	cpr_field_put_str(b, CPR_F_FILE, "prog");
 	cpr_field_put_str(b, CPR_F_ARG, "prog");
 }
@@ -77,17 +82,18 @@ static void test_fields(void)
 		   !r.key.options[1],
 	   "one option taken");
 	ok_int(r.verbosity, 3, "verbosity taken");
+	ok_int(r.caller_pgrp, 1003, "the caller's process group taken (for a terminal stdin)");
 	ok(r.file && strcmp(r.file, "prog") == 0, "program taken");
 	rd = (struct cpr_reader){ cpr_buf_peek(&r.spawn), cpr_buf_len(&r.spawn) };
 	while (cpr_field_next(&rd, &tag, &v, &len) == 1) {
-		if (tag >= CPR_F_HOST && tag <= CPR_F_NO_UPLOAD)
+		if (tag >= CPR_F_HOST && tag <= CPR_F_CALLER_PGRP)
 			dest_in_payload = 1;
 		if (tag == CPR_F_ARG)
 			nargs++;
 		if (tag == CPR_F_STDIO && len == 3)
 			stdio_ok = v[0] == CPR_STDIO_PIPE && v[1] == CPR_STDIO_NULL && v[2] == CPR_STDIO_PIPE;
 	}
-	ok(!dest_in_payload, "no destination field goes to the helper");
+	ok(!dest_in_payload, "no destination field (nor the caller's process group) goes to the helper");
 	ok_int(nargs, 1, "the argument goes to the helper");
 	ok(stdio_ok, "STDIO follows the fds passed (stdin and stderr)");
 	request_free(&r);
