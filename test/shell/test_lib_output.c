@@ -36,12 +36,12 @@ static char tag_entry[64];
 static int wait_bounded(cpremote_child *c, int *status, double *took)
 {
 	struct pollfd p = { .fd = cpremote_exit_fd(c), .events = POLLIN };
-	double t0 = fault_now();
+	double t0 = fixture_now();
 	int r;
 
-	while ((r = cpremote_wait(c, status, CPREMOTE_WNOHANG)) == 0 && fault_now() - t0 < END_S)
+	while ((r = cpremote_wait(c, status, CPREMOTE_WNOHANG)) == 0 && fixture_now() - t0 < END_S)
 		poll(&p, 1, 200);
-	*took = fault_now() - t0;
+	*took = fixture_now() - t0;
 	return r;
 }
 
@@ -70,10 +70,10 @@ static cpremote_child *start(const char *const *argv, int fd)
 /* Waits up to GONE_S for no process named COMM with our tag; 1 when none is left. */
 static int gone(const char *comm)
 {
-	double t0 = fault_now();
+	double t0 = fixture_now();
 	pid_t p;
 
-	while ((p = fault_find_env(tag_entry, comm)) != 0 && fault_now() - t0 < GONE_S)
+	while ((p = fault_find_env(tag_entry, comm)) != 0 && fixture_now() - t0 < GONE_S)
 		poll(NULL, 0, 100);
 	if (p != 0) {
 		printf("#   %s (pid %d) still runs on the host: killed\n", comm, (int)p);
