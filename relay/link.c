@@ -31,27 +31,43 @@ static void link_fail(struct link *l, int code, const char *fmt, ...)
 	l->ops->on_fail(l->arg, code, msg);
 }
 
+/*
+ * Helper stderr is consumed as it comes (libssh would otherwise hold it
+ * all, and the helper block once the SSH window is full): the last
+ * LINK_STDERR_TAIL bytes are kept for messages, the first LINK_STDERR_LOG
+ * shown with -v, the rest only counted.
+ */
 void link_drain_stderr(struct link *l)
 {
-	char buf[4096];
+	char buf[4096], line[4 * sizeof buf + 1];
 	int n;
 
 	if (!l->ch)
 		return;
 	while ((n = ssh_channel_read_nonblocking(l->ch, buf, sizeof buf, 1)) > 0) {
 		relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, buf, (size_t)n);
-		rlog(l->ctx, 1, "%s: helper: %.*s", l->key->host, n, buf);
+		if (l->stderr_total < LINK_STDERR_LOG) {
+			relay_escape(line, sizeof line, buf, (size_t)n);
+			rlog(l->ctx, 1, "%s: helper: %s", l->key->host, line);
+		} else if (l->stderr_total - (uint64_t)n < LINK_STDERR_LOG) {
+			rlog(l->ctx, 1, "%s: helper: (more on stderr, not shown)", l->key->host);
+		}
+		l->stderr_total += (uint64_t)n;
 	}
 }
 
 const char *link_stderr_line(struct link *l)
 {
 	char *end = l->stderr_tail + l->stderr_len;
+	const char *start;
 
 	while (end > l->stderr_tail && (end[-1] == '\n' || end[-1] == '\r'))
 		*--end = '\0';
-	char *nl = strrchr(l->stderr_tail, '\n');
-	return nl ? nl + 1 : l->stderr_tail;
+	l->stderr_len = (size_t)(end - l->stderr_tail);
+	start = strrchr(l->stderr_tail, '\n');
+	start = start ? start + 1 : l->stderr_tail;
+	relay_escape(l->stderr_safe, sizeof l->stderr_safe, start, (size_t)(end - start));
+	return l->stderr_safe;
 }
 
 /* Arms the write event when libssh has output waiting. */
