@@ -4,10 +4,12 @@
  * ssh_get_poll_flags() what to wait for next.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpremote.h"
 #include "install.h"
@@ -156,14 +158,44 @@ enum {
 	ST_NEXT = 1 /* the next state follows at once */
 };
 
+/*
+ * EMFILE or ENFILE when the relay itself is out of file descriptors, else
+ * 0.  libssh says only "Couldn't apply options" or "Failed to create
+ * socket" then, so ERR (errno right after its failure) is looked at, and
+ * one fd is tried, since libssh may have closed its own by now.
+ */
+static int out_of_fds(int err)
+{
+	int fd;
+
+	if (err == EMFILE || err == ENFILE)
+		return err;
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno == EMFILE || errno == ENFILE ? errno : 0;
+}
+
 static int st_connecting(struct link *l)
 {
 	char msg[1024];
-	int rc = ssh_connect(l->s);
+	int rc, err;
 
+	errno = 0;
+	rc = ssh_connect(l->s);
+	err = errno;
 	watch_socket(l);
 	if (rc == SSH_AGAIN)
 		return ST_WAIT;
+	if (rc != SSH_OK && (err = out_of_fds(err)) != 0) {
+		link_fail(l, CPREMOTE_ECONNECT,
+			  "%s: cannot connect: the relay is out of file descriptors (%s); end some "
+			  "children or raise its limit (ulimit -n)",
+			  l->key->host, strerror(err));
+		return ST_FAILED;
+	}
 	if (rc != SSH_OK) {
 		if (handshake_dropped(l) && !session_error_is_final(l->s) &&
 		    l->attempts + 1 < HANDSHAKE_ATTEMPTS) {
