@@ -17,6 +17,7 @@
 #include "keepalive.h"
 #include "link.h"
 #include "sweep.h"
+#include "tail.h"
 
 /*
  * The queue to the helper (out) is bounded: what the children send is
@@ -103,15 +104,17 @@ static void mark_dead(struct conn *k)
 static int conn_fail(struct conn *k, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int conn_fail(struct conn *k, int code, const char *fmt, ...)
 {
-	char msg[1024];
+	char raw[1024], msg[1024];
 	va_list ap;
 	size_t n = k->nkids;
 
 	if (k->dead)
 		return CPREMOTE_ECONNLOST;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	/* The message may quote the server (libssh's errors, a disconnect reason): no control bytes. */
+	relay_escape(msg, sizeof msg, raw, sizeof raw);
 	rlog(k->ctx, 1, "%s", msg);
 	if (k->ready && code != CPREMOTE_EPROTO)
 		code = CPREMOTE_ECONNLOST;
@@ -265,14 +268,19 @@ static ssize_t pump_out(struct conn *k)
 static int channel_failed(struct conn *k)
 {
 	const char *why;
+	char more[80] = "";
 
 	link_drain_stderr(&k->link);
 	why = link_stderr_line(&k->link);
+	/* Only the tail was kept: say how much there was. */
+	if (k->link.stderr_total > LINK_STDERR_TAIL)
+		snprintf(more, sizeof more, " (the end of %llu bytes on its stderr)",
+			 (unsigned long long)k->link.stderr_total);
 	if (!k->ready)
-		return conn_fail(k, CPREMOTE_EHELPER, "%s: could not start the helper '%s'%s%s", k->key.host,
-				 k->helper, *why ? ": " : "", why);
-	return conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost%s%s", k->key.host, *why ? ": " : "",
-			 why);
+		return conn_fail(k, CPREMOTE_EHELPER, "%s: could not start the helper '%s'%s%s%s",
+				 k->key.host, k->helper, *why ? ": " : "", why, more);
+	return conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost%s%s%s", k->key.host, *why ? ": " : "",
+			 why, more);
 }
 
 /* Takes what the helper sent (frames and stderr).  Returns bytes read, or the code K failed with. */

@@ -40,6 +40,23 @@ static int open_fds(pid_t pid)
 	return n;
 }
 
+/*
+ * How many fds PID has open once that number stays put for half a second
+ * (a child that just ended is freed from the relay's loop a moment later).
+ */
+static int settled_fds(pid_t pid)
+{
+	int last = open_fds(pid), now;
+
+	for (int i = 0; i < 50; i++) {
+		usleep(500 * 1000);
+		if ((now = open_fds(pid)) == last)
+			break;
+		last = now;
+	}
+	return last;
+}
+
 /* Starts `sleep 30` on HOST (EXTRA an ssh option, or NULL); returns cpremote_run()'s result. */
 static int start_sleep(const char *host, const char *extra, cpremote_child **c)
 {
@@ -91,7 +108,7 @@ static void exhaust(pid_t relay, const char *host, const char *extra, int slack,
 	cpremote_child *kids[MAX_KIDS] = { NULL };
 	struct rlimit old, low;
 	char name[200], msg[1024] = "";
-	int n, r = 0, fds = open_fds(relay);
+	int n, r = 0, fds = settled_fds(relay);
 
 	ok(prlimit(relay, RLIMIT_NOFILE, NULL, &old) == 0 && fds > 0, "the relay's fd limit is read");
 	low = (struct rlimit){ .rlim_cur = (rlim_t)(fds + slack), .rlim_max = old.rlim_max };
