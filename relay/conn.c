@@ -3,6 +3,9 @@
  * connection is only marked dead here; the sweep, run from the loop once
  * the current callbacks are over, frees it, so no callee ever frees the
  * object its caller is still using.
+ *
+ * Over 500 lines: routing, the hello, pumping and the bound on the queue
+ * to the helper all work on the one struct conn and its buffers.
  */
 #include <errno.h>
 #include <stdarg.h>
