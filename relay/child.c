@@ -2,9 +2,12 @@
  * child.c — one caller's child in the relay (see child.h).  A child that
  * ends or fails is only marked dead; the sweep, run from the loop once
  * the current callbacks are over, detaches and frees it.
- * Over 500 lines: a child's streams and the helper's frames for them share
- * its state at every step (credit, EOF, the end of output before EXIT);
- * split, each half would reach into the other's fields.
+ *
+ * Over 500 lines: the handler of each helper frame sits beside the stream
+ * code it drives (credit, flushing, the finish), and the checks of a
+ * hostile helper (credit above the window, frames before SPAWNED, the
+ * SPAWNED deadline) belong with them; split, they would need the stream
+ * internals as an interface.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include "cpremote.h"
 #include "rchild.h"
 #include "sweep.h"
+#include "tail.h"
 
 
 static TAILQ_HEAD(, rchild) children = TAILQ_HEAD_INITIALIZER(children);
@@ -42,6 +46,8 @@ static void rchild_free(struct rchild *c)
 		event_free(c->status_ev);
 	if (c->fg_timer)
 		event_free(c->fg_timer);
+	if (c->confirm_ev)
+		event_free(c->confirm_ev);
 	if (c->status_fd >= 0)
 		close(c->status_fd);
 	cpr_buf_free(&c->status_in);
@@ -78,6 +84,8 @@ void rchild_mark_dead(struct rchild *c)
 		event_del(c->status_ev);
 	if (c->fg_timer)
 		event_del(c->fg_timer);
+	if (c->confirm_ev)
+		evtimer_del(c->confirm_ev);
 	(void)sweep_soon(&sweep_ev, c->ctx->base, on_sweep);
 }
 
@@ -312,8 +320,10 @@ static void on_spawn_error(struct rchild *c, const uint8_t *p, uint32_t len)
 		else if (tag == CPR_F_ERRNO && vlen == 4)
 			err = cpr_get_u32(v);
 		else if (tag == CPR_F_MESSAGE)
-			snprintf(text, sizeof text, "%.*s", (int)vlen, (const char *)v);
+			relay_escape(text, sizeof text, (const char *)v, vlen);
 	}
+	if (!text[0])
+		snprintf(text, sizeof text, "%s", err ? strerror((int)err) : "the helper gave no reason");
 	if (stage == CPR_STAGE_EXEC && (err == ENOENT || err == ENOTDIR)) {
 		code = CPREMOTE_ENOTFOUND;
 		snprintf(msg, sizeof msg, "%s: %s: not found", c->host, c->file);
@@ -323,11 +333,9 @@ static void on_spawn_error(struct rchild *c, const uint8_t *p, uint32_t len)
 		snprintf(msg, sizeof msg, "%s: %s: not executable (%s)", c->host, c->file,
 			 strerror((int)err));
 	} else if (stage == CPR_STAGE_CHDIR) {
-		snprintf(msg, sizeof msg, "%s: cannot change directory for %s: %s", c->host, c->file,
-			 text[0] ? text : strerror((int)err));
+		snprintf(msg, sizeof msg, "%s: cannot change directory for %s: %s", c->host, c->file, text);
 	} else {
-		snprintf(msg, sizeof msg, "%s: cannot start %s: %s", c->host, c->file,
-			 text[0] ? text : strerror((int)err));
+		snprintf(msg, sizeof msg, "%s: cannot start %s: %s", c->host, c->file, text);
 	}
 	rchild_fail(c, code, msg);
 }
@@ -344,6 +352,8 @@ static void on_spawned(struct rchild *c, const struct cpr_header *h, const uint8
 	if (c->state != R_SPAWNING || h->length != 4)
 		return;
 	c->state = R_RUNNING;
+	if (c->confirm_ev)
+		evtimer_del(c->confirm_ev);
 	status_send(c, CPR_SPAWNED, p, 4);
 	if (c->orphan)
 		conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
@@ -358,10 +368,26 @@ static void on_error(struct rchild *c, const struct cpr_header *h, const uint8_t
 		on_spawn_error(c, p, h->length);
 }
 
+/*
+ * Whether C runs; a frame of type WHAT before its SPAWNED is a protocol
+ * violation (the helper reports a child's end or output only once it has
+ * said it started), so the connection fails.
+ */
+static int spawned(struct rchild *c, const char *what)
+{
+	if (c->state == R_RUNNING)
+		return 1;
+	conn_protocol_error(c->conn, "%s: protocol violation by the helper (%s for %s before SPAWNED)",
+			    c->host, what, c->file);
+	return 0;
+}
+
 static void on_data(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
 {
 	int s = h->stream;
 
+	if (!spawned(c, "DATA"))
+		return;
 	if (s == CPR_STDIN || c->out_eof[s])
 		return;
 	if (cpr_buf_len(&c->out[s]) + h->length > CPR_WINDOW) {
@@ -374,7 +400,7 @@ static void on_data(struct rchild *c, const struct cpr_header *h, const uint8_t 
 
 static void on_eof(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
 {
-	if (h->stream == CPR_STDIN)
+	if (!spawned(c, "EOF") || h->stream == CPR_STDIN)
 		return;
 	c->out_eof[h->stream] = 1;
 	flush_out(c, h->stream);
@@ -384,19 +410,36 @@ static void on_credit(struct rchild *c, const struct cpr_header *h, const uint8_
 {
 	int s = h->stream;
 
+	uint32_t more;
+
 	if (h->length != 4 || (s != CPR_CHANNEL && s != CPR_STDIN))
 		return;
+	more = cpr_get_u32(p);
+	/*
+	 * The helper only gives back what it consumed, so the credit never
+	 * exceeds the window.  A CREDIT above it fails the connection rather
+	 * than being clamped: the helper's accounting is broken or hostile,
+	 * and a clamp would hide that while the streams go on with a helper
+	 * whose counts no longer match ours.
+	 */
+	if (more > CPR_WINDOW - c->credit[s]) {
+		conn_protocol_error(c->conn,
+				    "%s: protocol violation by the helper (credit of %u above the window on "
+				    "stream %d of %s)",
+				    c->host, more, s, c->file);
+		return;
+	}
 	if (c->credit[s] == 0 && c->rd_ev[s]) {
-		c->credit[s] += cpr_get_u32(p);
+		c->credit[s] += more;
 		read_local(c, s);
-	} else if ((uint64_t)c->credit[s] + cpr_get_u32(p) <= UINT32_MAX) {
-		c->credit[s] += cpr_get_u32(p);
+	} else {
+		c->credit[s] += more;
 	}
 }
 
 static void on_exit_frame(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
 {
-	if (h->length != 4)
+	if (h->length != 4 || !spawned(c, "EXIT"))
 		return;
 	memcpy(c->exit_info, p, 4);
 	c->exited = 1;
@@ -406,7 +449,7 @@ static void on_exit_frame(struct rchild *c, const struct cpr_header *h, const ui
 /* A notice, ahead of the data still to come: EXIT stays the final word. */
 static void on_reaped(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
 {
-	if (c->state == R_RUNNING && h->length == 4)
+	if (h->length == 4 && spawned(c, "REAPED"))
 		status_send(c, CPR_REAPED, p, 4);
 }
 
@@ -442,14 +485,42 @@ static void on_conn_lost(void *child, int code, const char *message)
 	rchild_fail(c, code, message);
 }
 
+/*
+ * No SPAWNED nor ERROR within the handshake timeout: the child fails, and
+ * the helper is told to kill it, should it start after all.
+ */
+static void on_confirm_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct rchild *c = arg;
+	char msg[1024];
+
+	/* A child whose connection is lost is dead already: C->conn is set. */
+	if (c->dead || c->state != R_SPAWNING || !c->conn)
+		return;
+	conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
+	snprintf(msg, sizeof msg, "%s: the helper did not confirm the start of %s within %d s", c->host,
+		 c->file, conn_confirm_timeout_s(c->conn));
+	rchild_fail(c, CPREMOTE_ESPAWN, msg);
+}
+
 void rchild_send_spawn(struct rchild *c)
 {
+	struct timeval tv;
+
 	if (c->state != R_QUEUED || c->dead)
 		return;
 	c->state = R_SPAWNING;
 	if (conn_send(c->conn, CPR_SPAWN, 0, c->id, cpr_buf_peek(&c->spawn),
-		      (uint32_t)cpr_buf_len(&c->spawn)) < 0)
+		      (uint32_t)cpr_buf_len(&c->spawn)) < 0) {
 		rchild_fail(c, CPREMOTE_ECONNLOST, "connection lost");
+		return;
+	}
+	tv = (struct timeval){ .tv_sec = conn_confirm_timeout_s(c->conn) };
+	if (!c->confirm_ev && !(c->confirm_ev = evtimer_new(c->ctx->base, on_confirm_timeout, c))) {
+		rchild_fail(c, CPREMOTE_ESPAWN, "out of memory");
+		return;
+	}
+	evtimer_add(c->confirm_ev, &tv);
 }
 
 /* conn_child_ops.on_ready */

@@ -3,6 +3,9 @@
  * connection is only marked dead here; the sweep, run from the loop once
  * the current callbacks are over, frees it, so no callee ever frees the
  * object its caller is still using.
+ *
+ * Over 500 lines: routing, the hello, pumping and the bound on the queue
+ * to the helper all work on the one struct conn and its buffers.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -17,6 +20,19 @@
 #include "keepalive.h"
 #include "link.h"
 #include "sweep.h"
+#include "tail.h"
+
+/*
+ * The queue to the helper (out) is bounded: what the children send is
+ * bounded by their credits (at most CPR_WINDOW on each of channel and
+ * stdin, since a CREDIT above the window is refused), and the relay's own
+ * frames (CREDIT, SIGNAL, PING) are small.  A queue beyond
+ * OUT_BASE + OUT_PER_KID per child (plus their SPAWN payloads) means the
+ * helper stopped reading while it goes on sending; the connection fails
+ * with CPREMOTE_EPROTO rather than growing.
+ */
+#define OUT_BASE (1024u * 1024)
+#define OUT_PER_KID (2 * (CPR_WINDOW + CPR_HEADER_LEN * 64) + 64u * 1024)
 
 /* One registered child: its id (the table is sorted by it), and how to reach it. */
 struct kid {
@@ -42,6 +58,8 @@ struct conn {
 	size_t nkids, capkids;
 	uint32_t next_id;
 	uint32_t resend_below; /* children whose SPAWN went to the stub that asked for the helper */
+	size_t spawn_bytes; /* the SPAWN payloads of the children in the table */
+	int overflow; /* out went over its bound: failed at the next pump */
 };
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
@@ -89,15 +107,17 @@ static void mark_dead(struct conn *k)
 static int conn_fail(struct conn *k, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int conn_fail(struct conn *k, int code, const char *fmt, ...)
 {
-	char msg[1024];
+	char raw[1024], msg[1024];
 	va_list ap;
 	size_t n = k->nkids;
 
 	if (k->dead)
 		return CPREMOTE_ECONNLOST;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	/* The message may quote the server (libssh's errors, a disconnect reason): no control bytes. */
+	relay_escape(msg, sizeof msg, raw, sizeof raw);
 	rlog(k->ctx, 1, "%s", msg);
 	if (k->ready && code != CPREMOTE_EPROTO)
 		code = CPREMOTE_ECONNLOST;
@@ -251,14 +271,19 @@ static ssize_t pump_out(struct conn *k)
 static int channel_failed(struct conn *k)
 {
 	const char *why;
+	char more[80] = "";
 
 	link_drain_stderr(&k->link);
 	why = link_stderr_line(&k->link);
+	/* Only the tail was kept: say how much there was. */
+	if (k->link.stderr_total > LINK_STDERR_TAIL)
+		snprintf(more, sizeof more, " (the end of %llu bytes on its stderr)",
+			 (unsigned long long)k->link.stderr_total);
 	if (!k->ready)
-		return conn_fail(k, CPREMOTE_EHELPER, "%s: could not start the helper '%s'%s%s", k->key.host,
-				 k->helper, *why ? ": " : "", why);
-	return conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost%s%s", k->key.host, *why ? ": " : "",
-			 why);
+		return conn_fail(k, CPREMOTE_EHELPER, "%s: could not start the helper '%s'%s%s%s",
+				 k->key.host, k->helper, *why ? ": " : "", why, more);
+	return conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost%s%s%s", k->key.host, *why ? ": " : "",
+			 why, more);
 }
 
 /* Takes what the helper sent (frames and stderr).  Returns bytes read, or the code K failed with. */
@@ -268,13 +293,11 @@ static ssize_t pump_in(struct conn *k)
 	ssize_t total = 0;
 	int n, rc;
 
-	/* Once the helper runs it writes to stderr only to complain: read at keepalive ticks. */
-	if (!k->ready)
-		link_drain_stderr(&k->link);
+	/* Every time, before and after the frames: a helper that floods stderr must not stall. */
+	link_drain_stderr(&k->link);
 	while ((n = ssh_channel_read_nonblocking(k->link.ch, buf, sizeof buf, 0)) != 0) {
-		if (n < 0) {
-			channel_failed(k);
-		}
+		if (n < 0)
+			return channel_failed(k);
 		total += n;
 		keepalive_heard(&k->ka);
 		/* Frames are taken out as they arrive, so this holds at most one frame. */
@@ -288,6 +311,7 @@ static ssize_t pump_in(struct conn *k)
 		if (k->ready && (rc = dispatch_frames(k)) < 0)
 			return rc;
 	}
+	link_drain_stderr(&k->link);
 	return total;
 }
 
@@ -302,6 +326,12 @@ static int pump(void *arg)
 	struct conn *k = arg;
 	ssize_t rc;
 
+	if (k->overflow) {
+		return conn_fail(k, CPREMOTE_EPROTO,
+				 "%s: protocol violation by the helper: it stopped reading (%zu bytes queued "
+				 "for it)",
+				 k->key.host, cpr_buf_len(&k->out));
+	}
 	do {
 		if ((rc = pump_out(k)) < 0 || (rc = pump_in(k)) < 0)
 			return (int)rc;
@@ -432,6 +462,7 @@ struct conn *conn_attach(const struct relay_ctx *ctx, struct spawn_request *r,
 	}
 	*id = k->next_id++;
 	k->kids[k->nkids++] = (struct kid){ *id, child, ops, spawn };
+	k->spawn_bytes += cpr_buf_len(spawn);
 	evtimer_del(k->idle); /* no longer idle */
 	return k;
 }
@@ -447,6 +478,7 @@ void conn_detach(struct conn *k, uint32_t id)
 
 	/* Keeps the order find_kid() relies on (the last one costs nothing). */
 	if (i >= 0) {
+		k->spawn_bytes -= cpr_buf_len(k->kids[i].spawn);
 		memmove(&k->kids[i], &k->kids[i + 1], (k->nkids - (size_t)i - 1) * sizeof *k->kids);
 		k->nkids--;
 	}
@@ -463,6 +495,15 @@ int conn_send(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, cons
 
 	if (k->dead)
 		return CPREMOTE_ECONNLOST;
+	if (k->overflow)
+		return -ENOBUFS;
+	/* SPAWN frames are bounded by the table (spawn_bytes), the others by the credits. */
+	if (type != CPR_SPAWN && cpr_buf_len(&k->out) + CPR_HEADER_LEN + len >
+					 OUT_BASE + k->nkids * OUT_PER_KID + k->spawn_bytes) {
+		k->overflow = 1;
+		link_want_write(&k->link);
+		return -ENOBUFS;
+	}
 	rc = cpr_frame_append(&k->out, type, stream, child, payload, len);
 	if (rc < 0)
 		return rc;
@@ -477,6 +518,22 @@ int conn_send_u32(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, 
 
 	cpr_put_u32(p, v);
 	return conn_send(k, type, stream, child, p, sizeof p);
+}
+
+int conn_protocol_error(struct conn *k, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return conn_fail(k, CPREMOTE_EPROTO, "%s", msg);
+}
+
+int conn_confirm_timeout_s(const struct conn *k)
+{
+	return k->link.so.handshake_timeout_s;
 }
 
 void conn_close_all(void)

@@ -52,11 +52,25 @@ void conn_detach(struct conn *k, uint32_t id);
 /*
  * Queues a frame to the helper, sent from the loop.  Returns 0, or a
  * negative code when the connection is dead or the frame does not fit.
- * The queue is bounded by the credits of the streams feeding it.
+ * The queue is bounded (see OUT_BASE in conn.c): beyond the credits of
+ * the streams feeding it and some control frames, -ENOBUFS, and the
+ * connection fails with CPREMOTE_EPROTO from the loop (never from here,
+ * so the caller's connection stays valid).
  */
 int conn_send(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, const void *payload,
 	      uint32_t len);
 int conn_send_u32(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, uint32_t v);
+
+/*
+ * The helper broke the protocol in a frame for a child (the message, made
+ * from FMT, names the host and what it did): K and all its children fail
+ * with CPREMOTE_EPROTO.  Called from a child's on_frame; K stays valid
+ * (dead) until the sweep.  Returns CPREMOTE_EPROTO.
+ */
+int conn_protocol_error(struct conn *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* How long a child waits for its SPAWNED or ERROR: the handshake timeout (ConnectTimeout), in seconds. */
+int conn_confirm_timeout_s(const struct conn *k);
 
 /* Frees every connection, dead or alive (the caller is gone; children were freed first). */
 void conn_close_all(void);

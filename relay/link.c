@@ -4,10 +4,12 @@
  * ssh_get_poll_flags() what to wait for next.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpremote.h"
 #include "install.h"
@@ -31,27 +33,43 @@ static void link_fail(struct link *l, int code, const char *fmt, ...)
 	l->ops->on_fail(l->arg, code, msg);
 }
 
+/*
+ * Helper stderr is consumed as it comes (libssh would otherwise hold it
+ * all, and the helper block once the SSH window is full): the last
+ * LINK_STDERR_TAIL bytes are kept for messages, the first LINK_STDERR_LOG
+ * shown with -v, the rest only counted.
+ */
 void link_drain_stderr(struct link *l)
 {
-	char buf[4096];
+	char buf[4096], line[4 * sizeof buf + 1];
 	int n;
 
 	if (!l->ch)
 		return;
 	while ((n = ssh_channel_read_nonblocking(l->ch, buf, sizeof buf, 1)) > 0) {
 		relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, buf, (size_t)n);
-		rlog(l->ctx, 1, "%s: helper: %.*s", l->key->host, n, buf);
+		if (l->stderr_total < LINK_STDERR_LOG) {
+			relay_escape(line, sizeof line, buf, (size_t)n);
+			rlog(l->ctx, 1, "%s: helper: %s", l->key->host, line);
+		} else if (l->stderr_total - (uint64_t)n < LINK_STDERR_LOG) {
+			rlog(l->ctx, 1, "%s: helper: (more on stderr, not shown)", l->key->host);
+		}
+		l->stderr_total += (uint64_t)n;
 	}
 }
 
 const char *link_stderr_line(struct link *l)
 {
 	char *end = l->stderr_tail + l->stderr_len;
+	const char *start;
 
 	while (end > l->stderr_tail && (end[-1] == '\n' || end[-1] == '\r'))
 		*--end = '\0';
-	char *nl = strrchr(l->stderr_tail, '\n');
-	return nl ? nl + 1 : l->stderr_tail;
+	l->stderr_len = (size_t)(end - l->stderr_tail);
+	start = strrchr(l->stderr_tail, '\n');
+	start = start ? start + 1 : l->stderr_tail;
+	relay_escape(l->stderr_safe, sizeof l->stderr_safe, start, (size_t)(end - start));
+	return l->stderr_safe;
 }
 
 /* Arms the write event when libssh has output waiting. */
@@ -140,14 +158,44 @@ enum {
 	ST_NEXT = 1 /* the next state follows at once */
 };
 
+/*
+ * EMFILE or ENFILE when the relay itself is out of file descriptors, else
+ * 0.  libssh says only "Couldn't apply options" or "Failed to create
+ * socket" then, so ERR (errno right after its failure) is looked at, and
+ * one fd is tried, since libssh may have closed its own by now.
+ */
+static int out_of_fds(int err)
+{
+	int fd;
+
+	if (err == EMFILE || err == ENFILE)
+		return err;
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno == EMFILE || errno == ENFILE ? errno : 0;
+}
+
 static int st_connecting(struct link *l)
 {
 	char msg[1024];
-	int rc = ssh_connect(l->s);
+	int rc, err;
 
+	errno = 0;
+	rc = ssh_connect(l->s);
+	err = errno;
 	watch_socket(l);
 	if (rc == SSH_AGAIN)
 		return ST_WAIT;
+	if (rc != SSH_OK && (err = out_of_fds(err)) != 0) {
+		link_fail(l, CPREMOTE_ECONNECT,
+			  "%s: cannot connect: the relay is out of file descriptors (%s); end some "
+			  "children or raise its limit (ulimit -n)",
+			  l->key->host, strerror(err));
+		return ST_FAILED;
+	}
 	if (rc != SSH_OK) {
 		if (handshake_dropped(l) && !session_error_is_final(l->s) &&
 		    l->attempts + 1 < HANDSHAKE_ATTEMPTS) {

@@ -11,6 +11,8 @@
 #ifndef CPREMOTE_RELAY_LINK_H
 #define CPREMOTE_RELAY_LINK_H
 
+#include <stdint.h>
+
 #include <libssh/libssh.h>
 
 #include "bootstrap.h"
@@ -19,6 +21,8 @@
 #include "session.h"
 
 #define LINK_STDERR_TAIL 1024
+/* How much helper stderr -v shows; the rest is counted. */
+#define LINK_STDERR_LOG (64 * 1024)
 
 enum link_state {
 	L_CONNECTING,
@@ -61,6 +65,8 @@ struct link {
 	struct upload up;
 	char stderr_tail[LINK_STDERR_TAIL + 1];
 	size_t stderr_len;
+	uint64_t stderr_total; /* every byte the helper wrote to stderr */
+	char stderr_safe[4 * LINK_STDERR_TAIL + 1]; /* the last line, escaped (link_stderr_line) */
 };
 
 /*
@@ -90,10 +96,17 @@ void link_handshake_done(struct link *l);
  */
 int link_upload(struct link *l, const struct helper_blob *b);
 
-/* Takes what the remote side wrote to stderr (kept for messages, shown with -v). */
+/*
+ * Takes all the remote side wrote to stderr so far, never blocking: its
+ * tail is kept for messages, its start shown (escaped) with -v, the rest
+ * counted in stderr_total.  Bounded memory whatever the helper writes.
+ */
 void link_drain_stderr(struct link *l);
 
-/* The last line of that stderr (maybe ""), valid until the next drain. */
+/*
+ * The last line of that stderr (maybe ""), its control bytes escaped
+ * (relay_escape()), valid until the next call.
+ */
 const char *link_stderr_line(struct link *l);
 
 /* Stops every event of L (it fires no more); L stays valid until link_free(). */

@@ -26,6 +26,8 @@
  *   bigcredit    SPAWNED, CREDIT 0xffffffff - window and 0xffffffff on the
  *                channel and stdin, then
  *                reads nothing for BIGCREDIT_S seconds and exits (EOF)
+ *   stall        SPAWNED, then reads nothing for BIGCREDIT_S seconds and
+ *                exits (the caller floods it with SIGNALs meanwhile)
  *   stderrflood  SPAWNED, 256 MiB on its own stderr (the SSH channel's
  *                extended data), then EXIT 0
  *   noconfirm    hello, then answers PINGs with PONGs, never SPAWNED
@@ -128,6 +130,12 @@ static int bounds_mode(const char *mode, uint32_t id, struct cpr_buf *out, const
 		cpr_frame_append_u32(out, CPR_CREDIT, CPR_STDIN, id, 0xffffffffu);
 		flush(out);
 		/* The relay may queue only what the window allows; nothing is read. */
+		sleep(BIGCREDIT_S);
+		return 0;
+	}
+	if (strcmp(mode, "stall") == 0) {
+		cpr_frame_append_u32(out, CPR_SPAWNED, 0, id, 4321);
+		flush(out);
 		sleep(BIGCREDIT_S);
 		return 0;
 	}

@@ -221,6 +221,7 @@ enum bounds_outcome {
 	B_RUN_FAILS, /* cpremote_run() fails with want or want2 (0: any code) */
 	B_EXIT0, /* the child exits 0 */
 	B_FLOOD_CHANNEL, /* the caller writes BIG_CHANNEL_BYTES into the channel */
+	B_FLOOD_SIGNALS, /* the caller sends signals until the child ends with want */
 };
 
 struct bcase {
@@ -238,6 +239,8 @@ struct bcase {
 static const struct bcase bounds[] = {
 	{ .mode = "bigcredit", .outcome = B_FLOOD_CHANNEL, .bound_s = CASE_BOUND_S },
 	{ .mode = "stderrflood", .outcome = B_EXIT0, .bound_s = CASE_BOUND_S },
+	/* The helper reads nothing: the relay's queue to it must hit its cap before the helper's 10 s are up. */
+	{ .mode = "stall", .outcome = B_FLOOD_SIGNALS, .want = CPREMOTE_EPROTO, .bound_s = 8 },
 	{ .mode = "noconfirm",
 	  .outcome = B_RUN_FAILS,
 	  .want = CPREMOTE_ESPAWN,
@@ -328,6 +331,25 @@ static int flood_channel(cpremote_child *c, int bound_s, size_t *sent)
 	return r;
 }
 
+/*
+ * Sends SIGCONT to C (each a small frame the relay queues for the helper)
+ * until the child ends or BOUND_S pass; returns cpremote_wait()'s result,
+ * 0 when it did not end.
+ */
+static int flood_signals(cpremote_child *c, int bound_s, long *sent)
+{
+	double end = fixture_now() + bound_s;
+	int r, status;
+
+	*sent = 0;
+	while ((r = cpremote_wait(c, &status, CPREMOTE_WNOHANG)) == 0 && fixture_now() < end) {
+		for (int i = 0; i < 1000; i++)
+			if (cpremote_kill(c, SIGCONT) == 0)
+				++*sent;
+	}
+	return r;
+}
+
 static void run_bounds_case(const struct bcase *bc, const char *hostile, pid_t *relay)
 {
 	const char *ssh_opts[2] = { NULL, NULL };
@@ -364,6 +386,15 @@ static void run_bounds_case(const struct bcase *bc, const char *hostile, pid_t *
 			ok(r == 1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, what);
 			printf("#   cpremote_wait: %d (%s) %s\n", r, r < 0 ? cpremote_strerror(r) : "",
 			       cpremote_child_errmsg(c));
+		} else if (r == 0 && bc->outcome == B_FLOOD_SIGNALS) {
+			long sigs = 0;
+
+			r = flood_signals(c, bc->bound_s, &sigs);
+			printf("# %s: %ld signals sent; cpremote_wait %d (%s) %s\n", bc->mode, sigs, r,
+			       r < 0 ? cpremote_strerror(r) : "", cpremote_child_errmsg(c));
+			snprintf(what, sizeof(what), "%s: the child fails with %s while the helper stalls",
+				 bc->mode, cpremote_strerror(bc->want));
+			ok_int(r, bc->want, what);
 		} else if (r == 0) {
 			r = flood_channel(c, bc->bound_s, &sent);
 			printf("# %s: the caller got %zu bytes into the channel; cpremote_wait %d (%s) %s\n",
