@@ -82,7 +82,9 @@ static const char run_tail[] = "*) echo \"" MARKER
  * p() makes DIR owner-only and checks it has room; a helper found in a
  * directory others could write is dropped then, since g() would no longer
  * see that it cannot be trusted.  v() checks a copy's
- * size and hash; q() gives up for lack of a place; x() drops the lock.
+ * size and hash; q() gives up for lack of a place, naming the owner of a
+ * directory that someone else holds (a squatter of /tmp/cpremote-UID);
+ * x() drops the lock.
  * The helper is received once, into the first usable directory; where
  * exec is not allowed there (noexec) it is copied on to the next.
  * rename() makes the install atomic, so that no one sees a torn file.
@@ -90,8 +92,10 @@ static const char run_tail[] = "*) echo \"" MARKER
  */
 static const char install_fmt[] =
 	"exec /bin/sh -c 'umask 077; n=cpremote-helper-%d-%s; h=%s; s=%zu; "
-	"q() { echo \"" MARKER "no place for it: neither " DIR1 " nor " DIR2
-	" is an owner-only directory with room where programs may run; free space or allow exec there, "
+	"q() { w=; for d in " DIRS "; do test -e \"$d\" && { test -O \"$d\" || { set -- $(ls -ld \"$d\"); "
+	"w=\"$w; $d belongs to $3, not to $(id -un)\"; }; }; done; echo \"" MARKER
+	"no place for it: neither " DIR1 " nor " DIR2
+	" is an owner-only directory with room where programs may run$w; free space or allow exec there, "
 	"or install cpremote-helper for %s on the host and use --helper PATH\" >&2; exit 1; }; "
 	"p() { mkdir -p \"$1\" 2>/dev/null; test -d \"$1\" && test -O \"$1\" || return 1; "
 	"test -L \"$1\" && return 1; case $(ls -ld \"$1\") in ?????w*|????????w*) chmod 700 \"$1\" "

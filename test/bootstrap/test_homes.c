@@ -107,12 +107,39 @@ static void nowhere(const struct boot_user *u)
 	boot_clean(u);
 }
 
+/*
+ * A read-only HOME and /tmp/cpremote-UID made by another user before us:
+ * the spawn fails, and the message names the directory's owner.
+ */
+static void squatted_tmp(void)
+{
+	struct fixture_result r;
+	struct boot_user u;
+	int rc;
+
+	if (boot_user("cprrohome", &u) != 0) {
+		printf("ok %d - squatted /tmp directory # SKIP no user cprrohome\n", ++tap_n);
+		return;
+	}
+	boot_clean(&u);
+	boot_sh("rm -rf '%s' && mkdir -m 0755 '%s' && chown nobody '%s'", u.tmp, u.tmp, u.tmp);
+	rc = boot_cprun(&u, "h4", "echo never", &r);
+	ok_int(rc, 255, "squatted /tmp directory: cprun exits 255");
+	ok_str(r.out, "", "squatted /tmp directory: the program did not run");
+	ok_contains(r.err, "cannot install the helper", "squatted /tmp directory: the message says so");
+	ok_contains(r.err, "belongs to nobody", "squatted /tmp directory: ... and names its owner");
+	fixture_result_free(&r);
+	boot_sh("rm -rf '%s'", u.tmp);
+	boot_clean(&u);
+}
+
 int main(void)
 {
 	struct boot_user u;
 
 	boot_init();
 	read_only_home();
+	squatted_tmp();
 	if (boot_user("cprnoexec", &u) == 0) {
 		mounted_cache(&u, "noexec", "cache on a noexec mount");
 		mounted_cache(&u, "size=32k", "cache on a full file system");
