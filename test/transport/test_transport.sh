@@ -88,11 +88,11 @@ ok $? "... without a second upload"
 out=$(STANDIN_LOG=$WORK/kargv CPREMOTE_KUBECTL=$SRC/standin-kubectl run -o Context=ctx1 k8s://ns1/pod1/c1 sh -c 'echo pod; exit 5')
 is $? 5 "k8s:// through standin-kubectl: exit code"
 is "$out" pod "... output"
-is "$(head -n 10 "$WORK/kargv" | tr '\n' ' ')" "--context ctx1 exec -i -n ns1 pod1 -c c1 -- /bin/sh -c " "... kubectl's argv"
+is "$(head -n 12 "$WORK/kargv" | tr '\n' ' ')" "--context ctx1 exec -i -n ns1 pod1 -c c1 -- /bin/sh -c " "... kubectl's argv"
 out=$(STANDIN_LOG=$WORK/aargv CPREMOTE_AWS=$SRC/standin-aws run ssm://i-0123@eu-west-1 sh -c 'echo ssm; exit 6')
 is $? 6 "ssm:// through standin-aws: exit code"
 is "$out" ssm "... output"
-is "$(head -n 8 "$WORK/aargv" | tr '\n' ' ')" "ssm start-session --target i-0123 --region eu-west-1 --document-name AWS-StartNonInteractiveCommand --parameters " "... aws's argv"
+is "$(head -n 9 "$WORK/aargv" | tr '\n' ' ')" "ssm start-session --target i-0123 --region eu-west-1 --document-name AWS-StartNonInteractiveCommand --parameters " "... aws's argv"
 
 echo "1..$t"
 exit $failed
