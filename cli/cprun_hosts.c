@@ -20,8 +20,11 @@ static int push(struct cprun_hosts *h, const char *name, size_t n, const char *w
 		n--;
 	if (n == 0)
 		return 0;
-	/* A space inside would be a second name the user forgot to separate. */
-	for (size_t i = 0; i < n; i++) {
+	/*
+	 * A space inside would be a second name the user forgot to separate;
+	 * an exec: destination is a command line, its words split by spaces.
+	 */
+	for (size_t i = 0; i < n && !(n > 5 && memcmp(name, "exec:", 5) == 0); i++) {
 		if (isspace((unsigned char)name[i])) {
 			fprintf(stderr, "cprun: %s: bad host name \"%.*s\"\n", where, (int)n, name);
 			return -1;

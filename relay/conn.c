@@ -18,7 +18,7 @@
 #include "conn.h"
 #include "install.h"
 #include "keepalive.h"
-#include "link.h"
+#include "carrier.h"
 #include "sweep.h"
 #include "tail.h"
 
@@ -48,7 +48,7 @@ struct conn {
 	struct conn_key key;
 	char *helper; /* what runs there: the named helper, or the stub's "cpremote-helper" */
 	int no_upload; /* --no-upload, or CPREMOTE_NO_UPLOAD: a missing helper is an error */
-	struct link link;
+	struct carrier link; /* libssh, or a command transport */
 	struct keepalive ka;
 	struct event *idle; /* ControlPersist: how long the connection outlives its last child */
 	int ready; /* the helper's hello arrived */
@@ -71,7 +71,7 @@ static void conn_free(struct conn *k)
 	keepalive_stop(&k->ka, 1);
 	if (k->idle)
 		event_free(k->idle);
-	link_free(&k->link);
+	carrier_free(&k->link);
 	cpr_buf_free(&k->in);
 	cpr_buf_free(&k->out);
 	conn_key_free(&k->key);
@@ -96,7 +96,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 static void mark_dead(struct conn *k)
 {
 	k->dead = 1;
-	link_stop(&k->link);
+	carrier_stop(&k->link);
 	keepalive_stop(&k->ka, 0);
 	if (k->idle)
 		evtimer_del(k->idle);
@@ -186,7 +186,8 @@ static int dispatch_frames(struct conn *k)
  */
 static int on_stub_marker(struct conn *k, enum bootstrap_marker m, const char *arch)
 {
-	struct install_state st = { k->key.host, k->link.installed, k->link.up.path, k->no_upload };
+	struct install_state st = { k->key.host, carrier_installed(&k->link),
+				    carrier_installed_path(&k->link), k->no_upload };
 	const struct helper_blob *b;
 	struct cpr_err e;
 	int rc = install_plan(&st, m, arch, &b, &e);
@@ -198,7 +199,7 @@ static int on_stub_marker(struct conn *k, enum bootstrap_marker m, const char *a
 	cpr_buf_consume(&k->in, cpr_buf_len(&k->in));
 	cpr_buf_consume(&k->out, cpr_buf_len(&k->out));
 	k->resend_below = k->next_id;
-	if (link_upload(&k->link, b) < 0) {
+	if (carrier_upload(&k->link, b) < 0) {
 		return conn_fail(k, CPREMOTE_EHELPER, "%s: out of memory", k->key.host);
 	}
 	return 0;
@@ -207,10 +208,10 @@ static int on_stub_marker(struct conn *k, enum bootstrap_marker m, const char *a
 /* The helper is ready: the handshake deadline is over, and K may be idle already. */
 static void on_ready(struct conn *k)
 {
-	struct timeval idle = { .tv_sec = k->link.so.idle_close_s };
+	struct timeval idle = { .tv_sec = carrier_opts(&k->link)->idle_close_s };
 
 	k->ready = 1;
-	link_handshake_done(&k->link);
+	carrier_handshake_done(&k->link);
 	if (k->nkids == 0)
 		evtimer_add(k->idle, &idle); /* every child left during the handshake */
 	keepalive_start(&k->ka);
@@ -226,7 +227,7 @@ static int find_hello(struct conn *k)
 	char arch[64];
 	enum bootstrap_marker m;
 
-	if (k->link.bootstrap && n == 0 &&
+	if (carrier_bootstrap(&k->link) && n == 0 &&
 	    (m = bootstrap_scan(cpr_buf_peek(&k->in), cpr_buf_len(&k->in), arch, sizeof arch)) != BS_NONE)
 		return on_stub_marker(k, m, arch);
 	if (n == 0)
@@ -254,10 +255,10 @@ static ssize_t pump_out(struct conn *k)
 	ssize_t total = 0;
 
 	while (cpr_buf_len(&k->out) > 0) {
-		int n = ssh_channel_write(k->link.ch, cpr_buf_peek(&k->out), (uint32_t)cpr_buf_len(&k->out));
+		const char *why;
+		int n = carrier_write(&k->link, cpr_buf_peek(&k->out), cpr_buf_len(&k->out), &why);
 		if (n < 0) {
-			return conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost: %s", k->key.host,
-					 ssh_get_error(k->link.s));
+			return conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost: %s", k->key.host, why);
 		}
 		if (n == 0)
 			break; /* the SSH window is full: a window adjust will come */
@@ -273,12 +274,12 @@ static int channel_failed(struct conn *k)
 	const char *why;
 	char more[80] = "";
 
-	link_drain_stderr(&k->link);
-	why = link_stderr_line(&k->link);
+	carrier_drain_stderr(&k->link);
+	why = carrier_stderr_line(&k->link);
 	/* Only the tail was kept: say how much there was. */
-	if (k->link.stderr_total > LINK_STDERR_TAIL)
+	if (!k->link.is_cmd && k->link.ssh.stderr_total > LINK_STDERR_TAIL)
 		snprintf(more, sizeof more, " (the end of %llu bytes on its stderr)",
-			 (unsigned long long)k->link.stderr_total);
+			 (unsigned long long)k->link.ssh.stderr_total);
 	if (!k->ready)
 		return conn_fail(k, CPREMOTE_EHELPER, "%s: could not start the helper '%s'%s%s%s",
 				 k->key.host, k->helper, *why ? ": " : "", why, more);
@@ -294,8 +295,8 @@ static ssize_t pump_in(struct conn *k)
 	int n, rc;
 
 	/* Every time, before and after the frames: a helper that floods stderr must not stall. */
-	link_drain_stderr(&k->link);
-	while ((n = ssh_channel_read_nonblocking(k->link.ch, buf, sizeof buf, 0)) != 0) {
+	carrier_drain_stderr(&k->link);
+	while ((n = carrier_read(&k->link, buf, sizeof buf)) != 0) {
 		if (n < 0)
 			return channel_failed(k);
 		total += n;
@@ -306,12 +307,12 @@ static ssize_t pump_in(struct conn *k)
 					 k->key.host);
 		if (!k->ready && (rc = find_hello(k)) < 0)
 			return rc;
-		if (!link_running(&k->link))
+		if (!carrier_running(&k->link))
 			return 0; /* that channel is gone: the upload runs */
 		if (k->ready && (rc = dispatch_frames(k)) < 0)
 			return rc;
 	}
-	link_drain_stderr(&k->link);
+	carrier_drain_stderr(&k->link);
 	return total;
 }
 
@@ -335,9 +336,9 @@ static int pump(void *arg)
 	do {
 		if ((rc = pump_out(k)) < 0 || (rc = pump_in(k)) < 0)
 			return (int)rc;
-		if (!link_running(&k->link))
+		if (!carrier_running(&k->link))
 			return 0;
-	} while (cpr_buf_len(&k->out) > 0 && ssh_channel_window_size(k->link.ch) > 0);
+	} while (cpr_buf_len(&k->out) > 0 && carrier_room(&k->link));
 	return 0;
 }
 
@@ -380,7 +381,7 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *k = arg;
 
-	link_drain_stderr(&k->link);
+	carrier_drain_stderr(&k->link);
 	switch (keepalive_tick(&k->ka, k->nkids > 0)) {
 	case KA_LOST:
 		conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost: no answer for %d s (keepalive)",
@@ -389,7 +390,7 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 	case KA_PING:
 		keepalive_ping(&k->ka, &k->out);
 		/* A frozen link may leave the write event armed forever: pump now. */
-		link_step(&k->link);
+		carrier_step(&k->link);
 		break;
 	case KA_QUIET:
 		break;
@@ -428,9 +429,9 @@ static struct conn *conn_new(const struct relay_ctx *ctx, struct spawn_request *
 	k->in.limit = CPR_HEADER_LEN + CPR_MAX_SPAWN + 64 * 1024;
 	k->idle = evtimer_new(ctx->base, on_idle, k);
 	if (!k->helper || !k->idle ||
-	    link_start(&k->link, ctx, &k->key, r->verbosity, k->helper, bootstrap, &link_ops, k) < 0 ||
-	    keepalive_init(&k->ka, ctx->base, k->link.so.keepalive_s, k->link.so.keepalive_count,
-			   on_keepalive, k) < 0) {
+	    carrier_start(&k->link, ctx, &k->key, r->verbosity, k->helper, bootstrap, &link_ops, k) < 0 ||
+	    keepalive_init(&k->ka, ctx->base, carrier_opts(&k->link)->keepalive_s,
+			   carrier_opts(&k->link)->keepalive_count, on_keepalive, k) < 0) {
 		conn_free(k);
 		return NULL;
 	}
@@ -469,7 +470,7 @@ struct conn *conn_attach(const struct relay_ctx *ctx, struct spawn_request *r,
 
 int conn_can_send(const struct conn *k)
 {
-	return !k->dead && link_running(&k->link);
+	return !k->dead && carrier_running(&k->link);
 }
 
 void conn_detach(struct conn *k, uint32_t id)
@@ -483,7 +484,7 @@ void conn_detach(struct conn *k, uint32_t id)
 		k->nkids--;
 	}
 	if (k->nkids == 0 && k->ready && !k->dead) {
-		struct timeval tv = { .tv_sec = k->link.so.idle_close_s };
+		struct timeval tv = { .tv_sec = carrier_opts(&k->link)->idle_close_s };
 
 		evtimer_add(k->idle, &tv);
 	}
@@ -501,14 +502,14 @@ int conn_send(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, cons
 	if (type != CPR_SPAWN && cpr_buf_len(&k->out) + CPR_HEADER_LEN + len >
 					 OUT_BASE + k->nkids * OUT_PER_KID + k->spawn_bytes) {
 		k->overflow = 1;
-		link_want_write(&k->link);
+		carrier_want_write(&k->link);
 		return -ENOBUFS;
 	}
 	rc = cpr_frame_append(&k->out, type, stream, child, payload, len);
 	if (rc < 0)
 		return rc;
 	/* Sent from the loop, so many frames of one turn go out together. */
-	link_want_write(&k->link);
+	carrier_want_write(&k->link);
 	return 0;
 }
 
@@ -533,7 +534,7 @@ int conn_protocol_error(struct conn *k, const char *fmt, ...)
 
 int conn_confirm_timeout_s(const struct conn *k)
 {
-	return k->link.so.handshake_timeout_s;
+	return carrier_opts(&k->link)->handshake_timeout_s;
 }
 
 void conn_close_all(void)

@@ -1,0 +1,432 @@
+/*
+ * cmdlink.c — a connection carried by a local command's pipes (see
+ * cmdlink.h).  The command is the relay's child: it dies with the relay
+ * (PR_SET_PDEATHSIG), and closing its stdin is what tells the far side's
+ * helper to end its children, as closing the SSH channel does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpremote.h"
+#include "cmdlink.h"
+#include "install.h"
+#include "tail.h"
+#include "transport.h"
+
+static void cmdlink_fail(struct cmdlink *l, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void cmdlink_fail(struct cmdlink *l, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cmdlink_stop(l);
+	l->ops->on_fail(l->arg, code, msg);
+}
+
+/* The child's side: the pipes as 0, 1, 2, its own process group, death with the relay. */
+static void __attribute__((noreturn)) child_exec(char **argv, int in, int out, int err)
+{
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		_exit(127);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	setpgid(0, 0);
+	signal(SIGPIPE, SIG_DFL);
+	execvp(argv[0], argv);
+	dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/*
+ * Starts ARGV with pipes; *IN, *OUT, *ERR are the relay's ends (non-blocking
+ * when NONBLOCK).  Returns the pid, or -errno.
+ */
+static pid_t spawn(char **argv, int *in, int *out, int *err, int nonblock)
+{
+	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	pid_t pid = -ENOMEM;
+
+	for (int i = 0; i < 3; i++)
+		if (pipe2(p[i], O_CLOEXEC) < 0) {
+			pid = -errno;
+			goto out;
+		}
+	pid = fork();
+	if (pid < 0) {
+		pid = -errno;
+		goto out;
+	}
+	if (pid == 0)
+		child_exec(argv, p[0][0], p[1][1], p[2][1]);
+	*in = p[0][1];
+	*out = p[1][0];
+	*err = p[2][0];
+	p[0][1] = p[1][0] = p[2][0] = -1;
+	if (nonblock)
+		for (int *fd = (int[]){ *in, *out, *err, -1 }; *fd >= 0; fd++)
+			fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
+out:
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 2; j++)
+			if (p[i][j] >= 0)
+				close(p[i][j]);
+	return pid;
+}
+
+/* Ends and reaps PID (its pipes are closed: a transport ends on EOF or SIGTERM at once). */
+static void reap(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Drops the running command: its events, pipes and process. */
+static void drop_command(struct cmdlink *l)
+{
+	struct event **evs[] = { &l->rd, &l->wr, &l->er };
+
+	for (size_t i = 0; i < 3; i++)
+		if (*evs[i]) {
+			event_free(*evs[i]);
+			*evs[i] = NULL;
+		}
+	close_fd(&l->in);
+	close_fd(&l->out);
+	close_fd(&l->err);
+	reap(l->pid);
+	l->pid = 0;
+}
+
+void cmdlink_drain_stderr(struct cmdlink *l)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (l->err < 0)
+		return;
+	while ((n = read(l->err, buf, sizeof buf)) > 0) {
+		relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, buf, (size_t)n);
+		rlog(l->ctx, 1, "%s: %.*s", l->key->host, (int)n, buf);
+	}
+	if (n == 0) {
+		if (l->er)
+			event_del(l->er);
+		close_fd(&l->err);
+	}
+}
+
+static void on_out(evutil_socket_t fd, short what, void *arg)
+{
+	cmdlink_step(arg);
+}
+
+static void on_err(evutil_socket_t fd, short what, void *arg)
+{
+	cmdlink_drain_stderr(arg);
+}
+
+/* Runs the exec string (helper or run stub) through the transport and calls on_exec. */
+static void start_command(struct cmdlink *l)
+{
+	char *cmd = install_exec_command(l->bootstrap, l->helper);
+	char **argv = NULL;
+	struct cpr_err e;
+	int rc;
+
+	if (!cmd) {
+		cmdlink_fail(l, -ENOMEM, "relay: out of memory");
+		return;
+	}
+	rc = transport_argv(l->key, cmd, &argv, &e);
+	free(cmd);
+	if (rc < 0) {
+		cmdlink_fail(l, rc, "%s", e.msg);
+		return;
+	}
+	l->pid = spawn(argv, &l->in, &l->out, &l->err, 1);
+	if (l->pid < 0) {
+		cmdlink_fail(l, CPREMOTE_ECONNECT, "%s: cannot run %s: %s", l->key->host, argv[0],
+			     strerror((int)-l->pid));
+		transport_argv_free(argv);
+		return;
+	}
+	rlog(l->ctx, 2, "%s: running %s", l->key->host, argv[0]);
+	transport_argv_free(argv);
+	l->rd = event_new(l->ctx->base, l->out, EV_READ | EV_PERSIST, on_out, l);
+	l->wr = event_new(l->ctx->base, l->in, EV_WRITE, on_out, l);
+	l->er = event_new(l->ctx->base, l->err, EV_READ | EV_PERSIST, on_err, l);
+	if (!l->rd || !l->wr || !l->er) {
+		cmdlink_fail(l, -ENOMEM, "relay: out of memory");
+		return;
+	}
+	event_add(l->rd, NULL);
+	event_add(l->er, NULL);
+	l->state = L_RUNNING;
+	l->ops->on_exec(l->arg);
+}
+
+static int install(struct cmdlink *l, const struct helper_blob *b, char *msg, size_t msglen);
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct cmdlink *l = arg;
+	struct timeval tv = { .tv_sec = l->so.handshake_timeout_s };
+	char msg[700];
+
+	if (l->state == L_CONNECTING) {
+		evtimer_add(l->deadline, &tv);
+		start_command(l);
+		return;
+	}
+	if (l->state != L_UPLOAD)
+		return;
+	drop_command(l); /* the run stub said "need" and ended */
+	if (install(l, l->pending, msg, sizeof msg) < 0) {
+		cmdlink_fail(l, CPREMOTE_EHELPER, "%s: cannot install the helper: %s", l->key->host, msg);
+		return;
+	}
+	l->installed = 1;
+	rlog(l->ctx, 1, "%s: helper installed as %s", l->key->host, l->path);
+	start_command(l);
+}
+
+/* Milliseconds left before DEADLINE (CLOCK_MONOTONIC seconds), at least 0. */
+static int ms_left(double deadline)
+{
+	struct timespec ts;
+	double left;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	left = deadline - ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	return left > 0 ? (int)(left * 1000) + 1 : 0;
+}
+
+/*
+ * Waits for the install stub's next marker on OUT, keeping its stderr's
+ * last line in ERRTAIL.  Returns the marker (ARG its argument), or BS_NONE
+ * at EOF or the deadline.
+ */
+static enum bootstrap_marker next_marker(int out, int err, struct cpr_buf *buf, char *errtail, size_t *errlen,
+					 double deadline, char *arg, size_t arglen)
+{
+	struct pollfd p[2] = { { out, POLLIN, 0 }, { err, POLLIN, 0 } };
+	enum bootstrap_marker m;
+	char chunk[4096];
+	ssize_t n;
+
+	while ((m = bootstrap_scan(cpr_buf_peek(buf), cpr_buf_len(buf), arg, arglen)) == BS_NONE) {
+		if (p[0].fd < 0 || poll(p, 2, ms_left(deadline)) <= 0)
+			return BS_NONE;
+		if (p[1].revents && (n = read(err, chunk, sizeof chunk)) >= 0) {
+			if (n == 0)
+				p[1].fd = -1;
+			relay_keep_tail(errtail, 512, errlen, chunk, (size_t)n);
+		}
+		if (p[0].revents) {
+			n = read(out, chunk, sizeof chunk);
+			if (n <= 0 || cpr_buf_append(buf, chunk, (size_t)n) < 0)
+				p[0].fd = -1;
+		}
+	}
+	/* The stub writes nothing after a marker until it is answered: the next one starts afresh. */
+	cpr_buf_consume(buf, cpr_buf_len(buf));
+	return m;
+}
+
+/* Writes all of P to FD before DEADLINE.  Returns 0 or -1. */
+static int write_all(int fd, const unsigned char *p, size_t n, double deadline)
+{
+	while (n > 0) {
+		struct pollfd w = { fd, POLLOUT, 0 };
+		ssize_t k;
+
+		if (poll(&w, 1, ms_left(deadline)) <= 0)
+			return -1;
+		k = write(fd, p, n);
+		if (k < 0 && errno != EINTR && errno != EAGAIN)
+			return -1;
+		if (k > 0) {
+			p += k;
+			n -= (size_t)k;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Runs the install stub for B through the transport and feeds it B.
+ * Blocks, within the handshake deadline.  Returns 0 (L->path set), or -1
+ * with the reason in MSG.
+ */
+static int install(struct cmdlink *l, const struct helper_blob *b, char *msg, size_t msglen)
+{
+	char *cmd = bootstrap_install_command(b), **argv = NULL, errtail[513] = "";
+	size_t errlen = 0;
+	struct cpr_buf buf = { .limit = 64 * 1024 };
+	struct cpr_err e;
+	struct timespec ts;
+	int in = -1, out = -1, err = -1, rc = -1;
+	enum bootstrap_marker m;
+	pid_t pid = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	double deadline = (double)ts.tv_sec + l->so.handshake_timeout_s;
+	snprintf(msg, msglen, "out of memory");
+	if (!cmd || transport_argv(l->key, cmd, &argv, &e) < 0)
+		goto out;
+	if ((pid = spawn(argv, &in, &out, &err, 0)) < 0) {
+		snprintf(msg, msglen, "cannot run %s: %s", argv[0], strerror((int)-pid));
+		pid = 0;
+		goto out;
+	}
+	m = next_marker(out, err, &buf, errtail, &errlen, deadline, l->path, sizeof l->path);
+	if (m == BS_SEND) {
+		rlog(l->ctx, 1, "%s: uploading %zu bytes", l->key->host, b->len);
+		if (write_all(in, b->data, b->len, deadline) < 0)
+			goto failed;
+		close_fd(&in);
+		m = next_marker(out, err, &buf, errtail, &errlen, deadline, l->path, sizeof l->path);
+	}
+	if (m == BS_INSTALLED || m == BS_READY) {
+		rc = 0;
+		goto out;
+	}
+failed:
+	errtail[errlen] = '\0';
+	snprintf(msg, msglen, "%s", errlen ? errtail : "the install stub gave no answer");
+	msg[strcspn(msg, "\n")] = '\0';
+out:
+	close_fd(&in);
+	close_fd(&out);
+	close_fd(&err);
+	reap(pid);
+	transport_argv_free(argv);
+	free(cmd);
+	cpr_buf_free(&buf);
+	return rc;
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct cmdlink *l = arg;
+
+	cmdlink_drain_stderr(l);
+	cmdlink_fail(l, CPREMOTE_ECONNECT, "%s: timed out waiting for the helper", l->key->host);
+}
+
+int cmdlink_start(struct cmdlink *l, const struct relay_ctx *ctx, const struct conn_key *key,
+		  const char *helper, int bootstrap, const struct link_ops *ops, void *arg)
+{
+	*l = (struct cmdlink){ .ctx = ctx,
+			       .key = key,
+			       .helper = helper,
+			       .bootstrap = bootstrap,
+			       .ops = ops,
+			       .arg = arg,
+			       .in = -1,
+			       .out = -1,
+			       .err = -1 };
+	l->so = session_opts_default();
+	l->kick = event_new(ctx->base, -1, 0, on_kick, l);
+	l->deadline = evtimer_new(ctx->base, on_deadline, l);
+	if (!l->kick || !l->deadline)
+		return -ENOMEM;
+	event_active(l->kick, 0, 0);
+	return 0;
+}
+
+void cmdlink_step(struct cmdlink *l)
+{
+	if (l->state == L_RUNNING && l->ops->on_io(l->arg) < 0)
+		return;
+}
+
+void cmdlink_want_write(struct cmdlink *l)
+{
+	if (l->state == L_RUNNING && l->wr)
+		event_active(l->wr, EV_WRITE, 0);
+}
+
+int cmdlink_write(struct cmdlink *l, const void *p, size_t n)
+{
+	ssize_t k;
+
+	if (l->in < 0)
+		return -EPIPE;
+	do
+		k = write(l->in, p, n);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && errno == EAGAIN) {
+		event_add(l->wr, NULL);
+		return 0;
+	}
+	return k < 0 ? -errno : (int)k;
+}
+
+int cmdlink_read(struct cmdlink *l, void *buf, size_t n)
+{
+	ssize_t k;
+
+	if (l->out < 0)
+		return -EPIPE;
+	do
+		k = read(l->out, buf, n);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && errno == EAGAIN)
+		return 0;
+	return k <= 0 ? (k == 0 ? -EPIPE : -errno) : (int)k;
+}
+
+int cmdlink_upload(struct cmdlink *l, const struct helper_blob *b)
+{
+	l->pending = b;
+	l->state = L_UPLOAD;
+	if (l->rd)
+		event_del(l->rd);
+	/* From the loop: the owner is still reading the old command's output. */
+	event_active(l->kick, 0, 0);
+	return 0;
+}
+
+void cmdlink_stop(struct cmdlink *l)
+{
+	struct event *evs[] = { l->rd, l->wr, l->er, l->kick, l->deadline };
+
+	l->state = L_STOPPED;
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (evs[i])
+			event_del(evs[i]);
+}
+
+void cmdlink_free(struct cmdlink *l)
+{
+	drop_command(l);
+	if (l->kick)
+		event_free(l->kick);
+	if (l->deadline)
+		event_free(l->deadline);
+	memset(l, 0, sizeof *l);
+	l->in = l->out = l->err = -1;
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# test_transport.sh — the command transports against the real sshd test
+# hosts: exec: (a local sh, and the ssh client given by hand) and
+# openssh:// (the local ssh binary): stdio, exit codes, signals, the HMAC
+# channel check, one fan-out mixing libssh and both transports, a tunnel
+# command that is not installed, one that dies mid-run, the caller
+# SIGKILLed, zero-install through the tunnel, and k8s:// and ssm://
+# through stand-in executables (standin-kubectl, standin-aws: no cluster
+# or AWS account runs here).  Speaks TAP.
+set -u
+
+DIR=${CPREMOTE_TEST_DIR:-}
+[ -n "$DIR" ] || { echo "1..0 # SKIP no test hosts (CPREMOTE_TEST_DIR)"; exit 0; }
+CPRUN=${CPRUN:?}
+SRC=${CPREMOTE_TEST_SRC:?}/transport
+HMAC_CHILD=${CPREMOTE_TEST_BUILD:?}/channel/hmac_child
+CFG=$DIR/ssh_config
+WORK=$(mktemp -d /tmp/cpremote-transport.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+t=0 failed=0
+ok() { # ok COND-EXIT-CODE DESCRIPTION
+	t=$((t + 1))
+	if [ "$1" = 0 ]; then echo "ok $t - $2"; else echo "not ok $t - $2"; failed=1; fi
+}
+is() { # is GOT WANT DESCRIPTION
+	[ "$1" = "$2" ]
+	local r=$?
+	[ $r = 0 ] || echo "# got '$1', want '$2'"
+	ok $r "$3"
+}
+run() { timeout 60 "$CPRUN" -F "$CFG" "$@"; }
+
+SSH_EXEC="exec:ssh -F $CFG -T -o BatchMode=yes h3"
+for dest in "exec:sh -c" "$SSH_EXEC" openssh://h2; do
+	out=$(echo in-put | run "$dest" sh -c 'cat; echo err >&2; exit 7' 2>"$WORK/err")
+	is $? 7 "$dest: the exit code arrives"
+	is "$out" in-put "$dest: stdin and stdout"
+	grep -qx err "$WORK/err"
+	ok $? "$dest: stderr"
+	run "$dest" sh -c 'kill -TERM $$' 2>/dev/null
+	is $? $((128 + 15)) "$dest: death by a signal"
+	python3 "$SRC/hmac_check.py" "$CPRUN" "$HMAC_CHILD" "$dest" -F "$CFG"
+	ok $? "$dest: HMAC-SHA256 of 1 MiB through the channel"
+done
+
+out=$(run -H h1,openssh://h2,"exec:sh -c" sh -c 'echo up' 2>"$WORK/err")
+is $? 0 "one fan-out over libssh, openssh:// and exec:"
+is "$(echo "$out" | grep -c ': up$')" 3 "... every host's output arrives"
+
+run "exec:no-such-tunnel-command --flag" true 2>"$WORK/err"
+is $? 255 "a tunnel command that is not installed: 255"
+grep -q "cannot run no-such-tunnel-command" "$WORK/err"
+ok $? "... with its error shown"
+run openssh://no-such-host-cpremote true 2>"$WORK/err"
+is $? 255 "ssh cannot resolve the host: 255"
+grep -qi "no-such-host-cpremote" "$WORK/err"
+ok $? "... with ssh's stderr shown"
+
+run "exec:$SRC/tunnel-cut 2 {}" sleep 30 2>"$WORK/err"
+is $? 255 "the tunnel command dies mid-run: 255"
+grep -q "connection lost" "$WORK/err"
+ok $? "... as a lost connection"
+
+# The caller SIGKILLed: the helper loses its stdin and ends the child.
+"$CPRUN" -F "$CFG" openssh://h2 sh -c "echo \$\$ >$WORK/pid; exec sleep 120" &
+caller=$!
+for _ in $(seq 100); do [ -s "$WORK/pid" ] && break; sleep 0.1; done
+kill -KILL $caller
+wait $caller 2>/dev/null
+gone=1
+for _ in $(seq 100); do kill -0 "$(cat "$WORK/pid")" 2>/dev/null || { gone=0; break; }; sleep 0.1; done
+ok $gone "caller SIGKILLed: the far side's child ends"
+
+# Zero-install through the tunnel: a fresh home, no helper named.
+home=$WORK/home
+mkdir -p "$home"
+out=$(HOME=$home XDG_CACHE_HOME= env -u CPREMOTE_HELPER timeout 60 "$CPRUN" -v "exec:sh -c" sh -c 'echo fresh' 2>"$WORK/err")
+is "$out" fresh "zero-install through exec: into a fresh home"
+grep -q "uploading" "$WORK/err"
+ok $? "... the helper was uploaded through the tunnel"
+out=$(HOME=$home XDG_CACHE_HOME= env -u CPREMOTE_HELPER timeout 60 "$CPRUN" -v "exec:sh -c" sh -c 'echo again' 2>"$WORK/err")
+is "$out" again "... and found in the cache the next time"
+! grep -q "uploading" "$WORK/err"
+ok $? "... without a second upload"
+
+# k8s:// and ssm:// only through stand-ins.
+out=$(STANDIN_LOG=$WORK/kargv CPREMOTE_KUBECTL=$SRC/standin-kubectl run -o Context=ctx1 k8s://ns1/pod1/c1 sh -c 'echo pod; exit 5')
+is $? 5 "k8s:// through standin-kubectl: exit code"
+is "$out" pod "... output"
+is "$(head -n 12 "$WORK/kargv" | tr '\n' ' ')" "--context ctx1 exec -i -n ns1 pod1 -c c1 -- /bin/sh -c " "... kubectl's argv"
+out=$(STANDIN_LOG=$WORK/aargv CPREMOTE_AWS=$SRC/standin-aws run ssm://i-0123@eu-west-1 sh -c 'echo ssm; exit 6')
+is $? 6 "ssm:// through standin-aws: exit code"
+is "$out" ssm "... output"
+is "$(head -n 9 "$WORK/aargv" | tr '\n' ' ')" "ssm start-session --target i-0123 --region eu-west-1 --document-name AWS-StartNonInteractiveCommand --parameters " "... aws's argv"
+
+echo "1..$t"
+exit $failed
