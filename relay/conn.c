@@ -294,8 +294,14 @@ static ssize_t pump_in(struct conn *k)
 	ssize_t total = 0;
 	int n, rc;
 
-	/* Every time, before and after the frames: a helper that floods stderr must not stall. */
-	carrier_drain_stderr(&k->link);
+	/*
+	 * Stderr only until the helper runs: reading it makes libssh take in
+	 * packets of stdout too, and a channel closed in the same batch then
+	 * refuses the stdout bytes it already holds (a lost last line).  Once
+	 * the helper runs, stderr is read at keepalive ticks.
+	 */
+	if (!k->ready)
+		carrier_drain_stderr(&k->link);
 	while ((n = carrier_read(&k->link, buf, sizeof buf)) != 0) {
 		if (n < 0)
 			return channel_failed(k);
@@ -312,7 +318,6 @@ static ssize_t pump_in(struct conn *k)
 		if (k->ready && (rc = dispatch_frames(k)) < 0)
 			return rc;
 	}
-	carrier_drain_stderr(&k->link);
 	return total;
 }
 
