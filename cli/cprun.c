@@ -259,6 +259,12 @@ static int supervise(cpremote_child *child, int sfd, const char *host)
 	}
 }
 
+/*
+ * Over 80 lines: one getopt switch, a case per flag of the usage, then the
+ * spawn and the wait in order; split, each flag's case would sit far from
+ * the usage line it implements.  To be split with the ssh-style options
+ * of the CLI work (issue 10).
+ */
 int main(int argc, char **argv)
 {
 	struct cpremote_options o = CPREMOTE_OPTIONS_INIT;

@@ -276,7 +276,11 @@ static int drain_interrupted(struct run *runs, size_t n, int sig, struct progres
 	return 128 + sig;
 }
 
-/* See cprun_multi.h. */
+/*
+ * See cprun_multi.h.  Over 80 lines: the one poll loop of -H (start every
+ * host, pump every output, finish, summarise), whose steps share the run
+ * table and the poll set.
+ */
 int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *hosts, int prefix,
 		const int *signals, int nsignals)
 {
