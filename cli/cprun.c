@@ -20,6 +20,7 @@
 
 #define USAGE                                                                                 \
 	"usage: cprun [options] HOST PROGRAM [ARGS...]\n"                                     \
+	"       cprun [options] --ship LOCAL_FILE HOST [ARGS...]\n"                           \
 	"       cprun [options] -H HOST,...|@FILE [--no-prefix] PROGRAM [ARGS...]\n"          \
 	"\n"                                                                                  \
 	"Runs PROGRAM on HOST over SSH.  PROGRAM finds its IPC channel on the fd\n"           \
@@ -46,6 +47,8 @@
 	"  --channel-fd N     use fd N (a connected AF_UNIX stream socket) as the channel\n"  \
 	"  --helper PATH      use this installed cpremote-helper on HOST (no upload)\n"       \
 	"  --no-upload        never upload the helper; fail when HOST has none\n"             \
+	"  --ship LOCAL_FILE  run this local program or script: uploaded into HOST's\n"       \
+	"                     cache once while unchanged; its ARGS follow HOST\n"             \
 	"  --accept-new       add an unknown host key to known_hosts (never a changed one)\n" \
 	"  -H HOST,...        run on these hosts at once (repeatable)\n"                      \
 	"  -H @FILE           ... on the hosts of FILE: one a line, '#' comments\n"           \
@@ -66,6 +69,7 @@ enum {
 	OPT_NO_UPLOAD,
 	OPT_NO_PREFIX,
 	OPT_STATUS_FD,
+	OPT_SHIP,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -78,6 +82,7 @@ static const struct option long_opts[] = {
 	{ "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
 	{ "no-prefix", no_argument, NULL, OPT_NO_PREFIX },
 	{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+	{ "ship", required_argument, NULL, OPT_SHIP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -160,6 +165,42 @@ static int is_node(const char *program)
 	const char *slash = strrchr(program, '/');
 
 	return strcmp(slash != NULL ? slash + 1 : program, "node") == 0;
+}
+
+/*
+ * The operands with --ship FILE: FILE takes PROGRAM's place, so what
+ * follows HOST is its ARGS; its argv[0] is FILE's base name.  Sets O's
+ * host, file (FILE, for messages: the library runs the cached copy) and
+ * argv (malloc'ed; never freed, cprun ends with it).  Not with -H yet:
+ * each host would be shipped to in turn before any starts.
+ */
+static void ship_operands(struct cpremote_options *o, int argc, char **argv, int optind_, int multi)
+{
+	const char **args = calloc((size_t)argc + 1, sizeof(*args));
+	int n = 0;
+
+	if (args == NULL)
+		die(255, "out of memory", NULL);
+	if (multi)
+		usage_error("--ship cannot be used with -H yet", NULL);
+	if (argc - optind_ < 1)
+		usage_error("no HOST given", NULL);
+	o->host = argv[optind_];
+	args[n++] = strrchr(o->ship, '/') != NULL ? strrchr(o->ship, '/') + 1 : o->ship;
+	for (int i = optind_ + 1; i < argc; i++)
+		args[n++] = argv[i];
+	o->file = o->ship;
+	o->argv = args;
+}
+
+/* With -v and --ship: whether the file was uploaded, for the person (and the tests) to see. */
+static void ship_report(const struct cpremote_options *o, const cpremote_child *child)
+{
+	long long n = cpremote_shipped_bytes(child);
+
+	if (o->ship != NULL && o->verbosity > 0 && n >= 0)
+		fprintf(stderr, "cprun: %s: shipped %s: %lld bytes uploaded%s\n", o->host, o->ship, n,
+			n == 0 ? " (it was in the host's cache)" : "");
 }
 
 
@@ -349,6 +390,9 @@ int main(int argc, char **argv)
 			if (fcntl(status_fd, F_SETFD, FD_CLOEXEC) < 0)
 				die(2, "--status-fd", strerror(errno));
 			break;
+		case OPT_SHIP:
+			o.ship = optarg;
+			break;
 		case OPT_HELP:
 			fputs(USAGE, stdout);
 			return 0;
@@ -359,7 +403,9 @@ int main(int argc, char **argv)
 			usage_error(NULL, NULL);
 		}
 	}
-	if (multi) {
+	if (o.ship != NULL) {
+		ship_operands(&o, argc, argv, optind, multi);
+	} else if (multi) {
 		/* Multi-host mode: no HOST operand, one channel per child made by the library. */
 		if (hosts.n == 0)
 			usage_error("-H names no host", NULL);
@@ -437,6 +483,7 @@ int main(int argc, char **argv)
 		free(env);
 		return code;
 	}
+	ship_report(&o, child);
 	code = supervise(child, sfd, o.host);
 	cpremote_free(child);
 	free(ssh_opts);

@@ -53,7 +53,7 @@ static int validate(const struct cpremote_options *opts)
 		lib_errmsg_set("no host given");
 		return CPREMOTE_EINVAL;
 	}
-	if (opts->file == NULL || *opts->file == '\0') {
+	if ((opts->file == NULL || *opts->file == '\0') && opts->ship == NULL) {
 		lib_errmsg_set("%s: no program given", opts->host);
 		return CPREMOTE_EINVAL;
 	}
@@ -113,6 +113,7 @@ static struct cpremote_child *child_new(void)
 	c->status_fd = c->channel_fd = -1;
 	c->stdio_fd[0] = c->stdio_fd[1] = c->stdio_fd[2] = -1;
 	c->pid = -1;
+	c->shipped = -1;
 	c->owner = getpid();
 	c->in.limit = CPR_HEADER_LEN + CPR_MAX_CONTROL;
 	return c;
@@ -243,12 +244,24 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 	struct cpremote_child *c = NULL;
 	struct cpr_buf frame = { 0 };
 	struct passed_fds pf = { .nfds = 0 };
+	char shipped_path[512];
+	const char *ship_argv[2];
+	long long shipped = -1;
 	int r;
 
 	if (childp != NULL)
 		*childp = NULL;
 	if ((r = options_copy(caller_opts, childp, &copy)) < 0 || (r = validate(opts)) < 0)
 		return r;
+	/* A shipped file is installed first; the child then runs the cached copy. */
+	if (opts->ship != NULL) {
+		if ((r = lib_ship(opts, shipped_path, sizeof shipped_path, &shipped)) < 0)
+			return r;
+		ship_argv[0] = strrchr(opts->ship, '/') ? strrchr(opts->ship, '/') + 1 : opts->ship;
+		ship_argv[1] = NULL;
+		opts->file = shipped_path;
+		opts->argv = opts->argv ? opts->argv : ship_argv;
+	}
 	if ((r = lib_spawn_frame(opts, &frame)) < 0)
 		goto out;
 	if ((c = child_new()) == NULL || (c->host = strdup(opts->host)) == NULL) {
@@ -256,6 +269,7 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 		lib_errmsg_set("%s: %s: out of memory", opts->host, opts->file);
 		goto out;
 	}
+	c->shipped = shipped;
 	if ((r = child_fds_make(c, opts, &pf)) < 0) {
 		lib_errmsg_set("%s: %s: %s", opts->host, opts->file, cpremote_strerror(r));
 		goto out;
