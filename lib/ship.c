@@ -263,7 +263,7 @@ static int install(const struct cpremote_options *opts, struct ship_io *io, cons
 
 int lib_ship(const struct cpremote_options *opts, char *path, size_t pathlen, long long *uploaded)
 {
-	char hex[65], name[96];
+	char hex[65], name[96] = "";
 	struct cpr_cache_file f = { name, hex, 0, "install it on the host and run it without --ship",
 				    CPR_CACHE_EXIT };
 	struct ship_io io = { .in = -1 };
@@ -275,13 +275,13 @@ int lib_ship(const struct cpremote_options *opts, char *path, size_t pathlen, lo
 	path[0] = '\0';
 	if ((r = read_file(opts->ship, &data, &f.len)) < 0)
 		goto out;
-	r = -ENOMEM;
-	lib_errmsg_set("%s: --ship %s: out of memory", opts->host, opts->ship);
-	if (sha256_hex(data, f.len, hex) < 0)
+	if (sha256_hex(data, f.len, hex) == 0)
+		snprintf(name, sizeof name, "cpremote-ship-%s", hex);
+	if (!name[0] || !(script = cpr_cache_install_script(&f))) {
+		r = -ENOMEM;
+		lib_errmsg_set("%s: --ship %s: out of memory", opts->host, opts->ship);
 		goto out;
-	snprintf(name, sizeof name, "cpremote-ship-%s", hex);
-	if (!(script = cpr_cache_install_script(&f)))
-		goto out;
+	}
 	if ((r = start_install(opts, script, &io)) < 0)
 		goto out;
 	r = install(opts, &io, data, f.len, path, pathlen, uploaded);
