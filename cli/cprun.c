@@ -171,26 +171,21 @@ static int is_node(const char *program)
  * The operands with --ship FILE: FILE takes PROGRAM's place, so what
  * follows HOST is its ARGS; its argv[0] is FILE's base name.  Sets O's
  * host, file (FILE, for messages: the library runs the cached copy) and
- * argv (malloc'ed; never freed, cprun ends with it).  Not with -H yet:
- * each host would be shipped to in turn before any starts.
+ * argv: ARGV from HOST's slot on, which then holds that base name.  Not
+ * with -H yet: each host would be shipped to in turn before any starts.
  */
 static void ship_operands(struct cpremote_options *o, int argc, char **argv, int optind_, int multi)
 {
-	const char **args = calloc((size_t)argc + 1, sizeof(*args));
-	int n = 0;
+	const char *base = strrchr(o->ship, '/') != NULL ? strrchr(o->ship, '/') + 1 : o->ship;
 
-	if (args == NULL)
-		die(255, "out of memory", NULL);
 	if (multi)
 		usage_error("--ship cannot be used with -H yet", NULL);
 	if (argc - optind_ < 1)
 		usage_error("no HOST given", NULL);
 	o->host = argv[optind_];
-	args[n++] = strrchr(o->ship, '/') != NULL ? strrchr(o->ship, '/') + 1 : o->ship;
-	for (int i = optind_ + 1; i < argc; i++)
-		args[n++] = argv[i];
+	argv[optind_] = (char *)base; /* main()'s argv is ours to change, and lives as long */
 	o->file = o->ship;
-	o->argv = args;
+	o->argv = (const char *const *)&argv[optind_];
 }
 
 /* With -v and --ship: whether the file was uploaded, for the person (and the tests) to see. */
