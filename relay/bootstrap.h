@@ -66,8 +66,8 @@ enum bootstrap_marker {
 	BS_NONE = 0, /* nothing (yet): keep looking for the hello */
 	BS_NEED, /* no usable helper: upload the one for *arch */
 	BS_NOARCH, /* the host's architecture has no helper: *arch names it */
-	BS_INSTALLED, /* the install stub is done: *arg is the helper's path */
-	BS_SEND, /* the install stub holds the lock: send the helper */
+	BS_INSTALLED, /* the install script is done: *arg is the helper's path */
+	BS_SEND, /* the install script holds the lock: send the helper */
 	BS_READY, /* another install put a usable helper at *arg meanwhile */
 };
 
