@@ -21,21 +21,30 @@
 #define MARKER_LEN (sizeof MARKER - 1)
 
 /*
- * Run stub, after the architecture's case arms: runs the first cached
- * helper g() accepts.  Otherwise it says "need" and reads its stdin line
- * by line (the shell's read takes one byte at a time from a pipe, so
- * nothing past the line is taken) until the line that starts with this
- * connection's nonce, and runs the rest of that line: the install script,
- * which receives the helper on the same stdin and execs it.  What comes
- * before that line is what the relay sent the helper it hoped for (its
- * hello, SPAWN frames): skipped.  Only the relay knows the nonce, so no
- * byte of those frames (a child's argv) can pass for the line.  Fields:
- * protocol version, nonce, nonce.
+ * Run stub.  Its first line of stdin is this connection's nonce, which
+ * the relay sends before anything else (so it never shows in the host's
+ * process list); the shell's read takes one byte at a time from a pipe,
+ * so nothing past that line is taken, and a helper run next finds the
+ * relay's hello first.  After the architecture's case arms it runs the
+ * first cached helper g() accepts.  Otherwise it says "need" and reads
+ * its stdin line by line until the line that starts with the nonce, and
+ * runs the rest of that line: the install script, which receives the
+ * helper on the same stdin and execs it.  What comes before that line is
+ * what the relay sent the helper it hoped for (its hello, SPAWN frames):
+ * skipped.  Only the relay and this shell know the nonce, so no byte of
+ * those frames (a child's argv) can pass for the line.  Field: protocol
+ * version.
  */
+/* A pattern of the nonce's length: what is cut off the install line is never a pattern of its own. */
+#define NONCE_ANY "????????????????????????????????"
+_Static_assert(sizeof NONCE_ANY - 1 == BOOTSTRAP_NONCE_LEN, "NONCE_ANY and the 32 of run_head follow it");
+
+static const char run_head[] = "exec /bin/sh -c 'IFS= read -r t; test ${#t} -eq 32 || exit 1; "
+			       "a=$(uname -m); case $a in ";
 static const char run_tail[] = "*) echo \"" MARKER
 			       "noarch $a\"; exit 0;; esac; n=cpremote-helper-%d-$h; " CPR_CACHE_GOOD_FN
 			       "for d in " CPR_CACHE_DIRS "; do g \"$d\" && exec \"$f\"; done; echo \"" MARKER
-			       "need $a\"; while IFS= read -r l; do case $l in \"%s \"*) eval \"${l#%s }\"; "
+			       "need $a\"; while IFS= read -r l; do case $l in \"$t \"*) eval \"${l#" NONCE_ANY " }\"; "
 			       "exit 1;; esac; done; exit 1'";
 
 /* `uname -m` spellings of one architecture, as a case pattern. */
@@ -90,15 +99,12 @@ const char *bootstrap_arches(void)
 	return list;
 }
 
-char *bootstrap_run_command(const char *nonce)
+char *bootstrap_run_command(void)
 {
 	struct cpr_buf b = { 0 };
-	char arm[256], tail[sizeof run_tail + 2 * BOOTSTRAP_NONCE_LEN + 16], *cmd = NULL;
-	static const char head[] = "exec /bin/sh -c 'a=$(uname -m); case $a in ";
+	char arm[256], tail[sizeof run_tail + 16], *cmd = NULL;
 
-	if (strspn(nonce, "0123456789abcdef") != BOOTSTRAP_NONCE_LEN || nonce[BOOTSTRAP_NONCE_LEN])
-		return NULL;
-	if (cpr_buf_append(&b, head, sizeof head - 1) < 0)
+	if (cpr_buf_append(&b, run_head, sizeof run_head - 1) < 0)
 		goto out;
 	for (size_t i = 0; i < helper_nblobs; i++) {
 		const char *arch = blob_arch(&helper_blobs[i]);
@@ -110,7 +116,7 @@ char *bootstrap_run_command(const char *nonce)
 		if (cpr_buf_append(&b, arm, (size_t)n) < 0)
 			goto out;
 	}
-	snprintf(tail, sizeof tail, run_tail, CPR_VERSION, nonce, nonce);
+	snprintf(tail, sizeof tail, run_tail, CPR_VERSION);
 	if (cpr_buf_append(&b, tail, strlen(tail) + 1) < 0)
 		goto out;
 	cmd = strdup((const char *)cpr_buf_peek(&b));

@@ -37,15 +37,17 @@ const char *bootstrap_arches(void);
 #define BOOTSTRAP_NONCE_LEN 32
 
 /*
- * The exec string that runs the cached helper when it is there and safe,
- * else prints a "need" marker line and reads its stdin until the line
- * that starts with NONCE (BOOTSTRAP_NONCE_LEN lowercase hex digits, new
- * for each connection and known only to the relay), whose rest it runs
- * (see bootstrap_install_line()).  Valid for any login shell (sh, bash,
- * zsh, fish, tcsh, mksh): it hands one single-quoted script to /bin/sh.
- * Malloc'ed; NULL when out of memory or NONCE is not of that form.
+ * The exec string of the run stub.  It first reads one line from stdin:
+ * the connection's nonce (BOOTSTRAP_NONCE_LEN lowercase hex digits, new
+ * for each connection, known only to the relay and the stub), which the
+ * relay writes before its hello.  Then it runs the cached helper when it
+ * is there and safe, else prints a "need" marker line and reads its stdin
+ * until the line that starts with the nonce, whose rest it runs (see
+ * bootstrap_install_line()).  Valid for any login shell (sh, bash, zsh,
+ * fish, tcsh, mksh): it hands one single-quoted script to /bin/sh.
+ * Malloc'ed; NULL when out of memory.
  */
-char *bootstrap_run_command(const char *nonce);
+char *bootstrap_run_command(void);
 
 /*
  * The line the relay writes to a run stub that said "need": a newline

@@ -49,7 +49,7 @@ struct conn {
 	char *helper; /* what runs there: the named helper, or the stub's "cpremote-helper" */
 	int no_upload; /* --no-upload, or CPREMOTE_NO_UPLOAD: a missing helper is an error */
 	int bootstrap; /* the run stub runs: it finds the helper, or asks for it */
-	char nonce[BOOTSTRAP_NONCE_LEN + 1]; /* the run stub's: starts the install line */
+	char nonce[BOOTSTRAP_NONCE_LEN + 1]; /* the run stub's first line; starts the install line */
 	char *command; /* the exec string */
 	struct install up; /* the helper's upload over the stub's stream, while active */
 	int installed; /* the helper was installed on this connection (up.path) */
@@ -420,7 +420,8 @@ static int pump(void *arg)
 }
 
 /*
- * The exec channel is open (the link's on_exec).  Our hello goes first,
+ * The exec channel is open (the link's on_exec).  Our hello goes first
+ * (behind the run stub's nonce line when bootstrapping),
  * then a PING, so that the helper knows the silence limit from its first
  * child on; the children's SPAWN frames go right behind, before the
  * helper's hello arrives, so a spawn on a new connection costs no extra
@@ -433,6 +434,11 @@ static void on_exec(void *arg)
 	uint8_t hello[CPR_HELLO_LEN];
 
 	cpr_buf_consume(&k->out, cpr_buf_len(&k->out));
+	/* The run stub reads its nonce first (a helper it installed runs after that line). */
+	if (k->bootstrap && !k->installed) {
+		cpr_buf_append(&k->out, k->nonce, BOOTSTRAP_NONCE_LEN);
+		cpr_buf_append(&k->out, "\n", 1);
+	}
 	cpr_hello_encode(hello, CPR_CAP_REAPED);
 	cpr_buf_append(&k->out, hello, sizeof hello);
 	if (k->ka.interval_s > 0)
@@ -511,7 +517,7 @@ static struct conn *conn_new(const struct relay_ctx *ctx, struct spawn_request *
 		conn_free(k);
 		return NULL;
 	}
-	k->command = k->helper ? install_exec_command(bootstrap, k->helper, k->nonce) : NULL;
+	k->command = k->helper ? install_exec_command(bootstrap, k->helper) : NULL;
 	k->next_id = 1;
 	/* Frames are taken out as they arrive: one frame plus one read at most. */
 	k->in.limit = CPR_HEADER_LEN + CPR_MAX_SPAWN + 64 * 1024;

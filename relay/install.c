@@ -27,9 +27,9 @@ static char *helper_command(const char *helper)
 	return cmd;
 }
 
-char *install_exec_command(int bootstrap, const char *helper, const char *nonce)
+char *install_exec_command(int bootstrap, const char *helper)
 {
-	return bootstrap ? bootstrap_run_command(nonce) : helper_command(helper);
+	return bootstrap ? bootstrap_run_command() : helper_command(helper);
 }
 
 int install_nonce(char nonce[BOOTSTRAP_NONCE_LEN + 1])

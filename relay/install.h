@@ -16,11 +16,11 @@
 #include "request.h"
 
 /*
- * The exec string: the run stub with NONCE when BOOTSTRAP (no helper
- * named), else HELPER quoted for any POSIX-like login shell.  Malloc'ed;
- * NULL when out of memory.
+ * The exec string: the run stub when BOOTSTRAP (no helper named), which
+ * then wants the nonce line first on its stdin, else HELPER quoted for
+ * any POSIX-like login shell.  Malloc'ed; NULL when out of memory.
  */
-char *install_exec_command(int bootstrap, const char *helper, const char *nonce);
+char *install_exec_command(int bootstrap, const char *helper);
 
 /* Fills NONCE with BOOTSTRAP_NONCE_LEN random hex digits and a NUL.  Returns 0, or -errno. */
 int install_nonce(char nonce[BOOTSTRAP_NONCE_LEN + 1]);
