@@ -41,11 +41,11 @@ _Static_assert(sizeof NONCE_ANY - 1 == BOOTSTRAP_NONCE_LEN, "NONCE_ANY and the 3
 
 static const char run_head[] = "exec /bin/sh -c 'IFS= read -r t; test ${#t} -eq 32 || exit 1; "
 			       "a=$(uname -m); case $a in ";
-static const char run_tail[] = "*) echo \"" MARKER
-			       "noarch $a\"; exit 0;; esac; n=cpremote-helper-%d-$h; " CPR_CACHE_GOOD_FN
-			       "for d in " CPR_CACHE_DIRS "; do g \"$d\" && exec \"$f\"; done; echo \"" MARKER
-			       "need $a\"; while IFS= read -r l; do case $l in \"$t \"*) eval \"${l#" NONCE_ANY " }\"; "
-			       "exit 1;; esac; done; exit 1'";
+static const char run_tail[] =
+	"*) echo \"" MARKER "noarch $a\"; exit 0;; esac; n=cpremote-helper-%d-$h; " CPR_CACHE_GOOD_FN
+	"for d in " CPR_CACHE_DIRS "; do g \"$d\" && exec \"$f\"; done; echo \"" MARKER
+	"need $a\"; while IFS= read -r l; do case $l in \"$t \"*) eval \"${l#" NONCE_ANY " }\"; "
+	"exit 1;; esac; done; exit 1'";
 
 /* `uname -m` spellings of one architecture, as a case pattern. */
 static const char *arch_pattern(const char *arch)
