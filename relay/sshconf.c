@@ -23,7 +23,7 @@ extern char **environ;
 /* ssh's stderr kept for a message: its last lines say what it refused. */
 #define STDERR_KEEP 2048
 /* The most arguments a query makes: fixed ones plus two per -o. */
-#define FIXED_ARGS 12
+#define FIXED_ARGS 14
 
 static long now_ms(void)
 {
@@ -58,6 +58,10 @@ static char **query_argv(const struct sshconf_query *q, char *portbuf, size_t po
 		snprintf(portbuf, portlen, "%d", q->port);
 		argv[i++] = "-p";
 		argv[i++] = portbuf;
+	}
+	if (q->identity) {
+		argv[i++] = "-i";
+		argv[i++] = (char *)q->identity;
 	}
 	if (q->jump) {
 		argv[i++] = "-J";
