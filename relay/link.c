@@ -132,8 +132,11 @@ static void retry_in(struct link *l, long ms)
 {
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 
-	event_free(l->rd);
-	event_free(l->wr);
+	/* No socket yet when the connect failed at once. */
+	if (l->rd)
+		event_free(l->rd);
+	if (l->wr)
+		event_free(l->wr);
 	l->rd = l->wr = NULL;
 	l->fd = -1;
 	ssh_disconnect(l->s);

@@ -133,6 +133,7 @@ int session_configure(ssh_session s, const struct relay_ctx *ctx, const struct c
 	if (r == -ENOENT) {
 		rlog(ctx, 1, "%s: ssh_config read by libssh's parser (no OpenSSH client %s)", d->host,
 		     ssh_binary());
+		msg[0] = '\0';
 		r = by_libssh(s, ctx, d, so, msg, msglen);
 	} else if (r == 0) {
 		rlog(ctx, 1, "%s: ssh_config evaluated by OpenSSH (%s -G)", d->host, ssh_binary());

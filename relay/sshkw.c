@@ -230,7 +230,8 @@ static int kw_family(struct sshkw_target *t, const struct sshkw *kw, const char 
 static int kw_loglevel(struct sshkw_target *t, const struct sshkw *kw, const char *value, char *msg,
 		       size_t msglen)
 {
-	t->so->quiet = strcasecmp(value, "quiet") == 0 || strcasecmp(value, "fatal") == 0 ||
+	/* ssh -G prints QUIET as SILENT. */
+	t->so->quiet = strcasecmp(value, "quiet") == 0 || strcasecmp(value, "silent") == 0 || strcasecmp(value, "fatal") == 0 ||
 		       strcasecmp(value, "error") == 0;
 	if (strncasecmp(value, "debug", 5) == 0)
 		t->so->debug = value[5] >= '1' && value[5] <= '3' ? value[5] - '0' : 1;
@@ -553,7 +554,8 @@ int sshkw_apply_all(struct sshkw_target *t, const struct sshconf *defaults, char
 		/* A keyword printed once per value (SendEnv, IdentityFile, ...) is taken at its first line. */
 		if (sshconf_next(t->c, key, &seen) && seen <= i)
 			continue;
-		if ((kw && kw->fn == kw_loglevel) ||
+		/* "host" is the destination itself; LogLevel was taken above. */
+		if (strcasecmp(key, "host") == 0 || (kw && kw->fn == kw_loglevel) ||
 		    (!(kw && kw->kind == SSHKW_ALWAYS) && same_values(t->c, defaults, key)))
 			continue;
 		while (r == 0 && (value = sshconf_next(t->c, key, &j)))
