@@ -292,7 +292,8 @@ static int record(const struct scan *sc, int hash, const char *host, const char 
 		snprintf(msg, msglen, "%s: cannot record the host key: no known_hosts file", host);
 		return -1;
 	}
-	if (hash ? hashed_name(sc->name, name, sizeof name) < 0 : snprintf(name, sizeof name, "%s", sc->name) < 0) {
+	if (hash ? hashed_name(sc->name, name, sizeof name) < 0
+		 : snprintf(name, sizeof name, "%s", sc->name) < 0) {
 		snprintf(msg, msglen, "%s: cannot record the host key: cannot hash its name", host);
 		return -1;
 	}

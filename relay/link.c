@@ -1,7 +1,8 @@
 /*
  * link.c — an SSH connection brought up to a running helper (see link.h).
  * A state machine advanced on every socket event, asking
- * ssh_get_poll_flags() what to wait for next.
+ * ssh_get_poll_flags() what to wait for next.  Over 500 lines: one state
+ * machine, whose states and retries read best side by side.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -121,8 +122,8 @@ static void new_session(struct link *l)
 		snprintf(l->config_error, sizeof l->config_error, "out of memory");
 		return;
 	}
-	if (session_configure(l->s, l->ctx, l->key, l->verbosity, &l->so, l->config_error, sizeof l->config_error) <
-		    0 &&
+	if (session_configure(l->s, l->ctx, l->key, l->verbosity, &l->so, l->config_error,
+			      sizeof l->config_error) < 0 &&
 	    !l->config_error[0])
 		snprintf(l->config_error, sizeof l->config_error, "bad options");
 }
@@ -171,8 +172,8 @@ static int retry_connect(struct link *l)
 	    (!strstr(e, "refused") && !strstr(e, "unreachable") && !strstr(e, "No route")))
 		return 0;
 	l->tries++;
-	rlog(l->ctx, 1, "%s: cannot connect (%s); attempt %d of %d in 1 s (ConnectionAttempts)", l->key->host, e,
-	     l->tries + 1, l->so.connection_attempts);
+	rlog(l->ctx, 1, "%s: cannot connect (%s); attempt %d of %d in 1 s (ConnectionAttempts)", l->key->host,
+	     e, l->tries + 1, l->so.connection_attempts);
 	evtimer_del(l->deadline);
 	l->attempts = 0; /* on_kick() arms the deadline again */
 	retry_in(l, 1000);
@@ -318,8 +319,8 @@ static int st_env(struct link *l)
 		if (rc == SSH_AGAIN)
 			return ST_WAIT;
 		if (rc != SSH_OK)
-			rlog(l->ctx, 1, "%s: the server did not accept the variable %s (AcceptEnv)", l->key->host,
-			     name);
+			rlog(l->ctx, 1, "%s: the server did not accept the variable %s (AcceptEnv)",
+			     l->key->host, name);
 	}
 	l->state = L_EXEC;
 	return ST_NEXT;
@@ -370,8 +371,13 @@ static int st_upload(struct link *l)
 typedef int state_fn(struct link *l);
 
 static state_fn *const states[] = {
-	[L_CONNECTING] = st_connecting, [L_AUTH] = st_auth,     [L_OPEN] = st_open, [L_ENV] = st_env, [L_EXEC] = st_exec,
-	[L_RUNNING] = st_running,       [L_UPLOAD] = st_upload,
+	[L_CONNECTING] = st_connecting,
+	[L_AUTH] = st_auth,
+	[L_OPEN] = st_open,
+	[L_ENV] = st_env,
+	[L_EXEC] = st_exec,
+	[L_RUNNING] = st_running,
+	[L_UPLOAD] = st_upload,
 };
 
 void link_step(struct link *l)

@@ -71,8 +71,8 @@ void session_cache_free(void)
  * The evaluation by ssh -G, applied through the keyword table.  Returns
  * 0, -ENOENT when there is no ssh client, or CPREMOTE_EINVAL with MSG set.
  */
-static int by_ssh(ssh_session s, const struct relay_ctx *ctx, const struct conn_key *d, struct session_opts *so,
-		  char *msg, size_t msglen)
+static int by_ssh(ssh_session s, const struct relay_ctx *ctx, const struct conn_key *d,
+		  struct session_opts *so, char *msg, size_t msglen)
 {
 	struct sshconf_query q = { .ssh = ssh_binary(),
 				   .config = d->config,
