@@ -6,7 +6,7 @@
 # accepts), ServerAlive* against a stopped sshd session (SIGSTOP),
 # ConnectionAttempts against a closed port, SendEnv/SetEnv against the
 # hosts' AcceptEnv, HostKeyAlias, two UserKnownHostsFile files,
-# HashKnownHosts with --accept-new, AddressFamily, BindAddress, Match
+# HashKnownHosts with --accept-new, AddressFamily, BindAddress, ProxyCommand, Match
 # originalhost and Match user with -l, ControlPersist, LogLevel, a refused
 # and a warned keyword (the same message from both forms), and the
 # fallback to libssh's parser without the OpenSSH client.  Speaks TAP.
@@ -250,6 +250,15 @@ run "$WORK/o" "$WORK/e" "$CPRUN" -F "$WORK/match.cfg" -l nosuchuser matched echo
 is "$RC" 255 "Match user with another -l: the block does not apply"
 run "$WORK/o" "$WORK/e" ssh -F "$WORK/match.cfg" -l "$REMOTE_USER" matched echo fine
 is "$(cat "$WORK/o")" fine "ssh, the reference: the block applies"
+
+# --- ProxyCommand: the connection carried by socat; %h and %p are libssh's to expand.
+f=$(cfg proxied "ProxyCommand socat - TCP:%h:%p")
+run "$WORK/o" "$WORK/e" "$CPRUN" -F "$f" proxied echo fine
+is "$(cat "$WORK/o")" fine "ProxyCommand in the file: connects through it"
+run "$WORK/o" "$WORK/e" "$CPRUN" -F "$BASE" -o "ProxyCommand=socat - TCP:%h:%p" base echo fine
+is "$(cat "$WORK/o")" fine "-o ProxyCommand: the same"
+run "$WORK/o" "$WORK/e" "$CPRUN" -F "$BASE" -o "ProxyCommand=false" base echo fine
+is "$RC" 255 "-o ProxyCommand=false: not connected (the command is used)"
 
 # --- A refused keyword: the same message from the file and from -o.
 f=$(cfg refused "RemoteCommand /bin/true")
