@@ -242,6 +242,12 @@ int sshconf_eval(const struct sshconf_query *q, struct sshconf *out, char *msg, 
 	pid = -1;
 	if (r < 0)
 		goto out;
+	/* A spawn that reports a failed exec as exit 127 (valgrind's does): no ssh binary. */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && textlen == 0) {
+		snprintf(msg, msglen, "cannot run %s -G", argv[0]);
+		r = -ENOENT;
+		goto out;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		describe_stderr(errbuf, shown, sizeof shown);
 		snprintf(msg, msglen, "%s", shown[0] ? shown : "ssh -G refused the configuration");
