@@ -172,6 +172,19 @@ run "$WORK/o" "$WORK/e" ssh -F "$f" envs "$ENV_PROG"
 is "$(cat "$WORK/o")" "$WANT" "ssh, the reference: the same variables"
 unset CPRTEST_OK_SENT CPRTEST_REFUSED_SENT
 
+# --- Debian's /etc/ssh/ssh_config sends LANG and LC_*: so does cprun when it is read.
+if grep -qs '^[[:space:]]*SendEnv[[:space:]].*LANG' /etc/ssh/ssh_config; then
+	f=$WORK/debian.cfg
+	{ cfg debian >/dev/null; cat "$WORK/debian.cfg"; echo "Include /etc/ssh/ssh_config"; } >"$WORK/d.tmp"
+	mv "$WORK/d.tmp" "$f"
+	run "$WORK/o" "$WORK/e" env LANG=C.UTF-8 LC_TIME=C "$CPRUN" -F "$f" debian sh -c 'echo "$LANG $LC_TIME"'
+	is "$(cat "$WORK/o")" "C.UTF-8 C" "Debian's SendEnv LANG LC_* (the system file included): LANG and LC_TIME arrive"
+	run "$WORK/o" "$WORK/e" env LANG=C.UTF-8 LC_TIME=C ssh -F "$f" debian 'echo "$LANG $LC_TIME"'
+	is "$(cat "$WORK/o")" "C.UTF-8 C" "ssh, the reference: the same"
+else
+	ok 0 "# SKIP /etc/ssh/ssh_config does not send LANG"
+fi
+
 # --- HostKeyAlias: h1's key recorded under another name only.
 KEY=$(sed -n "1s/^[^ ]* //p" "$DIR/known_hosts")
 echo "h1-alias $KEY" >"$WORK/kh.alias"
