@@ -116,7 +116,7 @@ run "$WORK/o" "$WORK/e" "$CPRUN" -F "$f" -o ConnectionAttempts=3 closed true
 within "$SECS" 1.7 6
 ok $? "-o ConnectionAttempts=3: three tries (took $SECS s)"
 run "$WORK/o" "$WORK/e" "$CPRUN" -F "$f" closed true
-within "$SECS" 0 1
+within "$SECS" 0 1.5
 ok $? "without it: one try (took $SECS s)"
 f=$(cfg closed "Port $CLOSED_PORT" "ConnectionAttempts 3")
 run "$WORK/o" "$WORK/e" ssh -F "$f" closed true
