@@ -30,20 +30,33 @@ WORK=$(mktemp -d /tmp/cpremote-docker.XXXXXX)
 export DOCKER_HOST=unix://$WORK/docker.sock
 DAEMON=
 
-cleanup() {
+# What dockerd and its containerd make outside their roots, whatever the
+# flags: a trust key in /etc/docker, plugin and shim socket directories
+# under /run.  Those that were not there before the daemon started are
+# removed after it (directories only when empty: another daemon may use them).
+OUTSIDE="/etc/docker/key.json /run/docker/plugins /run/docker /run/containerd/s /run/containerd"
+before=
+for f in $OUTSIDE; do [ -e "$f" ] && before="$before $f"; done
+
+stop_daemon() {
 	if [ -n "$DAEMON" ]; then
 		"$DOCKER_CLI" ps -aq 2>/dev/null | xargs -r "$DOCKER_CLI" rm -f >/dev/null 2>&1
 		kill -TERM "$DAEMON" 2>/dev/null
 		for _ in $(seq 150); do kill -0 "$DAEMON" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$DAEMON" 2>/dev/null
 		wait "$DAEMON" 2>/dev/null
+		DAEMON=
 	fi
 	# dockerd unmounts what it mounted when it stops; whatever is left is
 	# unmounted before the files go, so that rm never crosses into a mount.
 	grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf "$WORK"
+	for f in $OUTSIDE; do
+		case " $before " in *" $f "*) continue ;; esac
+		if [ -d "$f" ]; then rmdir "$f" 2>/dev/null; else rm -f "$f"; fi
+	done
 }
-trap cleanup EXIT
+trap stop_daemon EXIT
 
 t=0 failed=0
 ok() { # ok COND-EXIT-CODE DESCRIPTION; returns whether it passed
@@ -175,6 +188,16 @@ for _ in $(seq 200); do
 	sleep 0.1
 done
 ok $gone "caller SIGKILLed: the target, its child and the helper in the container end" || dk top "$c1" -o pid,args | sed 's/^/# /'
+
+daemon_pid=$DAEMON
+stop_daemon
+kill -0 "$daemon_pid" 2>/dev/null
+is $? 1 "dockerd has stopped"
+left=
+for f in $WORK $OUTSIDE; do
+	case " $before " in *" $f "*) ;; *) [ -e "$f" ] && left="$left $f" ;; esac
+done
+is "$left" "" "... and left none of its files behind"
 
 echo "1..$t"
 exit $failed
