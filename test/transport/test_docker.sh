@@ -58,18 +58,7 @@ stop_daemon() {
 }
 trap stop_daemon EXIT
 
-t=0 failed=0
-ok() { # ok COND-EXIT-CODE DESCRIPTION; returns whether it passed
-	t=$((t + 1))
-	if [ "$1" = 0 ]; then echo "ok $t - $2"; else echo "not ok $t - $2"; failed=1; fi
-	[ "$1" = 0 ]
-}
-is() { # is GOT WANT DESCRIPTION
-	[ "$1" = "$2" ]
-	local r=$?
-	[ $r = 0 ] || echo "# got '$1', want '$2'"
-	ok $r "$3"
-}
+. "$SRC/checks.sh"
 bail() { # bail DESCRIPTION: the rest cannot run
 	ok 1 "$1"
 	sed 's/^/# /' "$WORK/dockerd.log" | tail -n 20
@@ -119,13 +108,7 @@ is "$out" again "... and found in the container's cache the next time"
 ! grep -q "uploading" "$WORK/err"
 ok $? "... without a second upload"
 
-out=$(echo in-put | run "docker://$c1" sh -c 'cat; echo err >&2; exit 7' 2>"$WORK/err")
-is $? 7 "the exit code arrives"
-is "$out" in-put "stdin and stdout"
-grep -qx err "$WORK/err"
-ok $? "stderr"
-run "docker://$c1" sh -c 'kill -TERM $$' 2>/dev/null
-is $? $((128 + 15)) "death by a signal"
+stream_checks "docker://$c1"
 
 dk cp "$HMAC_CHILD" "$c1:/bin/hmac_child" && python3 "$SRC/hmac_check.py" "$CPRUN" /bin/hmac_child "docker://$c1"
 ok $? "HMAC-SHA256 of 1 MiB through the channel"
