@@ -8,11 +8,13 @@
 # filesystem holding only Debian's static busybox and its applet links (no
 # python, no node, no socat), imported with `docker import`; containers run
 # with --network none.  Checked: zero-install upload into the container
-# and the cache the next time, stdio, exit codes, a signal, the HMAC
-# channel check, -l USER as --user, one fan-out mixing libssh, docker://
-# and openssh://, the container killed mid-run (cprun 255, the library
-# CPREMOTE_ECONNLOST), and the caller SIGKILLed (the container's
-# processes end).  Speaks TAP.  Needs root and dockerd; skips without.
+# and the cache the next time, stdio, exit codes, a signal, a container or
+# a docker client that is not there, the HMAC channel check, -l USER as
+# --user, one fan-out mixing libssh, docker:// and openssh://, the
+# container killed mid-run (cprun 255, the library CPREMOTE_ECONNLOST), the
+# caller SIGKILLed (the container's processes end), and the daemon gone
+# with its files at the end.  Speaks TAP.  Needs root and dockerd; skips
+# without.
 set -u
 
 skip() { echo "1..0 # SKIP $1"; exit 0; }
@@ -109,6 +111,14 @@ is "$out" again "... and found in the container's cache the next time"
 ok $? "... without a second upload"
 
 stream_checks "docker://$c1"
+run docker://no-such-container-cpremote true 2>"$WORK/err"
+is $? 255 "a container that does not exist: 255"
+grep -qi "no such container" "$WORK/err"
+ok $? "... with docker's stderr shown" || sed 's/^/# /' "$WORK/err"
+CPREMOTE_DOCKER=$WORK/no-such-docker run "docker://$c1" true 2>"$WORK/err"
+is $? 255 "no docker client: 255"
+grep -q "cannot run $WORK/no-such-docker" "$WORK/err"
+ok $? "... saying so" || sed 's/^/# /' "$WORK/err"
 
 dk cp "$HMAC_CHILD" "$c1:/bin/hmac_child" && python3 "$SRC/hmac_check.py" "$CPRUN" /bin/hmac_child "docker://$c1"
 ok $? "HMAC-SHA256 of 1 MiB through the channel"
