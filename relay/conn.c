@@ -249,33 +249,22 @@ static int find_hello(struct conn *k)
 	return 0;
 }
 
-/* Writes queued frames into the channel as far as the SSH window allows.  Returns bytes written, or the code K failed with. */
-static ssize_t pump_out(struct conn *k)
-{
-	ssize_t total = 0;
-
-	while (cpr_buf_len(&k->out) > 0) {
-		const char *why;
-		int n = carrier_write(&k->link, cpr_buf_peek(&k->out), cpr_buf_len(&k->out), &why);
-		if (n < 0) {
-			return conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost: %s", k->key.host, why);
-		}
-		if (n == 0)
-			break; /* the SSH window is full: a window adjust will come */
-		cpr_buf_consume(&k->out, (size_t)n);
-		total += n;
-	}
-	return total;
-}
-
-/* The channel failed: the helper never started, or the running one was lost.  Returns the code. */
-static int channel_failed(struct conn *k)
+/*
+ * The channel failed: the helper never started, or the running one was
+ * lost.  The far side's last stderr line says why, when there is one (a
+ * write may fail before the read that would have found it: a tunnel
+ * command that could not start), else WRITE_ERR (NULL on a read).
+ * Returns the code.
+ */
+static int channel_failed(struct conn *k, const char *write_err)
 {
 	const char *why;
 	char more[80] = "";
 
 	carrier_drain_stderr(&k->link);
 	why = carrier_stderr_line(&k->link);
+	if (!*why && write_err)
+		why = write_err;
 	/* Only the tail was kept: say how much there was. */
 	if (!k->link.is_cmd && k->link.ssh.stderr_total > LINK_STDERR_TAIL)
 		snprintf(more, sizeof more, " (the end of %llu bytes on its stderr)",
@@ -285,6 +274,24 @@ static int channel_failed(struct conn *k)
 				 k->key.host, k->helper, *why ? ": " : "", why, more);
 	return conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost%s%s%s", k->key.host, *why ? ": " : "",
 			 why, more);
+}
+
+/* Writes queued frames into the channel as far as the SSH window allows.  Returns bytes written, or the code K failed with. */
+static ssize_t pump_out(struct conn *k)
+{
+	ssize_t total = 0;
+
+	while (cpr_buf_len(&k->out) > 0) {
+		const char *why;
+		int n = carrier_write(&k->link, cpr_buf_peek(&k->out), cpr_buf_len(&k->out), &why);
+		if (n < 0)
+			return channel_failed(k, why);
+		if (n == 0)
+			break; /* the SSH window is full: a window adjust will come */
+		cpr_buf_consume(&k->out, (size_t)n);
+		total += n;
+	}
+	return total;
 }
 
 /* Takes what the helper sent (frames and stderr).  Returns bytes read, or the code K failed with. */
@@ -297,7 +304,7 @@ static ssize_t pump_in(struct conn *k)
 	/* Stderr needs no read here: each carrier takes it as it arrives. */
 	while ((n = carrier_read(&k->link, buf, sizeof buf)) != 0) {
 		if (n < 0)
-			return channel_failed(k);
+			return channel_failed(k, NULL);
 		total += n;
 		keepalive_heard(&k->ka);
 		/* Frames are taken out as they arrive, so this holds at most one frame. */
