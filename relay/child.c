@@ -305,6 +305,32 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 
 /* ---- frames from the helper ---- */
 
+/* Why a CONNECT failed, in words for a person; TEXT (the helper's) for the rarer errors. */
+static const char *connect_reason(uint32_t err, const char *text)
+{
+	switch (err) {
+	case ENOENT:
+		return "no such file or directory";
+	case ENOTDIR:
+		return "a part of the path is not a directory";
+	case ENOTSOCK:
+		return "not a socket";
+	case EACCES:
+	case EPERM:
+		return "permission denied";
+	case ECONNREFUSED:
+		return "no process listens on it (connection refused)";
+	case EAGAIN:
+		return "its server accepts no connection (listen queue full)";
+	case ENAMETOOLONG:
+		return "path too long for a socket address";
+	case EPROTOTYPE:
+		return "not a stream socket";
+	default:
+		return text;
+	}
+}
+
 static void on_spawn_error(struct rchild *c, const uint8_t *p, uint32_t len)
 {
 	struct cpr_reader r = { p, len };
@@ -324,7 +350,11 @@ static void on_spawn_error(struct rchild *c, const uint8_t *p, uint32_t len)
 	}
 	if (!text[0])
 		snprintf(text, sizeof text, "%s", err ? strerror((int)err) : "the helper gave no reason");
-	if (stage == CPR_STAGE_EXEC && (err == ENOENT || err == ENOTDIR)) {
+	if (stage == CPR_STAGE_CONNECT) {
+		code = err == ENOENT || err == ENOTDIR ? CPREMOTE_ENOTFOUND : CPREMOTE_ESPAWN;
+		snprintf(msg, sizeof msg, "%s: cannot connect to %s: %s", c->host, c->file,
+			 connect_reason(err, text));
+	} else if (stage == CPR_STAGE_EXEC && (err == ENOENT || err == ENOTDIR)) {
 		code = CPREMOTE_ENOTFOUND;
 		snprintf(msg, sizeof msg, "%s: %s: not found", c->host, c->file);
 	} else if (stage == CPR_STAGE_EXEC &&
@@ -510,7 +540,7 @@ void rchild_send_spawn(struct rchild *c)
 	if (c->state != R_QUEUED || c->dead)
 		return;
 	c->state = R_SPAWNING;
-	if (conn_send(c->conn, CPR_SPAWN, 0, c->id, cpr_buf_peek(&c->spawn),
+	if (conn_send(c->conn, c->spawn_type, 0, c->id, cpr_buf_peek(&c->spawn),
 		      (uint32_t)cpr_buf_len(&c->spawn)) < 0) {
 		rchild_fail(c, CPREMOTE_ECONNLOST, "connection lost");
 		return;

@@ -40,6 +40,7 @@ struct kid {
 	void *child;
 	const struct conn_child_ops *ops;
 	const struct cpr_buf *spawn;
+	uint8_t type; /* CPR_SPAWN, or CPR_CONNECT for a connection to a socket file */
 };
 
 struct conn {
@@ -367,7 +368,7 @@ static void on_exec(void *arg)
 		keepalive_ping(&k->ka, &k->out);
 	for (size_t i = 0; i < k->nkids; i++)
 		if (k->kids[i].id < k->resend_below)
-			conn_send(k, CPR_SPAWN, 0, k->kids[i].id, cpr_buf_peek(k->kids[i].spawn),
+			conn_send(k, k->kids[i].type, 0, k->kids[i].id, cpr_buf_peek(k->kids[i].spawn),
 				  (uint32_t)cpr_buf_len(k->kids[i].spawn));
 	k->resend_below = 0;
 	/* on_ready may not detach, so the table holds still. */
@@ -467,7 +468,8 @@ struct conn *conn_attach(const struct relay_ctx *ctx, struct spawn_request *r,
 		k->capkids = cap;
 	}
 	*id = k->next_id++;
-	k->kids[k->nkids++] = (struct kid){ *id, child, ops, spawn };
+	k->kids[k->nkids++] = (struct kid){ *id, child, ops, spawn,
+					    r->type == CPR_CONNECT ? CPR_CONNECT : CPR_SPAWN };
 	k->spawn_bytes += cpr_buf_len(spawn);
 	evtimer_del(k->idle); /* no longer idle */
 	return k;
@@ -504,8 +506,9 @@ int conn_send(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, cons
 	if (k->overflow)
 		return -ENOBUFS;
 	/* SPAWN frames are bounded by the table (spawn_bytes), the others by the credits. */
-	if (type != CPR_SPAWN && cpr_buf_len(&k->out) + CPR_HEADER_LEN + len >
-					 OUT_BASE + k->nkids * OUT_PER_KID + k->spawn_bytes) {
+	if (type != CPR_SPAWN && type != CPR_CONNECT &&
+	    cpr_buf_len(&k->out) + CPR_HEADER_LEN + len >
+		    OUT_BASE + k->nkids * OUT_PER_KID + k->spawn_bytes) {
 		k->overflow = 1;
 		carrier_want_write(&k->link);
 		return -ENOBUFS;
