@@ -42,6 +42,17 @@ static int write_all(int fd, const char *buf, size_t len, int sock)
 	return 0;
 }
 
+/* read(2), retried when a signal interrupts it. */
+static ssize_t read_some(int fd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 /*
  * Without a terminal: stdin to the socket, the socket to stdout, until the
  * server closes its end.  Stdin's end is a half-close: the server sees end
@@ -63,10 +74,7 @@ static int pump(int fd)
 			return -errno;
 		}
 		if (p[0].revents) {
-			n = read(0, buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
+			if ((n = read_some(0, buf, sizeof(buf))) <= 0) {
 				shutdown(fd, SHUT_WR);
 				p[0].fd = -1;
 			} else if ((r = write_all(fd, buf, (size_t)n, 1)) < 0) {
@@ -75,10 +83,7 @@ static int pump(int fd)
 			}
 		}
 		if (p[1].revents) {
-			n = read(fd, buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
+			if ((n = read_some(fd, buf, sizeof(buf))) <= 0)
 				break;
 			if ((r = write_all(1, buf, (size_t)n, 0)) < 0)
 				return r;
@@ -217,10 +222,7 @@ static int console(int fd, int sfd, int *sig)
 			break;
 		}
 		if (p[1].revents) {
-			n = read(fd, buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
+			if ((n = read_some(fd, buf, sizeof(buf))) <= 0)
 				break;
 			show_output(el, buf, (size_t)n);
 		}
@@ -231,7 +233,10 @@ static int console(int fd, int sfd, int *sig)
 				/* No more input (or the terminal is gone): the server sees end of file. */
 				shutdown(fd, SHUT_WR);
 				p[0].fd = -1;
-				(void)write_all(1, "\r\n", 2, 0);
+				/* libedit showed the Ctrl-D as "^D": the prompt alone stays. */
+				(void)write_all(1, "\r\033[K", 4, 0);
+				(void)write_all(1, prompt, strlen(prompt), 0);
+				(void)write_all(1, "\n", 1, 0);
 				el_set(el, EL_UNBUFFERED, 0);
 				editing = 0;
 			} else if (line[count - 1] == '\n' && send_line(el, hist, line, count, fd) < 0) {
