@@ -533,11 +533,34 @@ static void on_confirm_timeout(evutil_socket_t fd, short what, void *arg)
 	rchild_fail(c, CPREMOTE_ESPAWN, msg);
 }
 
+/*
+ * Whether C's request may go now.  A CONNECT waits for the helper's hello
+ * (on a warm connection it has come): an older helper would take the
+ * unknown frame for a protocol violation and end the connection of every
+ * child there, so one without CPR_CAP_CONNECT fails C alone.
+ */
+static int request_may_go(struct rchild *c)
+{
+	long caps = c->spawn_type == CPR_CONNECT ? conn_helper_caps(c->conn) : 0;
+	char msg[512];
+
+	if (c->spawn_type != CPR_CONNECT || (caps >= 0 && (caps & CPR_CAP_CONNECT)))
+		return 1;
+	if (caps >= 0) {
+		snprintf(msg, sizeof msg,
+			 "%s: cannot connect to %s: the helper there is too old to attach to socket files "
+			 "(leave --helper out, or install this version's cpremote-helper)",
+			 c->host, c->file);
+		rchild_fail(c, CPREMOTE_EHELPER, msg);
+	}
+	return 0;
+}
+
 void rchild_send_spawn(struct rchild *c)
 {
 	struct timeval tv;
 
-	if (c->state != R_QUEUED || c->dead)
+	if (c->state != R_QUEUED || c->dead || !request_may_go(c))
 		return;
 	c->state = R_SPAWNING;
 	if (conn_send(c->conn, c->spawn_type, 0, c->id, cpr_buf_peek(&c->spawn),

@@ -7,7 +7,10 @@
  *   3. the login user may not reach it (a socket in a directory of
  *      another user, mode 0700; only when the test runs as root);
  *   4. no process listens on it any more (a socket left behind);
- *   5. a TARGET without ":PATH", or --connect with a PROGRAM, is a usage error (2).
+ *   5. a TARGET without ":PATH", or --connect with a PROGRAM, is a usage error (2);
+ *   6. a helper too old for CONNECT (its hello lacks CPR_CAP_CONNECT): the
+ *      attach fails with CPREMOTE_EHELPER saying so, and the same
+ *      connection still runs a program.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -97,6 +100,30 @@ static void usage_errors(void)
 	}
 }
 
+static void old_helper(const char *path)
+{
+	struct cpremote_options o;
+	cpremote_child *c = NULL;
+	char *helper = fixture_prog("connect/old_helper");
+	int r, st = -1;
+
+	fixture_options(&o, "h1");
+	o.helper = helper;
+	r = cpremote_connect(&o, path, &c);
+	ok_int(r, CPREMOTE_EHELPER, "6: a helper without CPR_CAP_CONNECT: CPREMOTE_EHELPER");
+	ok_contains(cpremote_errmsg(), "the helper there is too old to attach to socket files",
+		    "6: ... with a message that says so");
+	cpremote_free(c);
+	c = NULL;
+	o.file = "true";
+	r = cpremote_run(&o, &c);
+	ok_int(r, 0, "6: the same helper still runs a program (the connection was not failed)");
+	if (r == 0)
+		ok(fixture_wait_child(c, &st, 30) == 1 && st == 0, "6: ... which exits 0");
+	cpremote_free(c);
+	free(helper);
+}
+
 int main(void)
 {
 	char missing[96], dir[96], sock[128], stale[96];
@@ -136,6 +163,7 @@ int main(void)
 	unlink(stale);
 
 	usage_errors();
+	old_helper("/etc/hostname");
 	if (tap_failed)
 		fixture_dump_logs();
 	return tap_done();
