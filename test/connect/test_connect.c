@@ -3,7 +3,8 @@
  * file (cpremote_connect(), cprun --connect), against the example
  * console server (examples/console_server.c) started on h1:
  *   1. 8 clients at once, each its own stream and its own variables,
- *      each answered; each is seen with the login user's uid.
+ *      each answered; each is seen with the login user's uid, and all
+ *      come from one helper (one SSH connection).
  *   2. A client that goes away leaves the others (and new ones) served.
  *   3. Half-close: the client's end of file reaches the server, which
  *      answers and closes; the handle then reports status 0.
@@ -34,7 +35,8 @@
 static void many_clients(const struct server *s, struct client *cl)
 {
 	char line[64], want[64];
-	int attached = 0, answered = 0, own = 0, uid_ok = 0;
+	int attached = 0, answered = 0, own = 0, uid_ok = 0, one_helper = 0;
+	long pid, first = -1;
 
 	for (int i = 0; i < NCLIENTS; i++)
 		if (client_attach(&cl[i], "h1", s->path) == 0 && client_expect(&cl[i], "> ", WAIT_MS))
@@ -54,11 +56,19 @@ static void many_clients(const struct server *s, struct client *cl)
 	}
 	ok_int(own, NCLIENTS, "1: each client reads back its own x");
 	snprintf(want, sizeof(want), "uid %s pid ", s->uid);
-	for (int i = 0; i < NCLIENTS; i++)
+	for (int i = 0; i < NCLIENTS; i++) {
 		if (client_send(&cl[i], "whoami\n") == 0 && client_expect(&cl[i], want, WAIT_MS) &&
-		    client_expect(&cl[i], "> ", WAIT_MS))
+		    client_expect(&cl[i], "\n> ", WAIT_MS)) {
 			uid_ok++;
+			/* The peer is the process that connected: the helper of the SSH connection. */
+			pid = atol(cl[i].last);
+			if (first < 0)
+				first = pid;
+			one_helper += pid > 0 && pid == first;
+		}
+	}
 	ok_int(uid_ok, NCLIENTS, "1: the server sees each connection's peer uid: the login user's");
+	ok_int(one_helper, NCLIENTS, "1: every peer is the same helper: one SSH connection serves all 8");
 }
 
 static void one_leaves(const struct server *s, struct client *cl)
