@@ -89,10 +89,11 @@ static struct var *var_find(struct client *c, const char *name)
 
 static int cmd_set(struct client *c, const char *name, const char *value)
 {
-	struct var *v = var_find(c, name);
+	struct var *v;
 
 	if (name == NULL || value == NULL)
 		return say(c, "usage: set NAME VALUE\n");
+	v = var_find(c, name);
 	if (strlen(name) >= NAME_LEN || strlen(value) >= VALUE_LEN)
 		return say(c, "error: name or value too long\n");
 	if (v == NULL) {
@@ -105,13 +106,21 @@ static int cmd_set(struct client *c, const char *name, const char *value)
 	return say(c, "ok\n");
 }
 
+static int cmd_get(struct client *c, const char *name)
+{
+	struct var *v = name != NULL ? var_find(c, name) : NULL;
+
+	if (name == NULL)
+		return say(c, "usage: get NAME\n");
+	return v != NULL ? say(c, "%s\n", v->value) : say(c, "error: no variable %s\n", name);
+}
+
 /* Runs one command line.  Returns 0, 1 to close the client (quit), -1 to drop it. */
 static int run_line(struct client *c, char *line)
 {
 	char *save = NULL, *cmd = strtok_r(line, " \t\r", &save);
 	char *arg = cmd ? strtok_r(NULL, " \t\r", &save) : NULL;
 	char *rest = arg ? strtok_r(NULL, "\r", &save) : NULL;
-	struct var *v;
 	int r = 0;
 
 	if (cmd == NULL)
@@ -119,8 +128,7 @@ static int run_line(struct client *c, char *line)
 	else if (strcmp(cmd, "set") == 0)
 		r = cmd_set(c, arg, rest);
 	else if (strcmp(cmd, "get") == 0)
-		r = arg && (v = var_find(c, arg)) ? say(c, "%s\n", v->value)
-						  : say(c, "error: no variable %s\n", arg ? arg : "");
+		r = cmd_get(c, arg);
 	else if (strcmp(cmd, "vars") == 0)
 		for (int i = 0; i < c->nvars && r == 0; i++)
 			r = say(c, "%s=%s\n", c->vars[i].name, c->vars[i].value);

@@ -90,6 +90,9 @@ static void one_leaves(const struct server *s, struct client *cl)
 		   client_send(&late, "get x\n") == 0 &&
 		   client_expect(&late, "error: no variable x\n", WAIT_MS),
 	   "2: a new client is served, with variables of its own (none yet)");
+	ok(client_send(&late, "set\nget\n") == 0 &&
+		   client_expect(&late, "usage: set NAME VALUE\n> usage: get NAME\n", WAIT_MS),
+	   "2: commands without their arguments get their usage");
 	client_free(&late);
 }
 
