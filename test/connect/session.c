@@ -13,6 +13,11 @@
 
 int server_start(struct server *s, const char *host, const char *const *argv)
 {
+	return server_start_with(s, host, argv, NULL);
+}
+
+int server_start_with(struct server *s, const char *host, const char *const *argv, const char *helper)
+{
 	struct cpremote_options o;
 	struct client out = { .fd = -1 };
 	char fmt[64], line[512];
@@ -20,6 +25,7 @@ int server_start(struct server *s, const char *host, const char *const *argv)
 
 	memset(s, 0, sizeof(*s));
 	fixture_options(&o, host);
+	o.helper = helper;
 	o.file = argv[0];
 	o.argv = argv;
 	o.stdio[1].mode = CPREMOTE_STDIO_PIPE;

@@ -25,6 +25,9 @@ struct server {
  */
 int server_start(struct server *s, const char *host, const char *const *argv);
 
+/* The same with the helper HELPER named (NULL: the default). */
+int server_start_with(struct server *s, const char *host, const char *const *argv, const char *helper);
+
 /* SIGTERM to the server, then its status.  Returns 1 when it exited 0 within 30 s. */
 int server_stop(struct server *s);
 
