@@ -305,7 +305,7 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 
 /* ---- frames from the helper ---- */
 
-/* Why a CONNECT failed, in words for a person; TEXT (the helper's) for the rarer errors. */
+/* Why a CONNECT failed, in words for a person; the system's (or TEXT, the helper's) for the rarer errors. */
 static const char *connect_reason(uint32_t err, const char *text)
 {
 	switch (err) {
@@ -327,7 +327,7 @@ static const char *connect_reason(uint32_t err, const char *text)
 	case EPROTOTYPE:
 		return "not a stream socket";
 	default:
-		return text;
+		return err ? strerror((int)err) : text;
 	}
 }
 
