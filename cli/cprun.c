@@ -60,7 +60,8 @@
 	"exit status: PROGRAM's own; 128+N when it died of signal N; 2 usage error;\n"        \
 	"126 PROGRAM could not be started; 127 PROGRAM not found on HOST; 255\n"              \
 	"connection, host key, authentication, helper or relay failure.  With -H,\n"          \
-	"the highest of the hosts' statuses.\n"
+	"the highest of the hosts' statuses.  With --connect: 0 when the server\n"            \
+	"closed the connection, 255 when it could not be attached to.\n"
 
 enum {
 	OPT_NODE = 256,
