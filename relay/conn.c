@@ -40,6 +40,7 @@ struct kid {
 	void *child;
 	const struct conn_child_ops *ops;
 	const struct cpr_buf *spawn;
+	uint8_t type; /* CPR_SPAWN, or CPR_CONNECT for a connection to a socket file */
 };
 
 struct conn {
@@ -52,6 +53,7 @@ struct conn {
 	struct keepalive ka;
 	struct event *idle; /* ControlPersist: how long the connection outlives its last child */
 	int ready; /* the helper's hello arrived */
+	uint32_t helper_caps; /* from that hello: CPR_CAP_CONNECT */
 	int dead; /* failed or closed: freed by the sweep */
 	struct cpr_buf in, out;
 	struct kid *kids;
@@ -216,6 +218,10 @@ static void on_ready(struct conn *k)
 		evtimer_add(k->idle, &idle); /* every child left during the handshake */
 	keepalive_start(&k->ka);
 	rlog(k->ctx, 1, "%s: helper ready", k->key.host);
+	/* CONNECTs wait for the hello (conn_helper_caps()); on_ready may not detach, so the table holds still. */
+	for (size_t i = 0; i < k->nkids; i++)
+		if (k->kids[i].type == CPR_CONNECT)
+			k->kids[i].ops->on_ready(k->kids[i].child);
 }
 
 /* Waits for the helper's hello among whatever the login shell printed.  Returns 0, or the code K failed with. */
@@ -245,6 +251,7 @@ static int find_hello(struct conn *k)
 				 k->key.host, k->helper, version, CPR_VERSION);
 	}
 	cpr_buf_consume(&k->in, (size_t)n);
+	k->helper_caps = caps;
 	on_ready(k);
 	return 0;
 }
@@ -366,7 +373,8 @@ static void on_exec(void *arg)
 	if (k->ka.interval_s > 0)
 		keepalive_ping(&k->ka, &k->out);
 	for (size_t i = 0; i < k->nkids; i++)
-		if (k->kids[i].id < k->resend_below)
+		/* A CONNECT is never sent before the hello, so never to the stub. */
+		if (k->kids[i].id < k->resend_below && k->kids[i].type == CPR_SPAWN)
 			conn_send(k, CPR_SPAWN, 0, k->kids[i].id, cpr_buf_peek(k->kids[i].spawn),
 				  (uint32_t)cpr_buf_len(k->kids[i].spawn));
 	k->resend_below = 0;
@@ -466,7 +474,8 @@ struct conn *conn_attach(const struct relay_ctx *ctx, struct spawn_request *r,
 		k->capkids = cap;
 	}
 	*id = k->next_id++;
-	k->kids[k->nkids++] = (struct kid){ *id, child, ops, spawn };
+	k->kids[k->nkids++] = (struct kid){ *id, child, ops, spawn,
+					    r->type == CPR_CONNECT ? CPR_CONNECT : CPR_SPAWN };
 	k->spawn_bytes += cpr_buf_len(spawn);
 	evtimer_del(k->idle); /* no longer idle */
 	return k;
@@ -475,6 +484,11 @@ struct conn *conn_attach(const struct relay_ctx *ctx, struct spawn_request *r,
 int conn_can_send(const struct conn *k)
 {
 	return !k->dead && carrier_running(&k->link);
+}
+
+long conn_helper_caps(const struct conn *k)
+{
+	return k->ready ? (long)k->helper_caps : -1;
 }
 
 void conn_detach(struct conn *k, uint32_t id)
@@ -503,8 +517,9 @@ int conn_send(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, cons
 	if (k->overflow)
 		return -ENOBUFS;
 	/* SPAWN frames are bounded by the table (spawn_bytes), the others by the credits. */
-	if (type != CPR_SPAWN && cpr_buf_len(&k->out) + CPR_HEADER_LEN + len >
-					 OUT_BASE + k->nkids * OUT_PER_KID + k->spawn_bytes) {
+	if (type != CPR_SPAWN && type != CPR_CONNECT &&
+	    cpr_buf_len(&k->out) + CPR_HEADER_LEN + len >
+		    OUT_BASE + k->nkids * OUT_PER_KID + k->spawn_bytes) {
 		k->overflow = 1;
 		carrier_want_write(&k->link);
 		return -ENOBUFS;
