@@ -327,8 +327,8 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 		int sent = r;
 
 		if ((r = relay_refusal(c)) == 0) {
-			lib_errmsg_set("%s: %s: the relay did not take the request: %s", opts->host,
-				       what, cpremote_strerror(sent));
+			lib_errmsg_set("%s: %s: the relay did not take the request: %s", opts->host, what,
+				       cpremote_strerror(sent));
 			r = CPREMOTE_ERELAY;
 		}
 		goto out;
