@@ -19,6 +19,18 @@ static int put_opt_str(struct cpr_buf *b, uint8_t tag, const char *s)
 	return s == NULL ? 0 : cpr_field_put_str(b, tag, s);
 }
 
+/* See lib.h. */
+const char *lib_ssh_config(const struct cpremote_options *opts)
+{
+	const char *env;
+
+	if (opts->config != NULL)
+		return opts->config;
+	/* secure_getenv: a setuid caller must not read the invoker's choice of ProxyCommand. */
+	env = secure_getenv("CPREMOTE_SSH_CONFIG");
+	return env != NULL && *env != '\0' ? env : NULL;
+}
+
 /*
  * Encodes OPTS (already validated) as one SPAWN frame for child id 0.
  * Returns 0, or CPREMOTE_EINVAL with the message set when it is too large.
@@ -45,7 +57,7 @@ int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
 	    (opts->port > 0 && cpr_field_put_u32(&p, CPR_F_PORT, (uint32_t)opts->port) < 0) ||
 	    put_opt_str(&p, CPR_F_USER, opts->user) < 0 ||
 	    put_opt_str(&p, CPR_F_IDENTITY, opts->identity) < 0 ||
-	    put_opt_str(&p, CPR_F_CONFIG, opts->config) < 0 ||
+	    put_opt_str(&p, CPR_F_CONFIG, lib_ssh_config(opts)) < 0 ||
 	    put_list(&p, CPR_F_OPTION, opts->ssh_options) < 0 || put_opt_str(&p, CPR_F_HELPER, helper) < 0 ||
 	    cpr_field_put_u32(&p, CPR_F_VERBOSITY, (uint32_t)opts->verbosity) < 0 ||
 	    /* So that the relay reads a terminal stdin only while we are its foreground job. */

@@ -20,6 +20,18 @@ static void test_exec_command(void)
 	ok(cmd && strcmp(cmd, "exec '/opt/it'\\''s here/cpremote-helper'") == 0,
 	   "a named helper is exec'ed single-quoted, its quote escaped");
 	free(cmd);
+	cmd = install_exec_command(0, "~/bin/it's");
+	ok(cmd && strcmp(cmd, "exec ~/'bin/it'\\''s'") == 0, "a leading ~/ is left to the host's shell");
+	free(cmd);
+	cmd = install_exec_command(0, "~cpr.test-1/h");
+	ok(cmd && strcmp(cmd, "exec ~cpr.test-1/'h'") == 0, "so is ~USER/");
+	free(cmd);
+	cmd = install_exec_command(0, "~-/h");
+	ok(cmd && strcmp(cmd, "exec '~-/h'") == 0, "~- (bash's $OLDPWD) stays quoted");
+	free(cmd);
+	cmd = install_exec_command(0, "~a;b/h");
+	ok(cmd && strcmp(cmd, "exec '~a;b/h'") == 0, "a ~ prefix with other characters stays quoted");
+	free(cmd);
 	cmd = install_exec_command(1, "cpremote-helper");
 	ok(cmd && strcmp(cmd, bootstrap_run_command()) == 0, "without a helper the run stub is exec'ed");
 	free(cmd);
