@@ -365,7 +365,7 @@ int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *h
 	struct pollfd *pfd = NULL;
 	size_t *owner = NULL, n = hosts->n, done = 0;
 	sigset_t fwd;
-	int sfd = -1, code = 255;
+	int sfd = -1, code = 255, gathered = 0, lost;
 
 	runs = calloc(n, sizeof(*runs));
 	pfd = calloc(3 * n + 1, sizeof(*pfd));
@@ -462,12 +462,17 @@ int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *h
 		}
 	}
 	progress_clear(&pg);
+	/* The groups before the summary, so that the summary stays the last line. */
+	lost = mo->gather && print_gathered(runs, n, &pg) != 0;
+	gathered = 1;
 	code = summary(runs, n, mo->quiet);
+	if (lost && code == 0)
+		code = 1;
 out:
 	progress_clear(&pg);
 	/* Also after an interruption: what was gathered is not lost. */
-	if (mo->gather && runs != NULL && print_gathered(runs, n, &pg) != 0 && code == 0)
-		code = 1;
+	if (mo->gather && !gathered && runs != NULL)
+		(void)print_gathered(runs, n, &pg);
 	if (sfd >= 0)
 		close(sfd);
 	for (size_t i = 0; runs != NULL && i < n; i++) {

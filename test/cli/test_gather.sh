@@ -9,7 +9,8 @@
 # and checks: the groups, their order (first host's), no group for a host
 # without output, stderr still prefixed by host, the exit status and the
 # summary; a host whose output outgrows its share (64 MiB / 4 hosts) is
-# written as it comes, whole; -q leaves only the groups.  Speaks TAP.
+# written as it comes, whole; -q leaves only the groups; the summary is
+# the last line.  Speaks TAP.
 set -u
 . "$(dirname "$0")/../shell/lib.sh"
 
@@ -51,6 +52,9 @@ h1,h3 (2)
 $RULE
 alike" "two hosts alike: one group"
 is "$(cat "$WORK/err")" "" "-q: no summary"
+timeout -k 5 60 "$CPRUN" -F "$CONFIG" -H h1,h3 -b echo alike </dev/null >"$WORK/both" 2>&1
+is "$(tail -n 2 "$WORK/both")" "alike
+cprun: 2 of 2 hosts succeeded" "on one terminal, the summary comes after the groups"
 
 # Over its share: 16 MiB + 1 line from h2 while 4 hosts gather (64 MiB / 4).
 BIG='set -- $SSH_CONNECTION; case $3 in '"$A2"') seq 1 2500000;; *) echo small;; esac'
