@@ -3,7 +3,8 @@
 # each against the real sshd test hosts:
 #   --chdir DIR         the working directory (the old -C DIR)
 #   -C                  compression, as ssh -C: zlib is negotiated (-vvv)
-#   -q                  no summary, no notes; a fatal error is still said
+#   -q                  no summary, no notes (-H, and a signal ending the
+#                       wait); a fatal error is still said
 #   -n                  stdin is /dev/null
 #   -V, -h              version and usage on stdout, exit 0
 #   -4, -6, -J X        exactly -o AddressFamily=inet|inet6, -o ProxyJump=X
@@ -20,6 +21,7 @@ set -u
 HELPER_DIR=.cprtest-cli-$$-$RANDOM
 cleanup() {
 	"$CPRUN" -F "$CONFIG" h1 rm -rf "$HELPER_DIR" </dev/null >/dev/null 2>&1
+	kill_tagged sleep
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -60,6 +62,24 @@ c -q -F "$CONFIG" -H h1,h2 true </dev/null
 is "$RC:$ERR" "0:" "-q -H: no summary"
 c -q -F "$CONFIG" h1 /nonexistent/program </dev/null
 ok $([ "$RC" = 127 ] && [ -n "$ERR" ]; echo $?) "-q still says why cprun failed (exit $RC: $ERR)"
+
+# -q in one host's mode: the note when a signal ends the wait for what the
+# program left behind (sleep holds its stdout) is left out; the status stays.
+drain() { # drain FLAGS...: cprun FLAGS h1 with a leftover sleep, SIGINT after 2 s; sets RC, ERR
+	timeout -k 5 60 "$CPRUN" "$@" -F "$CONFIG" -e "CPRTAG=$TAG" h1 sh -c 'sleep 30 & exit 3' \
+		</dev/null >"$WORK/out" 2>"$WORK/err" &
+	local pid=$!
+	sleep 2
+	kill -INT "$pid"
+	wait "$pid"
+	RC=$?
+	ERR=$(cat "$WORK/err")
+}
+drain
+ok $([ "$RC" = 130 ] && [ -n "$ERR" ]; echo $?) "without -q: SIGINT ends the wait with a note (exit $RC)"
+drain -q
+is "$RC:$ERR" "130:" "-q: the same end, without the note"
+wait_for 10 none_tagged sleep || kill_tagged sleep
 
 # --- -n
 c -F "$CONFIG" h1 cat <<<"typed"
