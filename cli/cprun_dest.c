@@ -70,7 +70,8 @@ static int parse_uri(const char *arg, const char *rest, struct cprun_dest *d, ch
 {
 	const char *at = strrchr(rest, '@'), *host = at != NULL ? at + 1 : rest, *end, *colon;
 
-	if (strchr(host, '/') != NULL) {
+	/* Anywhere after the scheme: a user with a slash writes it %2F. */
+	if (strchr(rest, '/') != NULL) {
 		snprintf(err, errlen, "bad destination %s: an ssh:// destination has no path", arg);
 		return -1;
 	}

@@ -51,6 +51,7 @@ int main(void)
 	check("ssh://[::1]:22", "::1", "", 22);
 	check("ssh://u@[fe80::1]", "fe80::1", "u", 0);
 	check("ssh://h1/path", NULL, NULL, 0);
+	check("ssh://h1/x@y", NULL, NULL, 0);
 	check("ssh://h1:0", NULL, NULL, 0);
 	check("ssh://h1:65536", NULL, NULL, 0);
 	check("ssh://h1:22x", NULL, NULL, 0);
