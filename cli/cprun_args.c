@@ -34,7 +34,8 @@
 	"  -l USER            user on HOST\n"                                                 \
 	"  -i IDENTITY        private key file\n"                                             \
 	"  -F CONFIG          ssh_config file (default $CPREMOTE_SSH_CONFIG, else\n"          \
-	"                     ~/.ssh/config); one that cannot be read is an error\n"          \
+	"                     ~/.ssh/config; \"none\" for none); one that cannot be\n"        \
+	"                     read is an error\n"                                             \
 	"  -o OPTION=VALUE    ssh option, as ssh -o (repeatable)\n"                           \
 	"  -J JUMP            jump host, as -o ProxyJump=JUMP\n"                              \
 	"  -4, -6             IPv4 or IPv6 only, as -o AddressFamily=inet or inet6\n"         \
@@ -336,7 +337,7 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 
 /*
  * The ssh_config: -F, else $CPREMOTE_SSH_CONFIG (as the library would
- * take it).  One that cannot be opened ends cprun with 255 naming it, as
+ * take it); "none" for none.  One that cannot be opened ends cprun with 255 naming it, as
  * ssh does, rather than being passed over in silence.
  */
 static void resolve_config(struct cpremote_options *o)
@@ -344,13 +345,14 @@ static void resolve_config(struct cpremote_options *o)
 	int fd;
 
 	if (o->config == NULL) {
-		/* secure_getenv, as the library reads it: cprun may be linked into a setuid program's path. */
+		/* secure_getenv, as the library reads it, so that both take the same file. */
 		const char *env = secure_getenv("CPREMOTE_SSH_CONFIG");
 
 		if (env != NULL && *env != '\0')
 			o->config = env;
 	}
-	if (o->config == NULL)
+	/* "none": no file at all, as ssh -F none (the library reads it so). */
+	if (o->config == NULL || strcmp(o->config, "none") == 0)
 		return;
 	if ((fd = open(o->config, O_RDONLY | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "cprun: cannot open ssh config file %s: %s\n", o->config, strerror(errno));

@@ -1,5 +1,6 @@
 /* spawn_frame.c — encodes a caller's options as the SPAWN frame the relay reads. */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "lib.h"
@@ -22,13 +23,13 @@ static int put_opt_str(struct cpr_buf *b, uint8_t tag, const char *s)
 /* See lib.h. */
 const char *lib_ssh_config(const struct cpremote_options *opts)
 {
-	const char *env;
+	const char *config = opts->config;
 
-	if (opts->config != NULL)
-		return opts->config;
 	/* secure_getenv: a setuid caller must not read the invoker's choice of ProxyCommand. */
-	env = secure_getenv("CPREMOTE_SSH_CONFIG");
-	return env != NULL && *env != '\0' ? env : NULL;
+	if (config == NULL && (config = secure_getenv("CPREMOTE_SSH_CONFIG")) != NULL && *config == '\0')
+		config = NULL;
+	/* As ssh -F none: no file (the relay reads one empty file, not ~/.ssh/config). */
+	return config != NULL && strcmp(config, "none") == 0 ? "/dev/null" : config;
 }
 
 /*

@@ -10,7 +10,8 @@
 #   -4, -6, -J X        exactly -o AddressFamily=inet|inet6, -o ProxyJump=X
 #   ssh://[u@]h[:p]     user and port from the URI, -l and -p win, no path
 #   -F missing          exit 255 naming the file, as ssh; so for a missing
-#                       $CPREMOTE_SSH_CONFIG, which is the default -F
+#                       $CPREMOTE_SSH_CONFIG, which is the default -F;
+#                       -F none reads no file, as ssh -F none
 #   --helper '~/...'    the host's home, also ~USER/
 #   -b without -H       a usage error
 # Each cprun runs under timeout(1) with stdin from /dev/null unless the
@@ -136,6 +137,14 @@ ok $([ "$RC" = 255 ] && printf '%s' "$ERR" | grep -qF "$WORK/no-such-config"; ec
 	"a missing \$CPREMOTE_SSH_CONFIG: exit 255 naming it"
 CPREMOTE_SSH_CONFIG=$WORK/no-such-config c -F "$CONFIG" h1 echo f-wins </dev/null
 is "$RC:$OUT" "0:f-wins" "-F wins over \$CPREMOTE_SSH_CONFIG"
+
+# -F none: no config at all, as ssh -F none; the destination then is an address.
+HOST1=$(sed -n '/^Host h1$/,/^Host /s/^[[:space:]]*HostName[[:space:]]*//p' "$CONFIG" | head -1)
+c -F none -l "$REMOTE_USER" -p "$CPREMOTE_TEST_PORT" -i "$DIR/id_ed25519" \
+	-o "UserKnownHostsFile=$DIR/known_hosts" "$HOST1" echo no-config </dev/null
+is "$RC:$OUT" "0:no-config" "-F none: no file is read, and none is refused as missing"
+CPREMOTE_SSH_CONFIG=$CONFIG c -F none h1 true </dev/null
+ok $([ "$RC" = 255 ]; echo $?) "-F none wins over \$CPREMOTE_SSH_CONFIG (h1 is no name then: exit $RC)"
 
 # --- --helper '~/...': the build's helper copied into the remote home
 c -F "$CONFIG" h1 sh -c "mkdir -p ~/$HELPER_DIR && cat >~/$HELPER_DIR/helper && chmod 700 ~/$HELPER_DIR/helper" \
