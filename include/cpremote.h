@@ -37,7 +37,8 @@
  * Environment: CPREMOTE_RELAY (the relay program to start),
  * CPREMOTE_HELPER (the helper's path on the host) and CPREMOTE_SSH_CONFIG
  * (the ssh_config file when .config is NULL, so that a harness points
- * every caller at its hosts' config at once) are read with
+ * every caller at its hosts' config at once; "none" there or in .config
+ * reads no file, as ssh -F none) are read with
  * secure_getenv(), so a setuid or setgid program ignores them.  Without
  * CPREMOTE_RELAY the relay installed beside the library is started (found
  * from where the library was loaded: libexecdir of the same prefix, or
