@@ -13,6 +13,7 @@
 
 #include "cpremote.h"
 #include "cprun_args.h"
+#include "cprun_connect.h"
 #include "cprun_multi.h"
 #include "cprun_status.h"
 
@@ -247,7 +248,10 @@ int main(int argc, char **argv)
 	cprun_args_parse(&cl, argc, argv);
 	status_fd = cl.status_fd;
 	quiet = cl.quiet;
-	code = cl.multi ? run_multi(&cl) : run_single(&cl);
+	if (cl.connect_to != NULL)
+		code = cprun_connect(&cl.o, cl.connect_to); /* attaching to a running process */
+	else
+		code = cl.multi ? run_multi(&cl) : run_single(&cl);
 	cprun_args_free(&cl);
 	return code;
 }

@@ -17,6 +17,7 @@
 #define USAGE                                                                                 \
 	"usage: cprun [options] HOST PROGRAM [ARGS...]\n"                                     \
 	"       cprun [options] -H HOST,...|@FILE [-b] [--no-prefix] PROGRAM [ARGS...]\n"     \
+	"       cprun [options] --connect HOST:PATH\n"                                        \
 	"\n"                                                                                  \
 	"Runs PROGRAM on HOST over SSH.  HOST is an ssh_config name, [USER@]HOST, or\n"       \
 	"ssh://[USER@]HOST[:PORT].  PROGRAM finds its IPC channel on the fd\n"                \
@@ -57,12 +58,16 @@
 	"  -b                 with -H: gather identical outputs, print each once\n"           \
 	"  --no-prefix        with -H: no \"HOST: \" before each line\n"                      \
 	"  --status-fd N      write how PROGRAM ended as one line on fd N (not with -H)\n"    \
+	"  --connect HOST:PATH  join stdin/stdout to the socket file PATH that a running\n"   \
+	"                     process serves on HOST (line editing on a terminal)\n"          \
 	"  -h, --help, -V, --version\n"                                                       \
 	"\n"                                                                                  \
 	"exit status: PROGRAM's own; 128+N when it died of signal N; 2 usage error;\n"        \
 	"126 PROGRAM could not be started; 127 PROGRAM not found on HOST; 255\n"              \
 	"connection, host key, authentication, helper or relay failure, or an\n"              \
-	"unreadable -F file.  With -H, the highest of the hosts' statuses.\n"
+	"unreadable -F file.  With -H, the highest of the hosts' statuses.  With\n"           \
+	"--connect: 0 when the server closed the connection, 255 when it could not\n"         \
+	"be attached to.\n"
 
 enum {
 	OPT_NODE = 256,
@@ -73,6 +78,7 @@ enum {
 	OPT_NO_PREFIX,
 	OPT_STATUS_FD,
 	OPT_CHDIR,
+	OPT_CONNECT,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -86,6 +92,7 @@ static const struct option long_opts[] = {
 	{ "no-prefix", no_argument, NULL, OPT_NO_PREFIX },
 	{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
 	{ "chdir", required_argument, NULL, OPT_CHDIR },
+	{ "connect", required_argument, NULL, OPT_CONNECT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -279,6 +286,9 @@ static void parse_option(struct cprun_args *cl, int c, const char *arg)
 		if (fcntl(cl->status_fd, F_SETFD, FD_CLOEXEC) < 0)
 			cprun_die(2, "--status-fd", strerror(errno));
 		break;
+	case OPT_CONNECT:
+		cl->connect_to = arg;
+		break;
 	case 'h':
 	case OPT_HELP:
 		fputs(USAGE, stdout);
@@ -306,6 +316,16 @@ static void check_dest(const char *arg)
 /* Takes the operands (HOST unless -H, PROGRAM, ARGS) of the N at ARGV. */
 static void parse_operands(struct cprun_args *cl, int n, char **argv)
 {
+	if (cl->connect_to != NULL) {
+		/* Attaching to a running process (cprun_connect.c): no program, no -H. */
+		if (cl->multi || n > 0 || cl->env.n > 0 || cl->o.cwd != NULL || cl->node ||
+		    cl->chan_fd >= 0 || cl->status_fd >= 0 || cl->gather)
+			usage_error("--connect takes no PROGRAM, -H, -b, -e, --chdir, --node, --channel-fd "
+				    "or "
+				    "--status-fd",
+				    NULL);
+		return;
+	}
 	if (cl->multi) {
 		/* Multi-host mode: no HOST operand, one channel per child made by the library. */
 		if (cl->hosts.n == 0)
@@ -374,7 +394,7 @@ void cprun_args_parse(struct cprun_args *cl, int argc, char **argv)
 	resolve_config(&cl->o);
 	cl->o.ssh_options = cl->ssh_opts.v;
 	cl->o.env = cl->env.v;
-	if (cl->node || is_node(cl->o.file))
+	if (cl->node || (cl->o.file != NULL && is_node(cl->o.file)))
 		cl->o.flags |= CPREMOTE_NODE;
 }
 

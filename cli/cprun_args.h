@@ -22,6 +22,7 @@ struct cprun_args {
 	struct cprun_hosts hosts;
 	struct cprun_dest dest; /* HOST taken apart; o.host and maybe o.user point into it */
 	int node, chan_fd, prefix, multi, gather, null_stdin;
+	const char *connect_to; /* --connect HOST:PATH, or NULL */
 	int quiet; /* -q */
 	int status_fd; /* --status-fd, or -1 */
 };

@@ -107,6 +107,11 @@ same_as() { # same_as DESCRIPTION FLAGS -- OPTION
 same_as "-4 is -o AddressFamily=inet" "-4" "AddressFamily=inet"
 same_as "-6 is -o AddressFamily=inet6" "-6" "AddressFamily=inet6"
 same_as "-J h2 is -o ProxyJump=h2" "-J h2" "ProxyJump=h2"
+# The hosts have IPv4 addresses only: -4 reaches them, -6 cannot.
+c -F "$CONFIG" -4 h1 echo v4 </dev/null
+is "$RC:$OUT" "0:v4" "-4: an IPv4 host is reached"
+c -F "$CONFIG" -6 h1 true </dev/null
+ok $([ "$RC" = 255 ] && printf '%s' "$ERR" | grep -q inet6; echo $?) "-6: an IPv4-only host is refused, saying why ($ERR)"
 
 # --- ssh:// destinations
 c -F "$CONFIG" "ssh://$REMOTE_USER@h1:$CPREMOTE_TEST_PORT" sh -c 'echo "$USER"' </dev/null

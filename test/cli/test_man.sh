@@ -56,6 +56,7 @@ for f in $(grep -oE '\bcpremote_[a-z_]+\(' "$SRC/include/cpremote.h" | tr -d '('
 	printf '%s\n' "$text" | grep -q "$f(" || missing="$missing $f"
 done
 ok $([ -z "$missing" ]; echo $?) "cpremote(3) describes every function of cpremote.h${missing:+ (missing:$missing)}"
+missing=
 for e in $(grep -oE '\bCPREMOTE_E[A-Z_]+\b' "$SRC/include/cpremote.h" | sort -u); do
 	printf '%s\n' "$text" | grep -q "$e" || missing="$missing $e"
 done
