@@ -4,8 +4,10 @@
  * EXIT only after every byte they wrote has been queued before it.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -288,6 +290,39 @@ void child_output_gone(struct helper *h, struct child *c, int s)
 	outq_drop_data(h, c->id, s);
 }
 
+int child_tty_finish(struct helper *h, struct child *c)
+{
+	struct outstream *o = &c->out[CPR_STDOUT];
+	struct pollfd pfd;
+	int r;
+
+	if (!c->tty || !c->reaped || o->fd < 0 || o->credit == 0 || cpr_buf_len(&h->out) >= HELPER_OUT_HIGH)
+		return 0;
+	if ((r = child_read(h, c, CPR_STDOUT)) < 0 || o->fd < 0)
+		return r;
+	pfd = (struct pollfd){ .fd = o->fd, .events = POLLIN };
+	/*
+	 * More to read, or no one holds the slave any more (POLLHUP): the
+	 * next turns read on to the end of file, which comes only once the
+	 * kernel has handed over all the program wrote.  Only a terminal that
+	 * something left behind still holds is hung up here.
+	 */
+	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP)))
+		return 0;
+	if (o->credit == 0)
+		return 0;
+	/* Closing every master fd hangs the terminal up: what is left on it gets SIGHUP. */
+	in_close(c, CPR_STDIN);
+	return out_end(h, c, CPR_STDOUT);
+}
+
+void child_tty_resize(struct child *c, const struct winsize *ws)
+{
+	/* The kernel tells the terminal's foreground job by SIGWINCH. */
+	if (c->tty && c->out[CPR_STDOUT].fd >= 0)
+		(void)ioctl(c->out[CPR_STDOUT].fd, TIOCSWINSZ, ws);
+}
+
 /* Queues C's EXIT frame from its wait status. */
 static int exit_frame(struct helper *h, struct child *c)
 {
@@ -303,6 +338,8 @@ int children_finish(struct helper *h)
 	int r;
 
 	while ((c = *pp) != NULL) {
+		if ((r = child_tty_finish(h, c)) < 0)
+			return r;
 		if (!c->reaped || !c->out[CPR_CHANNEL].ended || !c->out[CPR_STDOUT].ended ||
 		    !c->out[CPR_STDERR].ended) {
 			pp = &c->next;

@@ -15,7 +15,7 @@ int outq_hello(struct helper *h)
 	uint8_t hello[CPR_HELLO_LEN];
 	int r;
 
-	cpr_hello_encode(hello, 0);
+	cpr_hello_encode(hello, CPR_CAP_TTY); /* it makes terminals (spawn.c) */
 	if ((r = cpr_buf_append(&h->out, hello, sizeof(hello))) < 0)
 		return r;
 	h->out_opaque += sizeof(hello);

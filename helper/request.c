@@ -57,6 +57,8 @@ void spawn_req_free(struct spawn_req *req)
 	vec_free(req->argv);
 	vec_free(req->env);
 	free(req->cwd);
+	free(req->term);
+	free(req->modes);
 	memset(req, 0, sizeof(*req));
 }
 
@@ -91,6 +93,24 @@ int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 				return -ENOMEM;
 			}
 			break;
+		case CPR_F_TTY:
+			if (cpr_winsize_decode(v, vlen, &req->ws) < 0)
+				goto bad;
+			req->tty = 1;
+			break;
+		case CPR_F_TERM:
+			free(req->term);
+			req->term = NULL;
+			if ((e = field_str(v, vlen, &req->term)) < 0)
+				return e;
+			break;
+		case CPR_F_TTY_MODES:
+			free(req->modes);
+			if ((req->modes = malloc(vlen ? vlen : 1)) == NULL)
+				return -ENOMEM;
+			memcpy(req->modes, v, vlen);
+			req->modes_len = vlen;
+			break;
 		case CPR_F_FLAGS:
 			if (vlen != 4)
 				goto bad;
@@ -110,7 +130,12 @@ int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 			break;
 		}
 	}
-	if (k < 0 || req->file == NULL || req->file[0] == '\0')
+	if (k < 0)
+		goto bad;
+	/* The login shell is the user's, found on the host (spawn.c). */
+	if (req->flags & CPR_SPAWN_LOGIN)
+		return 0;
+	if (req->file == NULL || req->file[0] == '\0')
 		goto bad;
 	if (req->argv == NULL) {
 		if ((s = strdup(req->file)) == NULL)

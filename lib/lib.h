@@ -24,6 +24,7 @@ struct cpremote_child {
 	char *errmsg; /* detail of a failure reported while running, or NULL */
 	char *host; /* for the messages the relay could not word itself */
 	pid_t owner; /* the process that started it; a fork of it may only free its copy */
+	int tty; /* started with CPREMOTE_TTY: cpremote_resize() applies */
 };
 
 /*
@@ -77,5 +78,13 @@ int lib_send_all(int fd, const void *buf, size_t len);
  * large for one frame.
  */
 int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out);
+
+/*
+ * Appends the terminal's fields of a CPREMOTE_TTY request to B: the
+ * window (opts->rows/cols, else the caller's stdin's when a terminal, else
+ * 24x80), TERM and the modes (opts->termios, else stdin's when a
+ * terminal, else none).  Returns 0, or -1 when B is full.
+ */
+int lib_tty_fields(const struct cpremote_options *opts, struct cpr_buf *b);
 
 #endif

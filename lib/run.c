@@ -10,8 +10,9 @@
 #include "fdpass.h"
 #include "lib.h"
 
-#define KNOWN_FLAGS \
-	(CPREMOTE_NODE | CPREMOTE_ACCEPT_NEW | CPREMOTE_CHANNEL_FD | CPREMOTE_NO_UPLOAD | CPREMOTE_NOWAIT)
+#define KNOWN_FLAGS                                                                               \
+	(CPREMOTE_NODE | CPREMOTE_ACCEPT_NEW | CPREMOTE_CHANNEL_FD | CPREMOTE_NO_UPLOAD | CPREMOTE_NOWAIT | \
+	 CPREMOTE_TTY | CPREMOTE_LOGIN_SHELL)
 
 /*
  * The size of the first published struct cpremote_options: up to and
@@ -53,8 +54,16 @@ static int validate(const struct cpremote_options *opts)
 		lib_errmsg_set("no host given");
 		return CPREMOTE_EINVAL;
 	}
-	if (opts->file == NULL || *opts->file == '\0') {
+	if ((opts->flags & CPREMOTE_LOGIN_SHELL) && (opts->file != NULL || opts->argv != NULL)) {
+		lib_errmsg_set("%s: CPREMOTE_LOGIN_SHELL runs the login shell: no program or argv", opts->host);
+		return CPREMOTE_EINVAL;
+	}
+	if (!(opts->flags & CPREMOTE_LOGIN_SHELL) && (opts->file == NULL || *opts->file == '\0')) {
 		lib_errmsg_set("%s: no program given", opts->host);
+		return CPREMOTE_EINVAL;
+	}
+	if ((opts->flags & CPREMOTE_TTY) && opts->stdio[1].mode == CPREMOTE_STDIO_NULL) {
+		lib_errmsg_set("%s: CPREMOTE_TTY: the terminal's output needs a stdout (stdio[1])", opts->host);
 		return CPREMOTE_EINVAL;
 	}
 	if (opts->flags & ~KNOWN_FLAGS) {
@@ -210,6 +219,9 @@ static int child_fds_make(struct cpremote_child *c, const struct cpremote_option
 	}
 
 	for (int i = 0; i < 3; i++) {
+		/* On a terminal the program's stderr is the terminal too: it comes out of stdout. */
+		if (i == 2 && (opts->flags & CPREMOTE_TTY))
+			continue;
 		switch (opts->stdio[i].mode) {
 		case CPREMOTE_STDIO_NULL:
 			continue;
@@ -249,6 +261,9 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 		*childp = NULL;
 	if ((r = options_copy(caller_opts, childp, &copy)) < 0 || (r = validate(opts)) < 0)
 		return r;
+	/* What the messages call it; the frame carries no program for it (spawn_frame.c). */
+	if (opts->flags & CPREMOTE_LOGIN_SHELL)
+		opts->file = "login shell";
 	if ((r = lib_spawn_frame(opts, &frame)) < 0)
 		goto out;
 	if ((c = child_new()) == NULL || (c->host = strdup(opts->host)) == NULL) {
@@ -256,6 +271,7 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 		lib_errmsg_set("%s: %s: out of memory", opts->host, opts->file);
 		goto out;
 	}
+	c->tty = (opts->flags & CPREMOTE_TTY) != 0;
 	if ((r = child_fds_make(c, opts, &pf)) < 0) {
 		lib_errmsg_set("%s: %s: %s", opts->host, opts->file, cpremote_strerror(r));
 		goto out;

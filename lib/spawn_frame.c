@@ -29,7 +29,7 @@ int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
 	const char *helper = opts->helper;
 	const char *only_file[2] = { opts->file, NULL };
 	uint8_t stdio[3];
-	int r = CPREMOTE_EINVAL;
+	int login = (opts->flags & CPREMOTE_LOGIN_SHELL) != 0, r = CPREMOTE_EINVAL;
 
 	if (helper == NULL) {
 		/* Absent, the relay's default applies ("cpremote-helper" on PATH). */
@@ -52,10 +52,13 @@ int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
 	    cpr_field_put_u32(&p, CPR_F_CALLER_PGRP, (uint32_t)getpgrp()) < 0 ||
 	    ((opts->flags & CPREMOTE_ACCEPT_NEW) && cpr_field_put_u32(&p, CPR_F_ACCEPT_NEW, 1) < 0) ||
 	    ((opts->flags & CPREMOTE_NO_UPLOAD) && cpr_field_put_u32(&p, CPR_F_NO_UPLOAD, 1) < 0) ||
-	    cpr_field_put_str(&p, CPR_F_FILE, opts->file) < 0 ||
-	    put_list(&p, CPR_F_ARG, opts->argv != NULL ? opts->argv : only_file) < 0 ||
+	    /* The login shell is found on the host: no program or arguments. */
+	    (!login && (cpr_field_put_str(&p, CPR_F_FILE, opts->file) < 0 ||
+			put_list(&p, CPR_F_ARG, opts->argv != NULL ? opts->argv : only_file) < 0)) ||
 	    put_list(&p, CPR_F_ENV, opts->env) < 0 || put_opt_str(&p, CPR_F_CWD, opts->cwd) < 0 ||
-	    cpr_field_put_u32(&p, CPR_F_FLAGS, (opts->flags & CPREMOTE_NODE) ? CPR_SPAWN_NODE : 0) < 0 ||
+	    cpr_field_put_u32(&p, CPR_F_FLAGS, ((opts->flags & CPREMOTE_NODE) ? CPR_SPAWN_NODE : 0) |
+							(login ? CPR_SPAWN_LOGIN : 0)) < 0 ||
+	    ((opts->flags & CPREMOTE_TTY) && lib_tty_fields(opts, &p) < 0) ||
 	    cpr_field_put(&p, CPR_F_STDIO, stdio, sizeof(stdio)) < 0) {
 		lib_errmsg_set("%s: %s: arguments, environment and options exceed %u bytes", opts->host,
 			       opts->file, CPR_MAX_SPAWN);

@@ -52,6 +52,7 @@ struct conn {
 	struct keepalive ka;
 	struct event *idle; /* ControlPersist: how long the connection outlives its last child */
 	int ready; /* the helper's hello arrived */
+	uint32_t helper_caps; /* from the helper's hello: CPR_CAP_TTY */
 	int dead; /* failed or closed: freed by the sweep */
 	struct cpr_buf in, out;
 	struct kid *kids;
@@ -218,6 +219,11 @@ static void on_ready(struct conn *k)
 	rlog(k->ctx, 1, "%s: helper ready", k->key.host);
 }
 
+uint32_t conn_helper_caps(const struct conn *k)
+{
+	return k->helper_caps;
+}
+
 /* Waits for the helper's hello among whatever the login shell printed.  Returns 0, or the code K failed with. */
 static int find_hello(struct conn *k)
 {
@@ -245,6 +251,7 @@ static int find_hello(struct conn *k)
 				 k->key.host, k->helper, version, CPR_VERSION);
 	}
 	cpr_buf_consume(&k->in, (size_t)n);
+	k->helper_caps = caps;
 	on_ready(k);
 	return 0;
 }

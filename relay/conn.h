@@ -46,6 +46,12 @@ struct conn *conn_attach(const struct relay_ctx *ctx, struct spawn_request *r,
 /* Whether frames may be queued now (the helper has been started). */
 int conn_can_send(const struct conn *k);
 
+/*
+ * The capabilities of the helper's hello (CPR_CAP_TTY); 0 before it
+ * came.  The helper sends its hello before any answer to a SPAWN.
+ */
+uint32_t conn_helper_caps(const struct conn *k);
+
 /* Forgets child ID (it is finished). */
 void conn_detach(struct conn *k, uint32_t id);
 
