@@ -17,9 +17,11 @@
 #include "cprun_hosts.h"
 #include "cprun_multi.h"
 #include "cprun_status.h"
+#include "cprun_tty.h"
 
 #define USAGE                                                                                 \
 	"usage: cprun [options] HOST PROGRAM [ARGS...]\n"                                     \
+	"       cprun [options] HOST        (the login shell, on a terminal)\n"               \
 	"       cprun [options] -H HOST,...|@FILE [--no-prefix] PROGRAM [ARGS...]\n"          \
 	"\n"                                                                                  \
 	"Runs PROGRAM on HOST over SSH.  PROGRAM finds its IPC channel on the fd\n"           \
@@ -40,6 +42,9 @@
 	"  -o OPTION=VALUE    ssh option, as ssh -o (repeatable)\n"                           \
 	"  -v                 more diagnostics on stderr (repeatable, up to 3)\n"             \
 	"  -e VAR=VALUE       add to PROGRAM's environment (repeatable)\n"                    \
+	"  -t                 run PROGRAM on a terminal on HOST (-tt: even when stdin is\n"   \
+	"                     none); ~. after a newline ends the session\n"                   \
+	"  -T                 no terminal, also for the login shell\n"                         \
 	"  -C DIR             working directory on HOST\n"                                    \
 	"  --node             PROGRAM is Node.js: also set NODE_CHANNEL_FD (the default\n"    \
 	"                     when PROGRAM's basename is \"node\")\n"                         \
@@ -210,24 +215,29 @@ static int output_lost(cpremote_child *child, int code)
  * program exited, while what it left behind keeps its output open: a
  * local shell would not wait for them either.
  */
-static int supervise(cpremote_child *child, int sfd, const char *host)
+static int supervise(cpremote_child *child, int sfd, const char *host, int on_tty)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[4];
 	struct signalfd_siginfo si;
-	int status, r;
+	int status, r, ntty = 0;
 
 	pfd[0].fd = cpremote_exit_fd(child);
 	pfd[0].events = POLLIN;
 	pfd[1].fd = sfd;
 	pfd[1].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (on_tty)
+			ntty = cprun_tty_pollfds(&pfd[2]);
+		if (poll(pfd, (nfds_t)(2 + ntty), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die(255, "poll", strerror(errno));
 		}
 		/* The status first: a signal must know whether the child runs yet. */
 		r = cpremote_wait(child, &status, CPREMOTE_WNOHANG);
+		/* Whatever ends the session, the messages and the shell after it find the terminal as it was. */
+		if (r != 0)
+			cprun_tty_restore();
 		if (r < 0) {
 			/* The message names the host. */
 			fprintf(stderr, "cprun: %s\n", cpremote_child_errmsg(child));
@@ -241,20 +251,30 @@ static int supervise(cpremote_child *child, int sfd, const char *host)
 				report_status("exit", WEXITSTATUS(status), NULL);
 			return output_lost(child, cprun_status_wait(status));
 		}
+		if (ntty > 0 && (r = cprun_tty_ready(child, &pfd[2], ntty, host)) >= 0)
+			return r;
 		if (!(pfd[1].revents & POLLIN))
 			continue;
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			int sig = (int)si.ssi_signo;
 
+			if (sig == SIGWINCH) {
+				cprun_tty_winch(child);
+				continue;
+			}
+
 			if (cpremote_pid(child) < 0 && sig != SIGUSR1 && sig != SIGUSR2) {
+				cprun_tty_restore();
 				fprintf(stderr, "cprun: %s: interrupted before the program started\n", host);
 				/* As a local child killed at once: it ended by that signal. */
 				report_status("signal", sig, NULL);
 				return 128 + sig;
 			}
 			(void)cpremote_kill(child, sig);
-			if (cprun_status_ends_drain(sig) && cpremote_exited(child, NULL))
+			if (cprun_status_ends_drain(sig) && cpremote_exited(child, NULL)) {
+				cprun_tty_restore();
 				return drain_interrupted(child, host, sig);
+			}
 		}
 	}
 }
@@ -274,7 +294,7 @@ int main(int argc, char **argv)
 	struct cprun_hosts hosts = { 0 };
 	cpremote_child *child = NULL;
 	sigset_t fwd;
-	int c, r, sfd, code;
+	int c, r, sfd, code, on_tty = 0;
 
 	/* Each repeatable option takes at least one argv slot: argc bounds them. */
 	ssh_opts = calloc((size_t)argc + 1, sizeof(*ssh_opts));
@@ -283,7 +303,7 @@ int main(int argc, char **argv)
 		die(255, "out of memory", NULL);
 
 	/* '+': stop at HOST, so PROGRAM's own options are never taken for ours. */
-	while ((c = getopt_long(argc, argv, "+p:l:i:F:o:ve:C:H:", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:l:i:F:o:ve:C:H:tT", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			o.port = parse_nonneg(optarg);
@@ -301,6 +321,11 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			ssh_opts[nssh++] = optarg;
+			cprun_tty_ssh_option(optarg);
+			break;
+		case 't':
+		case 'T':
+			cprun_tty_option(c);
 			break;
 		case 'v':
 			if (o.verbosity < 3)
@@ -372,17 +397,23 @@ int main(int argc, char **argv)
 		o.file = argv[optind];
 		o.argv = (const char *const *)&argv[optind];
 	} else {
-		if (argc - optind < 2)
-			usage_error(argc - optind == 0 ? "no HOST given" : "no PROGRAM given", NULL);
+		if (argc - optind < 1)
+			usage_error("no HOST given", NULL);
 		if (!prefix)
 			usage_error("--no-prefix needs -H", NULL);
 		o.host = argv[optind];
-		o.file = argv[optind + 1];
-		o.argv = (const char *const *)&argv[optind + 1];
+		on_tty = cprun_tty_decide(argc - optind >= 2, 0);
+		if (argc - optind >= 2) {
+			o.file = argv[optind + 1];
+			o.argv = (const char *const *)&argv[optind + 1];
+		} else {
+			/* As ssh HOST: the login shell, reading stdin when it is no terminal. */
+			o.flags |= CPREMOTE_LOGIN_SHELL;
+		}
 	}
 	o.ssh_options = nssh > 0 ? ssh_opts : NULL;
 	o.env = nenv > 0 ? env : NULL;
-	if (node || is_node(o.file))
+	if (node || (o.file != NULL && is_node(o.file)))
 		o.flags |= CPREMOTE_NODE;
 	if (multi) {
 		code = cprun_multi(&o, &hosts, prefix, fwd_signals,
@@ -395,6 +426,8 @@ int main(int argc, char **argv)
 	/* A closed stdio fd of ours becomes the child's /dev/null rather than a failure. */
 	for (int i = 0; i < 3; i++)
 		o.stdio[i].mode = fcntl(i, F_GETFD) >= 0 ? CPREMOTE_STDIO_INHERIT : CPREMOTE_STDIO_NULL;
+	if (on_tty)
+		cprun_tty_options(&o);
 
 	if (chan_fd < 0)
 		chan_fd = env_channel_fd();
@@ -418,6 +451,9 @@ int main(int argc, char **argv)
 	sigemptyset(&fwd);
 	for (size_t i = 0; i < sizeof(fwd_signals) / sizeof(fwd_signals[0]); i++)
 		sigaddset(&fwd, fwd_signals[i]);
+	/* Not forwarded: the size is read here and sent (cprun_tty_winch()). */
+	if (on_tty)
+		sigaddset(&fwd, SIGWINCH);
 	if (sigprocmask(SIG_BLOCK, &fwd, NULL) < 0 ||
 	    (sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		die(255, "signalfd", strerror(errno));
@@ -437,7 +473,10 @@ int main(int argc, char **argv)
 		free(env);
 		return code;
 	}
-	code = supervise(child, sfd, o.host);
+	if (on_tty && cprun_tty_start(child) < 0)
+		code = 255;
+	else
+		code = supervise(child, sfd, o.host, on_tty);
 	cpremote_free(child);
 	free(ssh_opts);
 	free(env);

@@ -208,6 +208,24 @@ static void in_close(struct child *c, int s)
 	in->fd = -1;
 }
 
+/*
+ * The relay's EOF on a stream was reached.  A terminal has no end of
+ * input but its EOF character (Ctrl-D), which is what a program reading
+ * it takes for one: `printf 'cmd\n' | cprun -tt HOST sh` ends.
+ */
+static void in_eof_reached(struct child *c, int s)
+{
+	struct termios t;
+	char eof;
+
+	if (c->tty && s == CPR_STDIN && c->in[s].fd >= 0 && tcgetattr(c->in[s].fd, &t) == 0 &&
+	    t.c_cc[VEOF] != _POSIX_VDISABLE) {
+		eof = (char)t.c_cc[VEOF];
+		(void)write(c->in[s].fd, &eof, 1);
+	}
+	in_close(c, s);
+}
+
 /* The child no longer reads this stream: drop what waits, and credit it so the relay never stalls. */
 static void in_break(struct child *c, int s)
 {
@@ -245,7 +263,7 @@ int child_write(struct helper *h, struct child *c, int s)
 	}
 	if (cpr_buf_len(&in->buf) == 0) {
 		if (in->eof)
-			in_close(c, s);
+			in_eof_reached(c, s);
 		return in_credit(h, c, s, 0);
 	}
 	return 0;
@@ -275,7 +293,7 @@ void child_input_eof(struct helper *h, struct child *c, int s)
 
 	in->eof = 1;
 	if (cpr_buf_len(&in->buf) == 0)
-		in_close(c, s);
+		in_eof_reached(c, s);
 }
 
 void child_output_gone(struct helper *h, struct child *c, int s)
