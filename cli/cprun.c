@@ -320,8 +320,8 @@ int main(int argc, char **argv)
 			o.config = optarg;
 			break;
 		case 'o':
-			ssh_opts[nssh++] = optarg;
-			cprun_tty_ssh_option(optarg);
+			if (!cprun_tty_ssh_option(optarg))
+				ssh_opts[nssh++] = optarg;
 			break;
 		case 't':
 		case 'T':

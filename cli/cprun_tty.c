@@ -16,6 +16,7 @@
 /* What was asked: -1 never (-T, "no"), 0 auto, 1 if stdin is a terminal (-t, "yes"), 2 force (-tt). */
 static int asked;
 static int from_option; /* -t or -T came: they override RequestTTY, as on ssh's command line */
+static int t_count; /* how many -t */
 
 static struct {
 	int raw; /* the local terminal is in raw mode: saved holds its modes */
@@ -35,20 +36,21 @@ void cprun_tty_option(int letter)
 	if (letter == 'T')
 		asked = -1;
 	else
-		asked = asked >= 1 ? 2 : 1;
+		asked = ++t_count >= 2 ? 2 : 1;
 }
 
-void cprun_tty_ssh_option(const char *option)
+int cprun_tty_ssh_option(const char *option)
 {
 	static const char *const values[] = { "no", "auto", "yes", "force" };
 	const char *key = "RequestTTY";
 	size_t klen = strlen(key);
 
-	if (from_option || strncasecmp(option, key, klen) != 0 || (option[klen] != '=' && option[klen] != ' '))
-		return;
+	if (strncasecmp(option, key, klen) != 0 || (option[klen] != '=' && option[klen] != ' '))
+		return 0;
 	for (int i = 0; i < 4; i++)
-		if (strcasecmp(option + klen + 1, values[i]) == 0)
+		if (!from_option && strcasecmp(option + klen + 1, values[i]) == 0)
 			asked = i - 1;
+	return 1;
 }
 
 int cprun_tty_decide(int have_program, int quiet)

@@ -15,8 +15,12 @@
 /* Takes -t (more than once: force) or -T (never). */
 void cprun_tty_option(int letter);
 
-/* Takes an ssh option "RequestTTY=yes|no|force|auto" (other options are not ours: ignored). */
-void cprun_tty_ssh_option(const char *option);
+/*
+ * Takes an ssh option "RequestTTY=yes|no|force|auto" (-t and -T win over
+ * it, in any order).  Returns 1 when OPTION was that (cprun's own, not
+ * for the library), else 0.
+ */
+int cprun_tty_ssh_option(const char *option);
 
 /*
  * Decides, once the options are read, whether the program runs on a

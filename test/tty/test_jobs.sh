@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# test_jobs.sh — job control of a remote shell on a terminal (issue 11):
+# in tmux, `cprun -t h1 bash -i`, then `sleep 100`, Ctrl-Z (the remote
+# bash stops its job; cprun itself is not stopped), `bg`, `jobs` (Running),
+# `kill %1` (the sleep is gone from the host), `exit` (cprun exits 0).
+# Ctrl-Z is a byte in raw mode: the remote terminal's line discipline
+# makes it SIGTSTP for the remote foreground job.  Speaks TAP.
+set -u
+. "$(dirname "$0")/tty_lib.sh"
+trap tty_cleanup EXIT
+
+tmux_start
+ok $? "bash runs at a prompt in tmux"
+line "$CPR -e 'PS1=REMOTE\$ ' -t h1 bash --norc --noprofile -i"
+wait_for "$STEP_S" pane_has '^REMOTE\$ $'
+ok $? "bash -i on h1 prints its prompt"
+line "sleep 100"
+wait_for "$STEP_S" some_tagged sleep
+ok $? "sleep 100 runs on the host"
+sleep 0.3
+keys C-z
+wait_for "$STEP_S" pane_has '^\[1\]\+ +Stopped +sleep 100$'
+ok $? "Ctrl-Z: the remote bash reports its job Stopped"
+cprun_running
+ok $? "Ctrl-Z: cprun itself is not stopped"
+line "bg"
+wait_for "$STEP_S" pane_has '^\[1\]\+ sleep 100 &$'
+ok $? "bg: the job continues in the background"
+line "jobs"
+wait_for "$STEP_S" pane_has '^\[1\]\+ +Running +sleep 100 &$'
+ok $? "jobs: Running"
+line "kill %1"
+wait_for "$STEP_S" none_tagged sleep
+ok $? "kill %1: the sleep is gone from the host"
+line "jobs; echo jobs-done"
+wait_for "$STEP_S" pane_has '^jobs-done$'
+ok $? "the remote shell goes on"
+line "exit"
+wait_for "$STEP_S" no_cprun
+ok $? "exit ends the session"
+rc_is 0 "cprun exits 0"
+[ "$failed" = 0 ] || dump_pane
+
+done_testing
