@@ -44,7 +44,7 @@
 	"  -e VAR=VALUE       add to PROGRAM's environment (repeatable)\n"                    \
 	"  -t                 run PROGRAM on a terminal on HOST (-tt: even when stdin is\n"   \
 	"                     none); ~. after a newline ends the session\n"                   \
-	"  -T                 no terminal, also for the login shell\n"                         \
+	"  -T                 no terminal, also for the login shell\n"                        \
 	"  -C DIR             working directory on HOST\n"                                    \
 	"  --node             PROGRAM is Node.js: also set NODE_CHANNEL_FD (the default\n"    \
 	"                     when PROGRAM's basename is \"node\")\n"                         \

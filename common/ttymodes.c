@@ -40,14 +40,19 @@ static const struct {
 	uint8_t op;
 	int idx;
 } ccs[] = {
-	{ CPR_TM_VINTR, VINTR },     { CPR_TM_VQUIT, VQUIT },	  { CPR_TM_VERASE, VERASE },
-	{ CPR_TM_VKILL, VKILL },     { CPR_TM_VEOF, VEOF },	  { CPR_TM_VEOL, VEOL },
-	{ CPR_TM_VEOL2, VEOL2 },     { CPR_TM_VSTART, VSTART },	  { CPR_TM_VSTOP, VSTOP },
-	{ CPR_TM_VSUSP, VSUSP },     { CPR_TM_VREPRINT, VREPRINT }, { CPR_TM_VWERASE, VWERASE },
-	{ CPR_TM_VLNEXT, VLNEXT },   { CPR_TM_VDISCARD, VDISCARD },
+	{ CPR_TM_VINTR, VINTR },   { CPR_TM_VQUIT, VQUIT },       { CPR_TM_VERASE, VERASE },
+	{ CPR_TM_VKILL, VKILL },   { CPR_TM_VEOF, VEOF },         { CPR_TM_VEOL, VEOL },
+	{ CPR_TM_VEOL2, VEOL2 },   { CPR_TM_VSTART, VSTART },     { CPR_TM_VSTOP, VSTOP },
+	{ CPR_TM_VSUSP, VSUSP },   { CPR_TM_VREPRINT, VREPRINT }, { CPR_TM_VWERASE, VWERASE },
+	{ CPR_TM_VLNEXT, VLNEXT }, { CPR_TM_VDISCARD, VDISCARD },
 };
 
-enum which { IFLAG, OFLAG, CFLAG, LFLAG };
+enum which {
+	IFLAG,
+	OFLAG,
+	CFLAG,
+	LFLAG
+};
 
 /* Flags: opcode, which word of the termios, the bit. */
 static const struct {
@@ -55,16 +60,21 @@ static const struct {
 	enum which w;
 	tcflag_t bit;
 } flags[] = {
-	{ CPR_TM_IGNPAR, IFLAG, IGNPAR },   { CPR_TM_PARMRK, IFLAG, PARMRK },	{ CPR_TM_INPCK, IFLAG, INPCK },
-	{ CPR_TM_ISTRIP, IFLAG, ISTRIP },   { CPR_TM_INLCR, IFLAG, INLCR },	{ CPR_TM_IGNCR, IFLAG, IGNCR },
-	{ CPR_TM_ICRNL, IFLAG, ICRNL },	    { CPR_TM_IXON, IFLAG, IXON },	{ CPR_TM_IXANY, IFLAG, IXANY },
-	{ CPR_TM_IXOFF, IFLAG, IXOFF },	    { CPR_TM_IMAXBEL, IFLAG, IMAXBEL }, { CPR_TM_IUTF8, IFLAG, IUTF8 },
-	{ CPR_TM_ISIG, LFLAG, ISIG },	    { CPR_TM_ICANON, LFLAG, ICANON },	{ CPR_TM_ECHO, LFLAG, ECHO },
-	{ CPR_TM_ECHOE, LFLAG, ECHOE },	    { CPR_TM_ECHOK, LFLAG, ECHOK },	{ CPR_TM_ECHONL, LFLAG, ECHONL },
-	{ CPR_TM_NOFLSH, LFLAG, NOFLSH },   { CPR_TM_TOSTOP, LFLAG, TOSTOP },	{ CPR_TM_IEXTEN, LFLAG, IEXTEN },
-	{ CPR_TM_ECHOCTL, LFLAG, ECHOCTL }, { CPR_TM_ECHOKE, LFLAG, ECHOKE },	{ CPR_TM_OPOST, OFLAG, OPOST },
-	{ CPR_TM_ONLCR, OFLAG, ONLCR },	    { CPR_TM_OCRNL, OFLAG, OCRNL },	{ CPR_TM_ONOCR, OFLAG, ONOCR },
-	{ CPR_TM_ONLRET, OFLAG, ONLRET },   { CPR_TM_PARENB, CFLAG, PARENB },	{ CPR_TM_PARODD, CFLAG, PARODD },
+	{ CPR_TM_IGNPAR, IFLAG, IGNPAR },   { CPR_TM_PARMRK, IFLAG, PARMRK },
+	{ CPR_TM_INPCK, IFLAG, INPCK },     { CPR_TM_ISTRIP, IFLAG, ISTRIP },
+	{ CPR_TM_INLCR, IFLAG, INLCR },     { CPR_TM_IGNCR, IFLAG, IGNCR },
+	{ CPR_TM_ICRNL, IFLAG, ICRNL },     { CPR_TM_IXON, IFLAG, IXON },
+	{ CPR_TM_IXANY, IFLAG, IXANY },     { CPR_TM_IXOFF, IFLAG, IXOFF },
+	{ CPR_TM_IMAXBEL, IFLAG, IMAXBEL }, { CPR_TM_IUTF8, IFLAG, IUTF8 },
+	{ CPR_TM_ISIG, LFLAG, ISIG },       { CPR_TM_ICANON, LFLAG, ICANON },
+	{ CPR_TM_ECHO, LFLAG, ECHO },       { CPR_TM_ECHOE, LFLAG, ECHOE },
+	{ CPR_TM_ECHOK, LFLAG, ECHOK },     { CPR_TM_ECHONL, LFLAG, ECHONL },
+	{ CPR_TM_NOFLSH, LFLAG, NOFLSH },   { CPR_TM_TOSTOP, LFLAG, TOSTOP },
+	{ CPR_TM_IEXTEN, LFLAG, IEXTEN },   { CPR_TM_ECHOCTL, LFLAG, ECHOCTL },
+	{ CPR_TM_ECHOKE, LFLAG, ECHOKE },   { CPR_TM_OPOST, OFLAG, OPOST },
+	{ CPR_TM_ONLCR, OFLAG, ONLCR },     { CPR_TM_OCRNL, OFLAG, OCRNL },
+	{ CPR_TM_ONOCR, OFLAG, ONOCR },     { CPR_TM_ONLRET, OFLAG, ONLRET },
+	{ CPR_TM_PARENB, CFLAG, PARENB },   { CPR_TM_PARODD, CFLAG, PARODD },
 };
 
 /* Speeds a termios can be set to, and their bits per second. */
@@ -72,10 +82,10 @@ static const struct {
 	speed_t code;
 	uint32_t bps;
 } speeds[] = {
-	{ B0, 0 },	     { B50, 50 },	  { B75, 75 },		{ B110, 110 },	     { B134, 134 },
-	{ B150, 150 },	     { B200, 200 },	  { B300, 300 },	{ B600, 600 },	     { B1200, 1200 },
-	{ B1800, 1800 },     { B2400, 2400 },	  { B4800, 4800 },	{ B9600, 9600 },     { B19200, 19200 },
-	{ B38400, 38400 },   { B57600, 57600 },	  { B115200, 115200 },	{ B230400, 230400 }, { B460800, 460800 },
+	{ B0, 0 },         { B50, 50 },       { B75, 75 },         { B110, 110 },       { B134, 134 },
+	{ B150, 150 },     { B200, 200 },     { B300, 300 },       { B600, 600 },       { B1200, 1200 },
+	{ B1800, 1800 },   { B2400, 2400 },   { B4800, 4800 },     { B9600, 9600 },     { B19200, 19200 },
+	{ B38400, 38400 }, { B57600, 57600 }, { B115200, 115200 }, { B230400, 230400 }, { B460800, 460800 },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -117,7 +127,8 @@ int cpr_tty_modes_encode(const struct termios *t, struct cpr_buf *out)
 	int r = 0;
 
 	for (size_t i = 0; i < COUNT(ccs); i++)
-		r |= put_mode(out, ccs[i].op, c.c_cc[ccs[i].idx] == _POSIX_VDISABLE ? 255 : c.c_cc[ccs[i].idx]);
+		r |= put_mode(out, ccs[i].op,
+			      c.c_cc[ccs[i].idx] == _POSIX_VDISABLE ? 255 : c.c_cc[ccs[i].idx]);
 	for (size_t i = 0; i < COUNT(flags); i++)
 		r |= put_mode(out, flags[i].op, (*word(&c, flags[i].w) & flags[i].bit) != 0);
 	r |= put_mode(out, CPR_TM_CS7, (c.c_cflag & CSIZE) == CS7);

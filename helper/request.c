@@ -62,6 +62,26 @@ void spawn_req_free(struct spawn_req *req)
 	memset(req, 0, sizeof(*req));
 }
 
+/* One of the terminal's fields (CPR_F_TTY, CPR_F_TERM, CPR_F_TTY_MODES) into REQ.  0, -EINVAL or -ENOMEM. */
+static int take_tty_field(struct spawn_req *req, uint8_t tag, const uint8_t *v, uint32_t vlen)
+{
+	if (tag == CPR_F_TTY) {
+		req->tty = 1;
+		return cpr_winsize_decode(v, vlen, &req->ws) < 0 ? -EINVAL : 0;
+	}
+	if (tag == CPR_F_TERM) {
+		free(req->term);
+		req->term = NULL;
+		return field_str(v, vlen, &req->term);
+	}
+	free(req->modes);
+	if ((req->modes = malloc(vlen ? vlen : 1)) == NULL)
+		return -ENOMEM;
+	memcpy(req->modes, v, vlen);
+	req->modes_len = vlen;
+	return 0;
+}
+
 int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 {
 	struct cpr_reader rd = { .p = p, .left = len };
@@ -94,22 +114,10 @@ int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 			}
 			break;
 		case CPR_F_TTY:
-			if (cpr_winsize_decode(v, vlen, &req->ws) < 0)
-				goto bad;
-			req->tty = 1;
-			break;
 		case CPR_F_TERM:
-			free(req->term);
-			req->term = NULL;
-			if ((e = field_str(v, vlen, &req->term)) < 0)
-				return e;
-			break;
 		case CPR_F_TTY_MODES:
-			free(req->modes);
-			if ((req->modes = malloc(vlen ? vlen : 1)) == NULL)
-				return -ENOMEM;
-			memcpy(req->modes, v, vlen);
-			req->modes_len = vlen;
+			if ((e = take_tty_field(req, tag, v, vlen)) < 0)
+				return e;
 			break;
 		case CPR_F_FLAGS:
 			if (vlen != 4)

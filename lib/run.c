@@ -10,7 +10,7 @@
 #include "fdpass.h"
 #include "lib.h"
 
-#define KNOWN_FLAGS                                                                               \
+#define KNOWN_FLAGS                                                                                         \
 	(CPREMOTE_NODE | CPREMOTE_ACCEPT_NEW | CPREMOTE_CHANNEL_FD | CPREMOTE_NO_UPLOAD | CPREMOTE_NOWAIT | \
 	 CPREMOTE_TTY | CPREMOTE_LOGIN_SHELL)
 
@@ -55,7 +55,8 @@ static int validate(const struct cpremote_options *opts)
 		return CPREMOTE_EINVAL;
 	}
 	if ((opts->flags & CPREMOTE_LOGIN_SHELL) && (opts->file != NULL || opts->argv != NULL)) {
-		lib_errmsg_set("%s: CPREMOTE_LOGIN_SHELL runs the login shell: no program or argv", opts->host);
+		lib_errmsg_set("%s: CPREMOTE_LOGIN_SHELL runs the login shell: no program or argv",
+			       opts->host);
 		return CPREMOTE_EINVAL;
 	}
 	if (!(opts->flags & CPREMOTE_LOGIN_SHELL) && (opts->file == NULL || *opts->file == '\0')) {
@@ -63,7 +64,8 @@ static int validate(const struct cpremote_options *opts)
 		return CPREMOTE_EINVAL;
 	}
 	if ((opts->flags & CPREMOTE_TTY) && opts->stdio[1].mode == CPREMOTE_STDIO_NULL) {
-		lib_errmsg_set("%s: CPREMOTE_TTY: the terminal's output needs a stdout (stdio[1])", opts->host);
+		lib_errmsg_set("%s: CPREMOTE_TTY: the terminal's output needs a stdout (stdio[1])",
+			       opts->host);
 		return CPREMOTE_EINVAL;
 	}
 	if (opts->flags & ~KNOWN_FLAGS) {

@@ -56,8 +56,9 @@ int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
 	    (!login && (cpr_field_put_str(&p, CPR_F_FILE, opts->file) < 0 ||
 			put_list(&p, CPR_F_ARG, opts->argv != NULL ? opts->argv : only_file) < 0)) ||
 	    put_list(&p, CPR_F_ENV, opts->env) < 0 || put_opt_str(&p, CPR_F_CWD, opts->cwd) < 0 ||
-	    cpr_field_put_u32(&p, CPR_F_FLAGS, ((opts->flags & CPREMOTE_NODE) ? CPR_SPAWN_NODE : 0) |
-							(login ? CPR_SPAWN_LOGIN : 0)) < 0 ||
+	    cpr_field_put_u32(&p, CPR_F_FLAGS,
+			      ((opts->flags & CPREMOTE_NODE) ? CPR_SPAWN_NODE : 0) |
+				      (login ? CPR_SPAWN_LOGIN : 0)) < 0 ||
 	    ((opts->flags & CPREMOTE_TTY) && lib_tty_fields(opts, &p) < 0) ||
 	    cpr_field_put(&p, CPR_F_STDIO, stdio, sizeof(stdio)) < 0) {
 		lib_errmsg_set("%s: %s: arguments, environment and options exceed %u bytes", opts->host,

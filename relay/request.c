@@ -84,7 +84,8 @@ static int take_field(struct spawn_request *r, uint8_t tag, const uint8_t *v, ui
 		return 0;
 	case CPR_F_FLAGS:
 		/* The login shell has no FILE; its messages name it so. */
-		if (len == 4 && (cpr_get_u32(v) & CPR_SPAWN_LOGIN) && !r->file && !(r->file = strdup("login shell")))
+		if (len == 4 && (cpr_get_u32(v) & CPR_SPAWN_LOGIN) && !r->file &&
+		    !(r->file = strdup("login shell")))
 			return -ENOMEM;
 		return cpr_field_put(&r->spawn, tag, v, len) < 0 ? -ENOMEM : 0;
 	case CPR_F_FILE:
