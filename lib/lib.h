@@ -80,6 +80,13 @@ int lib_send_all(int fd, const void *buf, size_t len);
 int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out);
 
 /*
+ * Sends a frame of TYPE with PAYLOAD on C's status socket (SIGNAL,
+ * RESIZE).  Returns 0 (also when the relay has already closed it: the
+ * child is over), or -errno.
+ */
+int lib_child_send(struct cpremote_child *c, uint8_t type, const void *payload, uint32_t len);
+
+/*
  * Appends the terminal's fields of a CPREMOTE_TTY request to B: the
  * window (opts->rows/cols, else the caller's stdin's when a terminal, else
  * 24x80), TERM and the modes (opts->termios, else stdin's when a

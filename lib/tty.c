@@ -64,8 +64,6 @@ int cpremote_resize(cpremote_child *c, unsigned short rows, unsigned short cols)
 {
 	struct winsize ws = { .ws_row = rows, .ws_col = cols };
 	uint8_t wire[CPR_WINSIZE_LEN];
-	struct cpr_buf f = { 0 };
-	int r;
 
 	if (c == NULL || !c->tty || rows == 0 || cols == 0)
 		return CPREMOTE_EINVAL;
@@ -74,15 +72,5 @@ int cpremote_resize(cpremote_child *c, unsigned short rows, unsigned short cols)
 	if (c->done)
 		return 0;
 	cpr_winsize_encode(wire, &ws);
-	if (cpr_frame_append(&f, CPR_RESIZE, 0, 0, wire, sizeof(wire)) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = lib_send_all(c->status_fd, cpr_buf_peek(&f), cpr_buf_len(&f));
-	/* The relay closes the socket once the child is over: too late, not a failure. */
-	if (r == -EPIPE || r == -ECONNRESET)
-		r = 0;
-out:
-	cpr_buf_free(&f);
-	return r;
+	return lib_child_send(c, CPR_RESIZE, wire, sizeof(wire));
 }

@@ -3,8 +3,8 @@
 #   in tmux (120x30): `cprun -t h1 sh -c 'stty size; tput cols'` prints
 #   "30 120" and "120"; a mode changed locally (stty intr ^B) is the
 #   remote terminal's too, TERM is the pane's, and the exit status is the
-#   program's;
-#   without a terminal: -t says ssh's "Pseudo-terminal will not be
+#   program's; interactive top draws its screen and q quits it;
+#   without a terminal: top -b -n 1 reports; -t says ssh's "Pseudo-terminal will not be
 #   allocated" and runs on pipes; -tt and -o RequestTTY=force make one all
 #   the same (24x80, stderr folded into stdout as on a terminal); input
 #   that ends is the terminal's EOF character (the shell ends); -T
@@ -33,9 +33,21 @@ wait_for "$STEP_S" pane_has 'intr = \^B'
 ok $? "a local mode (intr ^B) is the remote terminal's"
 wait_for "$STEP_S" no_cprun
 rc_is 0 "stty on the host exits 0"
+line "$CPR -t h1 top -d 1"
+wait_for "$STEP_S" pane_has 'load average'
+ok $? "top on a terminal draws its screen"
+keys q
+wait_for "$STEP_S" no_cprun
+ok $? "q quits top"
+rc_is 0 "top exits 0"
 tmux_stop
 
 # Without a terminal (stdin a file), as ssh.
+$CPRUN -F "$CONFIG" h1 top -b -n 1 </dev/null >"$WORK/top" 2>&1
+is "$?" 0 "top -b -n 1 without a terminal exits 0"
+grep -q 'load average' "$WORK/top"
+ok $? "... and prints its report"
+
 out=$($CPRUN -F "$CONFIG" -t h1 sh -c 'test -t 0 && echo tty || echo pipes' </dev/null 2>"$WORK/err")
 is "$out" pipes "-t without a local terminal: the program runs on pipes"
 grep -q '^Pseudo-terminal will not be allocated because stdin is not a terminal.$' "$WORK/err"
