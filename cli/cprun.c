@@ -392,6 +392,8 @@ int main(int argc, char **argv)
 			usage_error("--channel-fd cannot be used with -H", NULL);
 		if (status_fd >= 0)
 			usage_error("--status-fd cannot be used with -H", NULL);
+		if (cprun_tty_asked())
+			usage_error("-t cannot be used with -H (one terminal, many hosts)", NULL);
 		if (argc - optind < 1)
 			usage_error("no PROGRAM given", NULL);
 		o.file = argv[optind];

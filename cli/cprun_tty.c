@@ -53,6 +53,11 @@ int cprun_tty_ssh_option(const char *option)
 	return 1;
 }
 
+int cprun_tty_asked(void)
+{
+	return asked > 0;
+}
+
 int cprun_tty_decide(int have_program, int quiet)
 {
 	int term = isatty(0);

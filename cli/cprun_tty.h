@@ -22,6 +22,9 @@ void cprun_tty_option(int letter);
  */
 int cprun_tty_ssh_option(const char *option);
 
+/* Whether -t (or RequestTTY yes or force) was asked for: refused with -H. */
+int cprun_tty_asked(void);
+
 /*
  * Decides, once the options are read, whether the program runs on a
  * terminal, as ssh does: -T (or "no") never; -tt ("force") always; -t

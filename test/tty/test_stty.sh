@@ -8,7 +8,8 @@
 #   allocated" and runs on pipes; -tt and -o RequestTTY=force make one all
 #   the same (24x80, stderr folded into stdout as on a terminal); input
 #   that ends is the terminal's EOF character (the shell ends); -T
-#   refuses one; the exit status is the program's.
+#   refuses one; the exit status is the program's; -t with -H is a
+#   usage error.
 # Speaks TAP.
 set -u
 . "$(dirname "$0")/tty_lib.sh"
@@ -60,6 +61,10 @@ out=$($CPRUN -F "$CONFIG" -T -o RequestTTY=force h1 sh -c 'test -t 0 && echo tty
 is "$out" pipes "-T: no terminal, whatever RequestTTY says"
 $CPRUN -F "$CONFIG" -tt h1 sh -c 'exit 7' </dev/null >/dev/null 2>&1
 is "$?" 7 "-tt: the exit status is the program's (7)"
+$CPRUN -F "$CONFIG" -t -H h1 true </dev/null >/dev/null 2>"$WORK/err"
+is "$?" 2 "-t with -H: a usage error"
+grep -q -- '-t cannot be used with -H' "$WORK/err"
+ok $? "... that says so"
 printf 'echo "got $((6*7))"\n' | timeout 30 $CPRUN -F "$CONFIG" -tt h1 sh >"$WORK/out" 2>&1
 is "$?" 0 "-tt with input that ends: the remote shell ends (EOF character), status 0"
 grep -q 'got 42' "$WORK/out"
