@@ -2,7 +2,8 @@
 # test_jobs.sh — job control of a remote shell on a terminal (issue 11):
 # in tmux, `cprun -t h1 bash -i`, then `sleep 100`, Ctrl-Z (the remote
 # bash stops its job; cprun itself is not stopped), `bg`, `jobs` (Running),
-# `kill %1` (the sleep is gone from the host), `exit` (cprun exits 0).
+# `kill %1` (the sleep is gone from the host), another sleep ended by
+# Ctrl-\ (SIGQUIT there), `exit` (cprun exits 0).
 # Ctrl-Z is a byte in raw mode: the remote terminal's line discipline
 # makes it SIGTSTP for the remote foreground job.  Speaks TAP.
 set -u
@@ -32,6 +33,15 @@ ok $? "jobs: Running"
 line "kill %1"
 wait_for "$STEP_S" none_tagged sleep
 ok $? "kill %1: the sleep is gone from the host"
+line "sleep 100"
+wait_for "$STEP_S" some_tagged sleep
+ok $? "another sleep 100 runs on the host"
+sleep 0.3
+tm send-keys -t t -H 1c # Ctrl-\ (tmux has no key name for it)
+wait_for "$STEP_S" none_tagged sleep
+ok $? "Ctrl-\\: the remote terminal's SIGQUIT ends it"
+pane_has 'Quit'
+ok $? "... and the remote bash says Quit"
 line "jobs; echo jobs-done"
 wait_for "$STEP_S" pane_has '^jobs-done$'
 ok $? "the remote shell goes on"
