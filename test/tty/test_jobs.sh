@@ -40,7 +40,7 @@ sleep 0.3
 tm send-keys -t t -H 1c # Ctrl-\ (tmux has no key name for it)
 wait_for "$STEP_S" none_tagged sleep
 ok $? "Ctrl-\\: the remote terminal's SIGQUIT ends it"
-pane_has 'Quit'
+wait_for "$STEP_S" pane_has 'Quit'
 ok $? "... and the remote bash says Quit"
 line "jobs; echo jobs-done"
 wait_for "$STEP_S" pane_has '^jobs-done$'

@@ -49,7 +49,7 @@ wait_for "$STEP_S" pane_has '^typed$'
 keys '~' '.'
 wait_for "$STEP_S" no_cprun
 ok $? "~. after a newline ends cprun"
-pane_has '^Connection to h1 closed\.$'
+wait_for "$STEP_S" pane_has '^Connection to h1 closed\.$'
 ok $? "~.: cprun says the connection is closed"
 rc_is 255 "~.: cprun exits 255, as ssh"
 wait_for "$STEP_S" none_tagged cat
