@@ -331,7 +331,18 @@ int child_tty_finish(struct helper *h, struct child *c)
 		return 0;
 	/* Closing every master fd hangs the terminal up: what is left on it gets SIGHUP. */
 	in_close(c, CPR_STDIN);
-	return out_end(h, c, CPR_STDOUT);
+	if ((r = out_end(h, c, CPR_STDOUT)) < 0)
+		return r;
+	/*
+	 * The session is over, as sshd ends it: what was left behind may hold
+	 * the channel too, and EXIT would wait for it.  What it has written
+	 * so far is sent (as credit allows), then the channel ends here.
+	 */
+	if (c->out[CPR_CHANNEL].fd >= 0 && (r = child_read(h, c, CPR_CHANNEL)) < 0)
+		return r;
+	if (c->out[CPR_CHANNEL].fd >= 0)
+		return out_end(h, c, CPR_CHANNEL);
+	return 0;
 }
 
 void child_tty_resize(struct child *c, const struct winsize *ws)

@@ -212,9 +212,9 @@ int children_finish(struct helper *h);
 /*
  * A child on a terminal that was reaped: once its master has nothing left
  * to read, the stream ends and the master is closed, as sshd does, so
- * that a job it left in the background (holding the terminal) neither
- * keeps the session open nor outlives the hangup.  Returns 0, or
- * CPR_EBAD (memory).
+ * that a job it left in the background (holding the terminal, and maybe
+ * the channel, whose reading also ends then) does not keep the session
+ * open.  Returns 0, or CPR_EBAD (memory).
  */
 int child_tty_finish(struct helper *h, struct child *c);
 

@@ -3,7 +3,8 @@
 # in tmux, `cprun -t h1 bash -i`, then `sleep 100`, Ctrl-Z (the remote
 # bash stops its job; cprun itself is not stopped), `bg`, `jobs` (Running),
 # `kill %1` (the sleep is gone from the host), another sleep ended by
-# Ctrl-\ (SIGQUIT there), `exit` (cprun exits 0).
+# Ctrl-\ (SIGQUIT there), `sleep 100 &` then `exit` (cprun exits 0 and
+# does not wait for what holds the terminal).
 # Ctrl-Z is a byte in raw mode: the remote terminal's line discipline
 # makes it SIGTSTP for the remote foreground job.  Speaks TAP.
 set -u
@@ -45,10 +46,17 @@ ok $? "... and the remote bash says Quit"
 line "jobs; echo jobs-done"
 wait_for "$STEP_S" pane_has '^jobs-done$'
 ok $? "the remote shell goes on"
+# What is left in the background holds the terminal: as with sshd, the
+# session ends all the same (the helper hangs the terminal up).
+line "sleep 100 &"
+wait_for "$STEP_S" some_tagged sleep
+ok $? "a sleep 100 & left in the background"
 line "exit"
 wait_for "$STEP_S" no_cprun
-ok $? "exit ends the session"
+ok $? "exit ends the session, although the background sleep holds the terminal"
 rc_is 0 "cprun exits 0"
+# As after ssh, the background sleep runs on (bash sends no SIGHUP to running jobs).
+for p in $(tagged sleep); do kill "$p"; done
 [ "$failed" = 0 ] || dump_pane
 
 done_testing
