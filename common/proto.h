@@ -20,6 +20,8 @@
 #define CPR_HELLO_LEN 16 /* magic, u8 version, 3 zero bytes, u32 capabilities */
 /* Capability of the relay's hello: it takes CPR_REAPED frames (the helper sends none otherwise). */
 #define CPR_CAP_REAPED 1u
+/* Capability of the helper's hello: it takes CPR_CONNECT frames. */
+#define CPR_CAP_CONNECT 2u
 /* Capability of the helper's hello: it makes terminals (CPR_F_TTY) and takes CPR_RESIZE frames. */
 #define CPR_CAP_TTY 4u
 #define CPR_HEADER_LEN 12 /* u8 type, u8 stream, u16 zero, u32 child, u32 length */
@@ -49,7 +51,8 @@ enum cpr_type {
 	CPR_PONG = 10, /* child 0, the PING's cookie */
 	CPR_REAPED = 11, /* as EXIT, but only a notice: the child was reaped, its output is still open */
 	CPR_RESIZE = 12, /* the terminal's new window: CPR_WINSIZE_LEN bytes, as CPR_F_TTY */
-	CPR_TYPE_MAX = 12,
+	CPR_CONNECT = 13, /* as SPAWN, but fields CPR_F_PATH: join the channel to a socket file on the host */
+	CPR_TYPE_MAX = 13,
 };
 
 enum cpr_stream {
@@ -70,6 +73,7 @@ enum cpr_spawn_stage {
 	CPR_STAGE_SETUP = 1, /* pipes, fork, bad request */
 	CPR_STAGE_CHDIR = 2, /* chdir to the cwd failed */
 	CPR_STAGE_EXEC = 3, /* execvp failed; errno says why */
+	CPR_STAGE_CONNECT = 4, /* CONNECT: the socket file could not be connected to; errno says why */
 };
 
 /* Tags of the TLV fields of SPAWN and ERROR payloads: u8 tag, u32 length, bytes. */
@@ -81,7 +85,8 @@ enum cpr_field {
 	CPR_F_CWD = 4,
 	CPR_F_FLAGS = 5, /* u32: CPR_SPAWN_NODE */
 	CPR_F_STDIO = 6, /* 3 bytes: enum cpr_stdio for stdin, stdout, stderr */
-	/* a terminal (7 is CONNECT's PATH) */
+	CPR_F_PATH = 7, /* CONNECT: the socket file on the host */
+	/* a terminal */
 	CPR_F_TTY = 8, /* CPR_WINSIZE_LEN bytes: run on a pseudo-terminal of this window size */
 	CPR_F_TERM = 9, /* with CPR_F_TTY: TERM for the program */
 	CPR_F_TTY_MODES = 10, /* with CPR_F_TTY: (u8 opcode, u32 value) pairs, see ttymodes.h */

@@ -82,13 +82,23 @@ static int take_field(struct spawn_request *r, uint8_t tag, const uint8_t *v, ui
 	case CPR_F_CALLER_PGRP:
 		set_u32(&r->caller_pgrp, v, len, 0);
 		return 0;
+	case CPR_F_PATH:
+		if (r->type != CPR_CONNECT)
+			return 0;
+		if (set_str(&r->file, v, len) < 0)
+			return -ENOMEM;
+		return cpr_field_put(&r->spawn, tag, v, len) < 0 ? -ENOMEM : 0;
 	case CPR_F_FLAGS:
+		if (r->type == CPR_CONNECT)
+			return 0;
 		/* The login shell has no FILE; its messages name it so. */
 		if (len == 4 && (cpr_get_u32(v) & CPR_SPAWN_LOGIN) && !r->file &&
 		    !(r->file = strdup("login shell")))
 			return -ENOMEM;
 		return cpr_field_put(&r->spawn, tag, v, len) < 0 ? -ENOMEM : 0;
 	case CPR_F_FILE:
+		if (r->type == CPR_CONNECT)
+			return 0; /* a connection runs nothing */
 		if (set_str(&r->file, v, len) < 0)
 			return -ENOMEM;
 		/* fall through */
@@ -98,6 +108,8 @@ static int take_field(struct spawn_request *r, uint8_t tag, const uint8_t *v, ui
 	case CPR_F_ARG:
 	case CPR_F_ENV:
 	case CPR_F_CWD:
+		if (r->type == CPR_CONNECT)
+			return 0;
 		if (tag == CPR_F_TTY)
 			r->tty = 1;
 		return cpr_field_put(&r->spawn, tag, v, len) < 0 ? -ENOMEM : 0;
@@ -117,6 +129,13 @@ int request_parse(const uint8_t *p, uint32_t len, uint8_t mask, struct spawn_req
 	while ((rc = cpr_field_next(&rd, &tag, &v, &vlen)) == 1)
 		if (take_field(r, tag, v, vlen) < 0)
 			goto nomem;
+	if (r->type == CPR_CONNECT) {
+		if (rc < 0 || !r->key.host || !r->file || !*r->key.host || !*r->file || mask != 0)
+			return cpr_err_set(e, CPREMOTE_EINVAL,
+					   "bad connect request (host and path are required, stdio is not "
+					   "taken)");
+		return 0;
+	}
 	if (rc < 0 || !r->key.host || !r->file || !*r->key.host || !*r->file) {
 		return cpr_err_set(e, CPREMOTE_EINVAL, "bad spawn request (host and program are required)");
 	}
