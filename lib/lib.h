@@ -94,4 +94,12 @@ int lib_child_send(struct cpremote_child *c, uint8_t type, const void *payload, 
  */
 int lib_tty_fields(const struct cpremote_options *opts, struct cpr_buf *b);
 
+/*
+ * The ssh_config file OPTS asks for: opts->config, else
+ * $CPREMOTE_SSH_CONFIG when set and not empty (read with secure_getenv(),
+ * so a setuid caller ignores it), else NULL (the relay's default,
+ * ~/.ssh/config).  "none" is /dev/null: no config at all, as ssh -F none.
+ */
+const char *lib_ssh_config(const struct cpremote_options *opts);
+
 #endif
