@@ -13,12 +13,14 @@
 #include <unistd.h>
 
 #include "cprun_args.h"
+#include "cprun_tty.h"
 
 #define USAGE                                                                                 \
 	"usage: cprun [options] HOST PROGRAM [ARGS...]\n"                                     \
 	"       cprun [options] --ship LOCAL_FILE HOST [ARGS...]\n"                           \
 	"       cprun [options] -H HOST,...|@FILE [-b] [--no-prefix] PROGRAM [ARGS...]\n"     \
 	"       cprun [options] --connect HOST:PATH\n"                                        \
+	"       cprun [options] HOST        (the login shell, on a terminal)\n"               \
 	"\n"                                                                                  \
 	"Runs PROGRAM on HOST over SSH.  HOST is an ssh_config name, [USER@]HOST, or\n"       \
 	"ssh://[USER@]HOST[:PORT].  PROGRAM finds its IPC channel on the fd\n"                \
@@ -46,6 +48,9 @@
 	"  -q                 quiet: no messages of cprun's own but the errors that end it\n" \
 	"  -n                 stdin is /dev/null\n"                                           \
 	"  -e VAR=VALUE       add to PROGRAM's environment (repeatable)\n"                    \
+	"  -t                 run PROGRAM on a terminal on HOST (-tt: even when stdin is\n"   \
+	"                     none); ~. after a newline ends the session\n"                   \
+	"  -T                 no terminal, also for the login shell\n"                        \
 	"  --chdir DIR        working directory on HOST\n"                                    \
 	"  --node             PROGRAM is Node.js: also set NODE_CHANNEL_FD (the default\n"    \
 	"                     when PROGRAM's basename is \"node\")\n"                         \
@@ -125,7 +130,9 @@ static const char short_opts[] = "+"
 				 "H:"
 				 "b"
 				 "h"
-				 "V";
+				 "V"
+				 "t"
+				 "T";
 
 /* See cprun_args.h. */
 void cprun_die(int code, const char *what, const char *detail)
@@ -221,7 +228,13 @@ static void parse_option(struct cprun_args *cl, int c, const char *arg)
 		o->config = arg;
 		break;
 	case 'o':
-		strv_push(&cl->ssh_opts, arg);
+		/* RequestTTY is cprun's own (cprun_tty.c), not for the relay. */
+		if (!cprun_tty_ssh_option(arg))
+			strv_push(&cl->ssh_opts, arg);
+		break;
+	case 't':
+	case 'T':
+		cprun_tty_option(c);
 		break;
 	case 'J':
 		add_ssh_option(cl, "ProxyJump", arg);
@@ -369,6 +382,8 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 			usage_error("--channel-fd cannot be used with -H", NULL);
 		if (cl->status_fd >= 0)
 			usage_error("--status-fd cannot be used with -H", NULL);
+		if (cprun_tty_asked())
+			usage_error("-t cannot be used with -H (one terminal, many hosts)", NULL);
 		if (n < 1)
 			usage_error("no PROGRAM given", NULL);
 		for (size_t i = 0; i < cl->hosts.n; i++)
@@ -376,8 +391,8 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 	} else {
 		char err[256];
 
-		if (n < 2)
-			usage_error(n == 0 ? "no HOST given" : "no PROGRAM given", NULL);
+		if (n < 1)
+			usage_error("no HOST given", NULL);
 		if (!cl->prefix)
 			usage_error("--no-prefix needs -H", NULL);
 		if (cl->gather)
@@ -385,6 +400,12 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 		if (cprun_dest_apply(argv[0], &cl->o, &cl->dest, err, sizeof(err)) < 0)
 			usage_error("%s", err);
 		argv++;
+		cl->on_tty = cprun_tty_decide(n >= 2, cl->quiet);
+		if (n < 2) {
+			/* As ssh HOST: the login shell, reading stdin when it is no terminal. */
+			cl->o.flags |= CPREMOTE_LOGIN_SHELL;
+			return;
+		}
 	}
 	cl->o.file = argv[0];
 	cl->o.argv = (const char *const *)argv;

@@ -24,6 +24,7 @@ struct cprun_args {
 	int node, chan_fd, prefix, multi, gather, null_stdin;
 	const char *connect_to; /* --connect HOST:PATH, or NULL */
 	int quiet; /* -q */
+	int on_tty; /* on a terminal on the host (-t, -tt, the login shell; cprun_tty.h) */
 	int status_fd; /* --status-fd, or -1 */
 };
 

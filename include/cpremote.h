@@ -118,6 +118,25 @@ struct cpremote_stdio {
  * CPREMOTE_EAUTH) with cpremote_child_errmsg() telling the detail.
  */
 #define CPREMOTE_NOWAIT (1u << 4)
+/*
+ * Run the program on a pseudo-terminal that the helper makes on the
+ * host, as `ssh -t` does: the program's stdin, stdout and stderr are the
+ * terminal (its controlling terminal, in a session of its own, so that a
+ * shell's job control works there); what the terminal prints comes out of
+ * stdio[1], what stdio[0] gives is typed into it, stdio[2] is not used.
+ * stdio[1] must not be CPREMOTE_STDIO_NULL.  The channel works as
+ * without it.  The terminal starts with .term, .termios and .rows/.cols;
+ * cpremote_resize() changes its size.  The caller's own terminal is left
+ * as it is: putting it in raw mode (so that Ctrl-C and Ctrl-Z reach the
+ * remote terminal as bytes) is the caller's choice, as cprun -t does.
+ */
+#define CPREMOTE_TTY (1u << 5)
+/*
+ * Run the user's login shell on the host (as a login shell, "-sh"), as
+ * `ssh HOST` does without a command; .file and .argv must be NULL.
+ * Usually with CPREMOTE_TTY.
+ */
+#define CPREMOTE_LOGIN_SHELL (1u << 6)
 
 /*
  * Where and what to run.  Initialise with CPREMOTE_OPTIONS_INIT (or zero
@@ -133,6 +152,8 @@ struct cpremote_stdio {
  * knows (a caller built against a newer header), is refused with
  * CPREMOTE_EINVAL rather than guessed at.
  */
+struct termios;
+
 struct cpremote_options {
 	size_t size; /* required: sizeof(struct cpremote_options), as CPREMOTE_OPTIONS_INIT sets it */
 	const char *host; /* required: a name from ssh_config or an address */
@@ -164,6 +185,16 @@ struct cpremote_options {
 	 * at most 512 MiB.  See cpremote_shipped_bytes().
 	 */
 	const char *ship;
+
+	/* With CPREMOTE_TTY (ignored without): */
+	const char *term; /* TERM on the host; NULL: the caller's $TERM, else "dumb" */
+	/*
+	 * The terminal's modes (erase and interrupt characters, echo, ...),
+	 * sent as their portable meaning; NULL: those of the caller's stdin
+	 * (stdio[0]) when it is a terminal, else the host's defaults.
+	 */
+	const struct termios *termios;
+	unsigned short rows, cols; /* the window; 0: stdin's size when a terminal, else 24 by 80 */
 };
 
 /* The initialiser of a struct cpremote_options: every field 0, .size set. */
@@ -293,6 +324,17 @@ void cpremote_free(cpremote_child *child);
  * not block; the next cpremote_run() connects again.
  */
 void cpremote_shutdown(void);
+
+/*
+ * Tells the terminal of a CPREMOTE_TTY child its new window size (the
+ * caller's terminal got SIGWINCH): the program there gets SIGWINCH.
+ * Returns 0 (sent; also before the start, which then applies the last
+ * size asked for, and after the end, when it does nothing), or a
+ * negative code: CPREMOTE_EINVAL without CPREMOTE_TTY or for a size of 0,
+ * -ECHILD in a fork of the process that started the child.  Does not
+ * block for the network.
+ */
+int cpremote_resize(cpremote_child *child, unsigned short rows, unsigned short cols);
 
 /* A static, human text for an error code (project code or -errno). */
 const char *cpremote_strerror(int err);

@@ -13,8 +13,9 @@
 #include "fdpass.h"
 #include "lib.h"
 
-#define KNOWN_FLAGS \
-	(CPREMOTE_NODE | CPREMOTE_ACCEPT_NEW | CPREMOTE_CHANNEL_FD | CPREMOTE_NO_UPLOAD | CPREMOTE_NOWAIT)
+#define KNOWN_FLAGS                                                                                         \
+	(CPREMOTE_NODE | CPREMOTE_ACCEPT_NEW | CPREMOTE_CHANNEL_FD | CPREMOTE_NO_UPLOAD | CPREMOTE_NOWAIT | \
+	 CPREMOTE_TTY | CPREMOTE_LOGIN_SHELL)
 
 /*
  * The size of the first published struct cpremote_options: up to and
@@ -81,8 +82,9 @@ static int validate_connect(const struct cpremote_options *opts, const char *pat
 		return CPREMOTE_EINVAL;
 	}
 	if (opts->file != NULL || opts->argv != NULL || opts->env != NULL || opts->cwd != NULL ||
-	    (opts->flags & CPREMOTE_NODE)) {
-		lib_errmsg_set("%s: %s: a connection runs no program (no file, argv, env, cwd or NODE)",
+	    (opts->flags & (CPREMOTE_NODE | CPREMOTE_TTY | CPREMOTE_LOGIN_SHELL))) {
+		lib_errmsg_set("%s: %s: a connection runs no program (no file, argv, env, cwd, NODE, TTY "
+			       "or LOGIN_SHELL)",
 			       opts->host, path);
 		return CPREMOTE_EINVAL;
 	}
@@ -111,8 +113,20 @@ static int validate(const struct cpremote_options *opts, const char *path)
 	}
 	if (path != NULL && (r = validate_connect(opts, path)) < 0)
 		return r;
-	if (path == NULL && (opts->file == NULL || *opts->file == '\0') && opts->ship == NULL) {
+	if (path == NULL && (opts->flags & CPREMOTE_LOGIN_SHELL) &&
+	    (opts->file != NULL || opts->argv != NULL || opts->ship != NULL)) {
+		lib_errmsg_set("%s: CPREMOTE_LOGIN_SHELL runs the login shell: no program or argv",
+			       opts->host);
+		return CPREMOTE_EINVAL;
+	}
+	if (path == NULL && !(opts->flags & CPREMOTE_LOGIN_SHELL) &&
+	    (opts->file == NULL || *opts->file == '\0') && opts->ship == NULL) {
 		lib_errmsg_set("%s: no program given", opts->host);
+		return CPREMOTE_EINVAL;
+	}
+	if ((opts->flags & CPREMOTE_TTY) && opts->stdio[1].mode == CPREMOTE_STDIO_NULL) {
+		lib_errmsg_set("%s: CPREMOTE_TTY: the terminal's output needs a stdout (stdio[1])",
+			       opts->host);
 		return CPREMOTE_EINVAL;
 	}
 	if (opts->flags & ~KNOWN_FLAGS) {
@@ -288,6 +302,9 @@ static int child_fds_make(struct cpremote_child *c, const struct cpremote_option
 	}
 
 	for (int i = 0; i < 3; i++) {
+		/* On a terminal the program's stderr is the terminal too: it comes out of stdout. */
+		if (i == 2 && (opts->flags & CPREMOTE_TTY))
+			continue;
 		switch (opts->stdio[i].mode) {
 		case CPREMOTE_STDIO_NULL:
 			continue;
@@ -341,6 +358,9 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 		opts->file = shipped_path;
 		opts->argv = opts->argv ? opts->argv : ship_argv;
 	}
+	/* What the messages call it; the frame carries no program for it (spawn_frame.c). */
+	if (path == NULL && (opts->flags & CPREMOTE_LOGIN_SHELL))
+		opts->file = "login shell";
 	what = path != NULL ? path : opts->file;
 	if ((r = lib_spawn_frame(opts, path, &frame)) < 0)
 		goto out;
@@ -350,6 +370,7 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 		goto out;
 	}
 	c->shipped = shipped;
+	c->tty = (opts->flags & CPREMOTE_TTY) != 0;
 	if ((r = child_fds_make(c, opts, &pf)) < 0) {
 		lib_errmsg_set("%s: %s: %s", opts->host, what, cpremote_strerror(r));
 		goto out;

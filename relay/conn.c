@@ -58,7 +58,7 @@ struct conn {
 	struct keepalive ka;
 	struct event *idle; /* ControlPersist: how long the connection outlives its last child */
 	int ready; /* the helper's hello arrived */
-	uint32_t helper_caps; /* from that hello: CPR_CAP_CONNECT */
+	uint32_t helper_caps; /* from that hello: CPR_CAP_CONNECT, CPR_CAP_TTY */
 	int dead; /* failed or closed: freed by the sweep */
 	struct cpr_buf in, out;
 	struct kid *kids;
