@@ -45,6 +45,129 @@ struct child *child_new(uint32_t id)
 	return c;
 }
 
+struct outstream *child_out(struct child *c, int s)
+{
+	if (s >= CPR_FD_STREAM0)
+		return s < 256 && c->fdp[s - CPR_FD_STREAM0] ? &c->fdp[s - CPR_FD_STREAM0]->out : NULL;
+	return s == CPR_STDIN ? NULL : &c->out[s];
+}
+
+struct instream *child_in(struct child *c, int s)
+{
+	if (s >= CPR_FD_STREAM0)
+		return s < 256 && c->fdp[s - CPR_FD_STREAM0] ? &c->fdp[s - CPR_FD_STREAM0]->in : NULL;
+	return s == CPR_CHANNEL || s == CPR_STDIN ? &c->in[s] : NULL;
+}
+
+/* The socketpair end that goes with the lowest channel byte still to be written; NULL: none waits. */
+static struct fdproxy *next_peer(struct child *c)
+{
+	struct fdproxy *best = NULL, *p;
+	int i;
+
+	for (i = 0; i < CPR_FD_STREAMS; i++)
+		if ((p = c->fdp[i]) != NULL && p->peer >= 0 && (best == NULL || p->at < best->at))
+			best = p;
+	return best;
+}
+
+/* The child will never read the channel again: the ends waiting for it are closed (their proxies see EOF). */
+static void drop_peers(struct child *c)
+{
+	struct fdproxy *p;
+
+	while ((p = next_peer(c)) != NULL) {
+		close(p->peer);
+		p->peer = -1;
+	}
+}
+
+/* An fd stream whose both ways ended gives its socket back at once: 100 fds passed cost no 100 fds here. */
+static void fdp_tidy(struct child *c, int s)
+{
+	struct fdproxy *p;
+
+	if (s < CPR_FD_STREAM0 || (p = c->fdp[s - CPR_FD_STREAM0]) == NULL || p->fd < 0)
+		return;
+	if (p->out.ended && p->in.fd < 0 && cpr_buf_len(&p->in.buf) == 0) {
+		close(p->fd);
+		p->fd = -1;
+	}
+}
+
+int child_fd_open(struct helper *h, struct child *c, int s, uint64_t at)
+{
+	struct fdproxy *p;
+	int sv[2];
+
+	if (s < CPR_FD_STREAM0 || s >= 256 || c->fdp[s - CPR_FD_STREAM0] != NULL || at < c->chan_in)
+		return CPR_EBAD;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return CPR_EBAD;
+	c->fdp[s - CPR_FD_STREAM0] = p;
+	p->at = at;
+	p->out.credit = CPR_WINDOW;
+	p->in.buf.limit = CPR_WINDOW;
+	/* The child's end stays blocking: it is the child's fd, as a local one would be. */
+	if (c->in[CPR_CHANNEL].fd < 0 || c->in[CPR_CHANNEL].broken ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || helper_set_nonblock(sv[0]) < 0) {
+		p->fd = p->peer = p->out.fd = p->in.fd = -1;
+		p->out.ended = 1;
+		return cpr_frame_append(&h->out, CPR_EOF, (uint8_t)s, c->id, NULL, 0);
+	}
+	p->fd = p->out.fd = p->in.fd = sv[0];
+	p->peer = sv[1];
+	return 0;
+}
+
+/* Sends byte *B on the channel SOCK with FD attached.  As send(2): 1, or -1 with errno. */
+static ssize_t send_byte_fd(int sock, const uint8_t *b, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = (void *)b, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+
+	memset(&u, 0, sizeof(u));
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &m, MSG_NOSIGNAL);
+}
+
+/*
+ * Writes N bytes of the channel at P, stopping before the next byte that
+ * carries an fd and sending that byte alone with it, so that the child's
+ * recvmsg() finds the fd on the byte where the caller's read did.
+ */
+static ssize_t channel_send(struct child *c, int fd, const uint8_t *p, size_t n)
+{
+	struct fdproxy *x = next_peer(c);
+	ssize_t r;
+
+	if (x != NULL && x->at < c->chan_out + n) {
+		if (x->at > c->chan_out)
+			n = (size_t)(x->at - c->chan_out);
+		else if ((r = send_byte_fd(fd, p, x->peer)) == 1) {
+			close(x->peer);
+			x->peer = -1;
+			c->chan_out++;
+			return r;
+		} else {
+			return r;
+		}
+	}
+	r = send(fd, p, n, MSG_NOSIGNAL);
+	if (r > 0)
+		c->chan_out += (uint64_t)r;
+	return r;
+}
+
 void connect_child_init(struct child *c, int fd)
 {
 	/* No process: "reaped" with status 0 at once, so EXIT follows the server's EOF. */
@@ -76,6 +199,17 @@ void child_close_fds(struct child *c)
 	if (c->chan_fd >= 0)
 		close(c->chan_fd);
 	c->chan_fd = c->in[CPR_CHANNEL].fd = -1;
+	for (s = 0; s < CPR_FD_STREAMS; s++) {
+		struct fdproxy *p = c->fdp[s];
+
+		if (p == NULL)
+			continue;
+		if (p->fd >= 0)
+			close(p->fd);
+		if (p->peer >= 0)
+			close(p->peer);
+		p->fd = p->peer = p->out.fd = p->in.fd = -1;
+	}
 }
 
 void child_free(struct child *c)
@@ -87,6 +221,11 @@ void child_free(struct child *c)
 	child_close_fds(c);
 	for (s = 0; s < 2; s++)
 		cpr_buf_free(&c->in[s].buf);
+	for (s = 0; s < CPR_FD_STREAMS; s++) {
+		if (c->fdp[s] != NULL)
+			cpr_buf_free(&c->fdp[s]->in.buf);
+		free(c->fdp[s]);
+	}
 	free(c);
 }
 
@@ -149,25 +288,26 @@ void children_reap(struct helper *h)
 /* The stream ended on the child's side: say so, and stop watching it. */
 static int out_end(struct helper *h, struct child *c, int s)
 {
-	struct outstream *o = &c->out[s];
+	struct outstream *o = child_out(c, s);
 
-	/* The channel's fd stays open: the relay may still write into it. */
-	if (o->fd != c->chan_fd)
+	/* The channel's fd (and an fd stream's) stays open: the relay may still write into it. */
+	if (s == CPR_STDOUT || s == CPR_STDERR)
 		close(o->fd);
 	o->fd = -1;
 	o->ended = 1;
+	fdp_tidy(c, s);
 	return cpr_frame_append(&h->out, CPR_EOF, (uint8_t)s, c->id, NULL, 0);
 }
 
 int child_read(struct helper *h, struct child *c, int s)
 {
-	struct outstream *o = &c->out[s];
+	struct outstream *o = child_out(c, s);
 	uint8_t data[CPR_MAX_DATA];
 	size_t want;
 	ssize_t n;
 	int r;
 
-	while (o->fd >= 0 && o->credit > 0 && cpr_buf_len(&h->out) < HELPER_OUT_HIGH) {
+	while (o != NULL && o->fd >= 0 && o->credit > 0 && cpr_buf_len(&h->out) < HELPER_OUT_HIGH) {
 		want = o->credit < sizeof(data) ? o->credit : sizeof(data);
 		n = read(o->fd, data, want);
 		if (n < 0 && errno == EINTR)
@@ -190,7 +330,7 @@ int child_read(struct helper *h, struct child *c, int s)
 /* Hands credit for the bytes written on back to the relay. */
 static int in_credit(struct helper *h, struct child *c, int s, int force)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 	int r;
 
 	if (in->unacked == 0 || (!force && in->unacked < HELPER_CREDIT_BATCH))
@@ -204,36 +344,43 @@ static int in_credit(struct helper *h, struct child *c, int s, int force)
 /* The relay's EOF has been reached: the child sees its end of input. */
 static void in_close(struct child *c, int s)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 
 	if (in->fd < 0)
 		return;
-	if (s == CPR_CHANNEL)
+	if (s != CPR_STDIN)
 		shutdown(in->fd, SHUT_WR); /* half-close; the other way goes on */
 	else
 		close(in->fd);
 	in->fd = -1;
+	fdp_tidy(c, s);
 }
 
 /* The child no longer reads this stream: drop what waits, and credit it so the relay never stalls. */
 static void in_break(struct child *c, int s)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 
 	in->unacked += (uint32_t)cpr_buf_len(&in->buf);
 	cpr_buf_free(&in->buf);
 	in->broken = 1;
+	if (s == CPR_CHANNEL)
+		drop_peers(c);
 	in_close(c, s);
 }
 
 int child_write(struct helper *h, struct child *c, int s)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 	ssize_t n;
 	int r;
 
+	if (in == NULL)
+		return 0;
 	while (in->fd >= 0 && cpr_buf_len(&in->buf) > 0) {
 		if (s == CPR_CHANNEL)
+			n = channel_send(c, in->fd, cpr_buf_peek(&in->buf), cpr_buf_len(&in->buf));
+		else if (s != CPR_STDIN)
 			n = send(in->fd, cpr_buf_peek(&in->buf), cpr_buf_len(&in->buf), MSG_NOSIGNAL);
 		else
 			n = write(in->fd, cpr_buf_peek(&in->buf), cpr_buf_len(&in->buf));
@@ -260,9 +407,13 @@ int child_write(struct helper *h, struct child *c, int s)
 
 int child_input(struct helper *h, struct child *c, int s, const uint8_t *p, uint32_t len)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 	int r;
 
+	if (in == NULL)
+		return -EPROTO;
+	if (s == CPR_CHANNEL)
+		c->chan_in += len;
 	if ((uint64_t)cpr_buf_len(&in->buf) + in->unacked + len > CPR_WINDOW)
 		return -EPROTO;
 	/* Nobody reads it (not piped, closed, or EOF already said): keep the relay going. */
@@ -278,8 +429,10 @@ int child_input(struct helper *h, struct child *c, int s, const uint8_t *p, uint
 
 void child_input_eof(struct helper *h, struct child *c, int s)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 
+	if (in == NULL)
+		return;
 	in->eof = 1;
 	if (cpr_buf_len(&in->buf) == 0)
 		in_close(c, s);
@@ -295,6 +448,17 @@ void child_output_gone(struct helper *h, struct child *c, int s)
 	o->fd = -1;
 	o->ended = 1;
 	outq_drop_data(h, c->id, s);
+}
+
+/* Whether an fd stream of C still reads from the child: its bytes come before EXIT, as the channel's do. */
+static int fd_streams_open(const struct child *c)
+{
+	int i;
+
+	for (i = 0; i < CPR_FD_STREAMS; i++)
+		if (c->fdp[i] != NULL && !c->fdp[i]->out.ended)
+			return 1;
+	return 0;
 }
 
 /* Queues C's EXIT frame from its wait status. */
@@ -313,7 +477,7 @@ int children_finish(struct helper *h)
 
 	while ((c = *pp) != NULL) {
 		if (!c->reaped || !c->out[CPR_CHANNEL].ended || !c->out[CPR_STDOUT].ended ||
-		    !c->out[CPR_STDERR].ended) {
+		    !c->out[CPR_STDERR].ended || fd_streams_open(c)) {
 			pp = &c->next;
 			continue;
 		}

@@ -46,6 +46,19 @@ struct instream {
 	int broken; /* the child stopped reading: data is dropped and credited */
 };
 
+/*
+ * A proxied fd, stream CPR_FD_STREAM0 + i of its child: our end of a
+ * socketpair, pumped both ways like the channel; the other end goes to
+ * the child on the channel byte AT (sendmsg, SCM_RIGHTS).
+ */
+struct fdproxy {
+	int fd; /* our end (non-blocking), closed once both ways ended */
+	int peer; /* the child's end until it was sent with its byte; -1 after */
+	uint64_t at; /* the channel byte (counted from 0, relay -> child) that carries PEER */
+	struct outstream out;
+	struct instream in;
+};
+
 struct child {
 	struct child *next;
 	uint32_t id;
@@ -55,6 +68,8 @@ struct child {
 	int chan_fd; /* our end of the channel socketpair, closed when forgotten */
 	struct outstream out[CPR_NSTREAMS]; /* indexed by stream; CPR_STDIN unused */
 	struct instream in[2]; /* CPR_CHANNEL and CPR_STDIN */
+	struct fdproxy *fdp[CPR_FD_STREAMS]; /* by stream - CPR_FD_STREAM0; NULL: not opened */
+	uint64_t chan_in, chan_out; /* channel bytes taken from the relay, written to the child */
 };
 
 struct spawn_req;
@@ -185,6 +200,20 @@ void child_close_fds(struct child *c);
 
 /* Closes C's fds and frees it; C must not be linked.  Accepts NULL. */
 void child_free(struct child *c);
+
+/* C's stream S from the child (channel, stdout, stderr, an fd stream); NULL for none. */
+struct outstream *child_out(struct child *c, int s);
+/* C's stream S to the child (channel, stdin, an fd stream); NULL for none. */
+struct instream *child_in(struct child *c, int s);
+
+/*
+ * FD_OPEN: opens fd stream S of C, whose socketpair end goes to the child
+ * with channel byte AT.  Returns 0, CPR_EBAD when S is taken or AT is a
+ * byte already taken (the relay's fault), or CPR_EBAD when the output
+ * queue is full.  A socketpair that cannot be made is an fd stream that
+ * ends at once (EOF sent; the child gets the byte without an fd).
+ */
+int child_fd_open(struct helper *h, struct child *c, int s, uint64_t at);
 
 /* Reaps every child that ended (after SIGCHLD); never blocks. */
 void children_reap(struct helper *h);

@@ -11,11 +11,11 @@
 #include "helper.h"
 
 /*
- * What this helper takes beyond version 1's first frames: CONNECT.  The
+ * What this helper takes beyond version 1's first frames: CONNECT, FD_OPEN.  The
  * tests build a helper with 0 here, to stand for one older than CONNECT.
  */
 #ifndef HELPER_HELLO_CAPS
-#define HELPER_HELLO_CAPS CPR_CAP_CONNECT
+#define HELPER_HELLO_CAPS (CPR_CAP_CONNECT | CPR_CAP_FDPASS)
 #endif
 
 int outq_hello(struct helper *h)

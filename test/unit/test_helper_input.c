@@ -221,8 +221,8 @@ static void test_frames(void)
 	children_finish(&h);
 
 	/* A header with a bad stream ends the link. */
-	cpr_buf_append(&in, (const uint8_t[CPR_HEADER_LEN]){ CPR_DATA, 4 }, CPR_HEADER_LEN);
-	ok_int(helper_input(&h, &in), -1, "stream 4: the link ends");
+	cpr_buf_append(&in, (const uint8_t[CPR_HEADER_LEN]){ CPR_SIGNAL, 4 }, CPR_HEADER_LEN);
+	ok_int(helper_input(&h, &in), -1, "SIGNAL on stream 4: the link ends");
 	cpr_buf_free(&in);
 
 	helper_reset(&h);

@@ -1,0 +1,282 @@
+/*
+ * test_fdpass.c — passing fds to a remote child on the channel
+ * (sendmsg + SCM_RIGHTS), through the real sshd test host h1:
+ *   1. one end of a socketpair: 4 MiB echoed back through it by the
+ *      child while the caller writes, checksummed; EOF both ways.
+ *   2. a pipe's read end: the child reads 3 MiB the caller writes into
+ *      the pipe, to EOF, and reports their SHA-256.
+ *   3. a pipe's write end: the child writes 3 MiB into it; the caller
+ *      reads them from its end to EOF.
+ *   4. 100 socketpair ends passed in sequence, each echoing: the caller's
+ *      and the child's fd counts are the same before and after.
+ *   5. a listening socket and /dev/null are refused: the child gets the
+ *      line without an fd, and cpremote_child_errmsg() says why.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "caller.h"
+#include "cpremote.h"
+#include "fixture.h"
+#include "io.h"
+#include "sha256.h"
+#include "tap.h"
+
+#define ECHO_LEN (4u << 20)
+#define PIPE_LEN (3u << 20)
+
+/* Sends LINE on CHAN with FD attached (SCM_RIGHTS). */
+static int send_line_fd(int chan, const char *line, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = (void *)line, .iov_len = strlen(line) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+
+	memset(&u, 0, sizeof(u));
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(chan, &m, MSG_NOSIGNAL) == (ssize_t)strlen(line) ? 0 : -errno;
+}
+
+/* Reads one answer line (without its newline) into BUF, 30 s at most.  0 or -1. */
+static int read_line(int chan, char *buf, size_t len)
+{
+	struct pollfd p = { .fd = chan, .events = POLLIN };
+	size_t n = 0;
+	char b;
+
+	while (n < len - 1) {
+		if (poll(&p, 1, 30000) != 1 || read(chan, &b, 1) != 1)
+			return -1;
+		if (b == '\n')
+			break;
+		buf[n++] = b;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;
+}
+
+static void hex_sha(const uint8_t *p, size_t n, char *hex)
+{
+	uint8_t d[SHA256_LEN];
+
+	sha256_digest(p, n, d);
+	io_hex(d, sizeof(d), hex);
+}
+
+/* Writes LEN bytes of OUT to FD while reading what comes back into IN, to EOF.  Returns the count read. */
+static size_t pump(int fd, const uint8_t *out, size_t len, uint8_t *in, size_t cap)
+{
+	size_t off = 0, got = 0;
+	int wr_done = 0;
+
+	cl_nonblock(fd);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = (short)(POLLIN | (wr_done ? 0 : POLLOUT)) };
+		ssize_t n;
+
+		if (poll(&p, 1, 30000) != 1)
+			return got;
+		if (!wr_done && (p.revents & POLLOUT)) {
+			n = send(fd, out + off, len - off > 65536 ? 65536 : len - off, MSG_NOSIGNAL);
+			if (n > 0)
+				off += (size_t)n;
+			if (off == len) {
+				shutdown(fd, SHUT_WR);
+				wr_done = 1;
+			}
+		}
+		if (p.revents & (POLLIN | POLLHUP)) {
+			n = read(fd, in + got, cap - got);
+			if (n == 0 || (n < 0 && errno != EAGAIN) || got == cap)
+				return got;
+			if (n > 0)
+				got += (size_t)n;
+		}
+	}
+}
+
+static void socketpair_echo(int chan)
+{
+	static uint8_t out[ECHO_LEN], in[ECHO_LEN];
+	char line[128], want[2 * SHA256_LEN + 1], got[2 * SHA256_LEN + 1];
+	int sv[2];
+	size_t n;
+
+	cl_random(out, sizeof(out));
+	ok_int(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0, "1: socketpair");
+	ok_int(send_line_fd(chan, "echo\n", sv[1]), 0, "1: sent 'echo' with one end of a socketpair");
+	close(sv[1]);
+	n = pump(sv[0], out, sizeof(out), in, sizeof(in));
+	ok_int(n, ECHO_LEN, "1: 4 MiB came back through the passed socket, then EOF");
+	hex_sha(out, sizeof(out), want);
+	hex_sha(in, n, got);
+	ok_str(got, want, "1: their SHA-256 is that of what was sent");
+	close(sv[0]);
+	ok_int(read_line(chan, line, sizeof(line)), 0, "1: the child answered on the channel");
+	ok_str(line, "echoed 4194304", "1: the child saw EOF after all 4 MiB");
+}
+
+static void pipe_read_end(int chan)
+{
+	static uint8_t data[PIPE_LEN];
+	char line[160], want[160], hex[2 * SHA256_LEN + 1];
+	int p[2];
+
+	cl_random(data, sizeof(data));
+	ok_int(pipe(p), 0, "2: pipe");
+	ok_int(send_line_fd(chan, "sink\n", p[0]), 0, "2: sent 'sink' with the pipe's read end");
+	close(p[0]);
+	ok_int(io_write_all(p[1], data, sizeof(data)), 0, "2: wrote 3 MiB into the pipe");
+	close(p[1]);
+	hex_sha(data, sizeof(data), hex);
+	snprintf(want, sizeof(want), "n=%u sha=%s", PIPE_LEN, hex);
+	ok_int(read_line(chan, line, sizeof(line)), 0, "2: the child answered");
+	ok_str(line, want, "2: the child read all 3 MiB from the pipe, then EOF");
+}
+
+static void pipe_write_end(int chan)
+{
+	static uint8_t want[PIPE_LEN];
+	char line[128], *buf = NULL;
+	size_t len = 0;
+	int p[2];
+
+	ok_int(pipe(p), 0, "3: pipe");
+	ok_int(send_line_fd(chan, "source 3145728\n", p[1]), 0, "3: sent 'source' with the pipe's write end");
+	close(p[1]);
+	ok_int(fixture_read_eof(p[0], 30000, &buf, &len), 0, "3: read the pipe to EOF");
+	io_stream_fill(7, 0, want, sizeof(want));
+	ok(len == PIPE_LEN && memcmp(buf, want, PIPE_LEN) == 0, "3: the 3 MiB the child wrote into the pipe");
+	close(p[0]);
+	free(buf);
+	ok_int(read_line(chan, line, sizeof(line)), 0, "3: the child answered");
+	ok_str(line, "wrote 3145728", "3: the child wrote it all");
+}
+
+/* The child's fd count, from its "count" answer; -1 when none came. */
+static int child_fds(int chan)
+{
+	char line[64];
+
+	if (io_write_all(chan, "count\n", 6) < 0 || read_line(chan, line, sizeof(line)) < 0 ||
+	    strncmp(line, "fds=", 4) != 0)
+		return -1;
+	return atoi(line + 4);
+}
+
+static void hundred(int chan)
+{
+	int before = count_fds(), child_before = child_fds(chan), bad = 0, i, sv[2];
+	char msg[64], back[64], line[64];
+
+	for (i = 0; i < 100; i++) {
+		size_t n;
+
+		snprintf(msg, sizeof(msg), "message %d", i);
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || send_line_fd(chan, "echo\n", sv[1]) < 0) {
+			bad++;
+			break;
+		}
+		close(sv[1]);
+		n = pump(sv[0], (const uint8_t *)msg, strlen(msg), (uint8_t *)back, sizeof(back));
+		close(sv[0]);
+		if (n != strlen(msg) || memcmp(back, msg, n) != 0 || read_line(chan, line, sizeof(line)) < 0 ||
+		    strncmp(line, "echoed ", 7) != 0)
+			bad++;
+	}
+	ok_int(bad, 0, "4: 100 fds passed in sequence, each echoed its message");
+	ok_int(count_fds(), before, "4: the caller has as many fds as before");
+	ok(child_before > 0, "4: the child counted its fds");
+	ok_int(child_fds(chan), child_before, "4: the child has as many fds as before");
+}
+
+static void refused(int chan)
+{
+	char line[64];
+	int l = socket(AF_UNIX, SOCK_STREAM, 0), dn = open("/dev/null", O_RDWR);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	/* An address of the family alone: the kernel picks an abstract name (no file, no TCP). */
+	ok(bind(l, (struct sockaddr *)&a, sizeof(sa_family_t)) == 0 && listen(l, 1) == 0,
+	   "5: a listening Unix socket (autobound abstract address)");
+	ok_int(send_line_fd(chan, "echo\n", l), 0, "5: sent 'echo' with the listening socket");
+	ok_int(read_line(chan, line, sizeof(line)), 0, "5: the child answered");
+	ok_str(line, "nofd", "5: the child got the line without an fd");
+	ok_int(send_line_fd(chan, "echo\n", dn), 0, "5: sent 'echo' with /dev/null");
+	ok_int(read_line(chan, line, sizeof(line)), 0, "5: the child answered");
+	ok_str(line, "nofd", "5: a device is not passed either");
+	close(l);
+	close(dn);
+}
+
+int main(void)
+{
+	struct cpremote_options o;
+	cpremote_child *child = NULL;
+	char *prog;
+	const char *argv[2];
+	int r, status = 0, chan;
+
+	fixture_dir();
+	prog = fixture_prog("channel/fd_child");
+	argv[0] = prog;
+	argv[1] = NULL;
+	fixture_options(&o, "h1");
+	o.file = prog;
+	o.argv = argv;
+	o.stdio[2].mode = CPREMOTE_STDIO_INHERIT;
+	r = cpremote_run(&o, &child);
+	ok_int(r, 0, "cpremote_run starts fd_child");
+	if (r != 0) {
+		printf("#   %s (%s)\n", cpremote_strerror(r), cpremote_errmsg());
+		return tap_done();
+	}
+	chan = cpremote_channel_fd(child);
+	socketpair_echo(chan);
+	pipe_read_end(chan);
+	pipe_write_end(chan);
+	hundred(chan);
+	refused(chan);
+	shutdown(chan, SHUT_WR);
+	r = fixture_wait_child(child, &status, 30);
+	ok_str(r == 1 ? cl_status_str(status) : "(no status)", "exited 0", "the child exited 0");
+	ok(strstr(cpremote_child_errmsg(child), "a listening socket cannot be passed") != NULL,
+	   "5: cpremote_child_errmsg() says the listening socket was not passed");
+	printf("# errmsg: %s\n", cpremote_child_errmsg(child));
+	cpremote_free(child);
+	if (tap_failed)
+		fixture_dump_logs();
+	free(prog);
+	return tap_done();
+}
