@@ -450,13 +450,18 @@ void child_output_gone(struct helper *h, struct child *c, int s)
 	outq_drop_data(h, c->id, s);
 }
 
-/* Whether an fd stream of C still reads from the child: its bytes come before EXIT, as the channel's do. */
+/*
+ * Whether an fd stream of C still reads from the child: its bytes come
+ * before EXIT, as the channel's do.  One whose end the child never took
+ * (still waiting on its channel byte) counts as ended: no one of the
+ * child's can write into it.
+ */
 static int fd_streams_open(const struct child *c)
 {
 	int i;
 
 	for (i = 0; i < CPR_FD_STREAMS; i++)
-		if (c->fdp[i] != NULL && !c->fdp[i]->out.ended)
+		if (c->fdp[i] != NULL && !c->fdp[i]->out.ended && c->fdp[i]->peer < 0)
 			return 1;
 	return 0;
 }
