@@ -11,6 +11,8 @@
  *      and the child's fd counts are the same before and after.
  *   5. a listening socket and /dev/null are refused: the child gets the
  *      line without an fd, and cpremote_child_errmsg() says why.
+ *   6. a helper without CPR_CAP_FDPASS (one older than fd passing): the
+ *      fd is refused the same way, and the channel goes on.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -240,28 +242,65 @@ static void refused(int chan)
 	close(dn);
 }
 
-int main(void)
+/* Starts fd_child on h1, through HELPER when not NULL.  NULL when it did not start. */
+static cpremote_child *start(const char *prog, const char *helper)
 {
 	struct cpremote_options o;
 	cpremote_child *child = NULL;
-	char *prog;
-	const char *argv[2];
-	int r, status = 0, chan;
+	const char *argv[] = { prog, NULL };
+	int r;
 
-	fixture_dir();
-	prog = fixture_prog("channel/fd_child");
-	argv[0] = prog;
-	argv[1] = NULL;
 	fixture_options(&o, "h1");
 	o.file = prog;
 	o.argv = argv;
 	o.stdio[2].mode = CPREMOTE_STDIO_INHERIT;
+	if (helper != NULL)
+		o.helper = helper;
 	r = cpremote_run(&o, &child);
 	ok_int(r, 0, "cpremote_run starts fd_child");
 	if (r != 0) {
 		printf("#   %s (%s)\n", cpremote_strerror(r), cpremote_errmsg());
-		return tap_done();
+		return NULL;
 	}
+	return child;
+}
+
+static void old_helper(const char *prog)
+{
+	char *helper = fixture_prog("channel/nofd_helper"), line[64];
+	cpremote_child *child = start(prog, helper);
+	int sv[2], chan, status = 0;
+
+	if (child == NULL) {
+		free(helper);
+		return;
+	}
+	chan = cpremote_channel_fd(child);
+	ok_int(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0, "6: socketpair");
+	ok_int(send_line_fd(chan, "echo\n", sv[1]), 0, "6: sent 'echo' with a socket, through an older helper");
+	close(sv[1]);
+	close(sv[0]);
+	ok_int(read_line(chan, line, sizeof(line)), 0, "6: the child answered");
+	ok_str(line, "nofd", "6: the child got the line without an fd");
+	shutdown(chan, SHUT_WR);
+	ok(fixture_wait_child(child, &status, 30) == 1 && status == 0, "6: the child exited 0");
+	ok(strstr(cpremote_child_errmsg(child), "the helper there is too old to take fds") != NULL,
+	   "6: cpremote_child_errmsg() says the helper is too old");
+	cpremote_free(child);
+	free(helper);
+}
+
+int main(void)
+{
+	cpremote_child *child;
+	char *prog;
+	int r, status = 0, chan;
+
+	fixture_dir();
+	prog = fixture_prog("channel/fd_child");
+	child = start(prog, NULL);
+	if (child == NULL)
+		return tap_done();
 	chan = cpremote_channel_fd(child);
 	socketpair_echo(chan);
 	pipe_read_end(chan);
@@ -275,6 +314,7 @@ int main(void)
 	   "5: cpremote_child_errmsg() says the listening socket was not passed");
 	printf("# errmsg: %s\n", cpremote_child_errmsg(child));
 	cpremote_free(child);
+	old_helper(prog);
 	if (tap_failed)
 		fixture_dump_logs();
 	free(prog);
