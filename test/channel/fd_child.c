@@ -7,6 +7,7 @@
  *                 file, then closes it: "echoed <n>"
  *   sink    + fd: reads the fd to end of file: "n=<n> sha=<hex>"
  *   source N + fd: writes N bytes of io_stream_fill(7) to it, closes it: "wrote <n>"
+ *   keep    + fd: keeps the fd open and never reads it (a stalled reader): "kept"
  *   count        : "fds=<number of entries in /proc/self/fd>"
  * A line that needs an fd and came without one is answered "nofd".
  * Exit 0 at the channel's end of file, 2 on an error (message on stderr).
@@ -142,6 +143,10 @@ int main(void)
 			sink(fd, answer, sizeof(answer));
 		else if (strncmp(line, "source ", 7) == 0)
 			source(fd, strtoull(line + 7, NULL, 10), answer, sizeof(answer));
+		else if (strcmp(line, "keep") == 0) {
+			snprintf(answer, sizeof(answer), "kept\n");
+			fd = -1; /* open until the child exits */
+		}
 		else
 			snprintf(answer, sizeof(answer), "unknown\n");
 		if (fd >= 0)

@@ -9,6 +9,8 @@
  *      reads them from its end to EOF.
  *   4. 100 socketpair ends passed in sequence, each echoing: the caller's
  *      and the child's fd counts are the same before and after.
+ *   7. (run before 5) a passed fd whose reader stalls: the caller's writes
+ *      into it stop after a bounded amount, and the channel still answers.
  *   5. a listening socket and /dev/null are refused: the child gets the
  *      line without an fd, and cpremote_child_errmsg() says why.
  *   6. a helper without CPR_CAP_FDPASS (one older than fd passing): the
@@ -223,6 +225,40 @@ static void hundred(int chan)
 	ok_int(child_fds(chan), child_before, "4: the child has as many fds as before");
 }
 
+static void stalled(int chan)
+{
+	static uint8_t chunk[65536];
+	char line[64];
+	size_t total = 0;
+	int sv[2];
+
+	ok_int(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0, "7: socketpair");
+	ok_int(send_line_fd(chan, "keep\n", sv[1]), 0, "7: sent 'keep' with one end (the child never reads it)");
+	close(sv[1]);
+	ok_int(read_line(chan, line, sizeof(line)), 0, "7: the child answered");
+	ok_str(line, "kept", "7: the child holds the fd");
+	cl_nonblock(sv[0]);
+	for (;;) {
+		struct pollfd p = { .fd = sv[0], .events = POLLOUT };
+		ssize_t n = send(sv[0], chunk, sizeof(chunk), MSG_NOSIGNAL);
+
+		if (n > 0) {
+			total += (size_t)n;
+			if (total > (64u << 20))
+				break;
+			continue;
+		}
+		/* A second with no room: the proxy stopped taking bytes. */
+		if (n < 0 && errno == EAGAIN && poll(&p, 1, 1000) == 1)
+			continue;
+		break;
+	}
+	printf("# 7: %zu bytes taken before the stall\n", total);
+	ok(total > 0 && total < (4u << 20), "7: writes into the stalled fd stop after a bounded amount (< 4 MiB)");
+	ok(child_fds(chan) > 0, "7: the channel still answers while the passed fd is stalled");
+	close(sv[0]);
+}
+
 static void refused(int chan)
 {
 	char line[64];
@@ -306,6 +342,7 @@ int main(void)
 	pipe_read_end(chan);
 	pipe_write_end(chan);
 	hundred(chan);
+	stalled(chan);
 	refused(chan);
 	shutdown(chan, SHUT_WR);
 	r = fixture_wait_child(child, &status, 30);
