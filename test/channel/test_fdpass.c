@@ -9,6 +9,8 @@
  *      reads them from its end to EOF.
  *   4. 100 socketpair ends passed in sequence, each echoing: the caller's
  *      and the child's fd counts are the same before and after.
+ *   8. (run after 1) a connected TCP socket on loopback (accepted from a
+ *      listener of the test's own on 127.0.0.1): 1 MiB echoed through it.
  *   7. (run before 5) a passed fd whose reader stalls: the caller's writes
  *      into it stop after a bounded amount, and the channel still answers.
  *   5. a listening socket and /dev/null are refused: the child gets the
@@ -25,6 +27,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "caller.h"
@@ -149,6 +153,35 @@ static void socketpair_echo(int chan)
 	close(sv[0]);
 	ok_int(read_line(chan, line, sizeof(line)), 0, "1: the child answered on the channel");
 	ok_str(line, "echoed 4194304", "1: the child saw EOF after all 4 MiB");
+}
+
+static void tcp_echo(int chan)
+{
+	static uint8_t out[1u << 20], in[1u << 20];
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0), cl = socket(AF_INET, SOCK_STREAM, 0), srv = -1;
+	char line[64];
+	size_t n;
+
+	/* The test's own listener, on loopback only; the product listens nowhere. */
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 1) == 0 &&
+	    getsockname(l, (struct sockaddr *)&a, &alen) == 0 && connect(cl, (struct sockaddr *)&a, sizeof(a)) == 0)
+		srv = accept(l, NULL, NULL);
+	close(l);
+	ok(srv >= 0, "8: a TCP connection on 127.0.0.1");
+	if (srv < 0) {
+		close(cl);
+		return;
+	}
+	cl_random(out, sizeof(out));
+	ok_int(send_line_fd(chan, "echo\n", srv), 0, "8: sent 'echo' with the accepted TCP socket");
+	close(srv);
+	n = pump(cl, out, sizeof(out), in, sizeof(in));
+	ok(n == sizeof(out) && memcmp(in, out, n) == 0, "8: 1 MiB came back through the TCP connection, then EOF");
+	close(cl);
+	ok_int(read_line(chan, line, sizeof(line)), 0, "8: the child answered");
+	ok_str(line, "echoed 1048576", "8: the child saw EOF after 1 MiB");
 }
 
 static void pipe_read_end(int chan)
@@ -339,6 +372,7 @@ int main(void)
 		return tap_done();
 	chan = cpremote_channel_fd(child);
 	socketpair_echo(chan);
+	tcp_echo(chan);
 	pipe_read_end(chan);
 	pipe_write_end(chan);
 	hundred(chan);
