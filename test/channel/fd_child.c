@@ -12,7 +12,6 @@
  * A line that needs an fd and came without one is answered "nofd".
  * Exit 0 at the channel's end of file, 2 on an error (message on stderr).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,21 +46,6 @@ static int read_byte(int chan, char *b, int *fd)
 			memcpy(fd, CMSG_DATA(cm), sizeof(int));
 		}
 	return 1;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the DIR's own fd */
 }
 
 static void echo(int fd, char *answer, size_t len)
@@ -134,7 +118,7 @@ int main(void)
 		line[len] = '\0';
 		len = 0;
 		if (strcmp(line, "count") == 0)
-			snprintf(answer, sizeof(answer), "fds=%d\n", count_fds());
+			snprintf(answer, sizeof(answer), "fds=%d\n", io_count_fds());
 		else if (fd < 0)
 			snprintf(answer, sizeof(answer), "nofd\n");
 		else if (strcmp(line, "echo") == 0)

@@ -18,7 +18,6 @@
  *   6. a helper without CPR_CAP_FDPASS (one older than fd passing): the
  *      fd is refused the same way, and the channel goes on.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -77,21 +76,6 @@ static int read_line(int chan, char *buf, size_t len)
 	}
 	buf[n] = '\0';
 	return 0;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;
 }
 
 static void hex_sha(const uint8_t *p, size_t n, char *hex)
@@ -234,7 +218,7 @@ static int child_fds(int chan)
 
 static void hundred(int chan)
 {
-	int before = count_fds(), child_before = child_fds(chan), bad = 0, i, sv[2];
+	int before = io_count_fds(), child_before = child_fds(chan), bad = 0, i, sv[2];
 	char msg[64], back[64], line[64];
 
 	for (i = 0; i < 100; i++) {
@@ -253,7 +237,7 @@ static void hundred(int chan)
 			bad++;
 	}
 	ok_int(bad, 0, "4: 100 fds passed in sequence, each echoed its message");
-	ok_int(count_fds(), before, "4: the caller has as many fds as before");
+	ok_int(io_count_fds(), before, "4: the caller has as many fds as before");
 	ok(child_before > 0, "4: the child counted its fds");
 	ok_int(child_fds(chan), child_before, "4: the child has as many fds as before");
 }
