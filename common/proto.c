@@ -196,7 +196,8 @@ int cpr_frame_append(struct cpr_buf *out, uint8_t type, uint8_t stream, uint32_t
 	struct cpr_header h = { .type = type, .stream = stream, .child = child, .length = len };
 	uint8_t *dst;
 
-	if (type < 1 || type > CPR_TYPE_MAX || (stream >= CPR_NSTREAMS && !cpr_fd_stream_type(type)) || len > cpr_max_length(type))
+	if (type < 1 || type > CPR_TYPE_MAX || (stream >= CPR_NSTREAMS && !cpr_fd_stream_type(type)) ||
+	    len > cpr_max_length(type))
 		return CPR_EBAD;
 	if ((dst = buf_reserve(out, CPR_HEADER_LEN + (size_t)len)) == NULL)
 		return CPR_EBAD;

@@ -52,7 +52,8 @@ enum cpr_type {
 	CPR_REAPED = 11, /* as EXIT, but only a notice: the child was reaped, its output is still open */
 	/* 12 is kept for the terminal's RESIZE. */
 	CPR_CONNECT = 13, /* as SPAWN, but fields CPR_F_PATH: join the channel to a socket file on the host */
-	CPR_FD_OPEN = 14, /* r->h, stream 4..255: an fd rode on channel byte u64 offset; proxy it as that stream */
+	CPR_FD_OPEN =
+		14, /* r->h, stream 4..255: an fd rode on channel byte u64 offset; proxy it as that stream */
 	CPR_TYPE_MAX = 14,
 };
 

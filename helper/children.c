@@ -120,30 +120,59 @@ int child_fd_open(struct helper *h, struct child *c, int s, uint64_t at)
 	return 0;
 }
 
-/* Sends byte *B on the channel SOCK with FD attached.  As send(2): 1, or -1 with errno. */
-static ssize_t send_byte_fd(int sock, const uint8_t *b, int fd)
+/* Sends byte *B on the channel SOCK with the N fds FDS attached.  As send(2): 1, or -1 with errno. */
+static ssize_t send_byte_fds(int sock, const uint8_t *b, const int *fds, int n)
 {
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * CPR_FDS_PER_READ)];
 	} u;
 	struct iovec iov = { .iov_base = (void *)b, .iov_len = 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n) };
 	struct cmsghdr *cm;
 
 	memset(&u, 0, sizeof(u));
 	cm = CMSG_FIRSTHDR(&m);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n);
 	return sendmsg(sock, &m, MSG_NOSIGNAL);
 }
 
 /*
+ * Sends the channel byte P, the one at offset AT, with every end waiting
+ * for it (the fds of one message of the caller's ride on one byte).  As
+ * send(2).
+ */
+static ssize_t send_with_peers(struct child *c, int fd, const uint8_t *p, uint64_t at)
+{
+	struct fdproxy *x[CPR_FDS_PER_READ];
+	int fds[CPR_FDS_PER_READ], n = 0, i;
+	ssize_t r;
+
+	for (i = 0; i < CPR_FD_STREAMS && n < CPR_FDS_PER_READ; i++)
+		if (c->fdp[i] != NULL && c->fdp[i]->peer >= 0 && c->fdp[i]->at == at) {
+			x[n] = c->fdp[i];
+			fds[n++] = c->fdp[i]->peer;
+		}
+	if ((r = send_byte_fds(fd, p, fds, n)) != 1)
+		return r;
+	for (i = 0; i < n; i++) {
+		close(x[i]->peer);
+		x[i]->peer = -1;
+	}
+	c->chan_out++;
+	return r;
+}
+
+/*
  * Writes N bytes of the channel at P, stopping before the next byte that
- * carries an fd and sending that byte alone with it, so that the child's
- * recvmsg() finds the fd on the byte where the caller's read did.
+ * carries fds and sending that byte alone with them, so that the child's
+ * recvmsg() finds them on the byte where the caller's read did.
  */
 static ssize_t channel_send(struct child *c, int fd, const uint8_t *p, size_t n)
 {
@@ -151,16 +180,9 @@ static ssize_t channel_send(struct child *c, int fd, const uint8_t *p, size_t n)
 	ssize_t r;
 
 	if (x != NULL && x->at < c->chan_out + n) {
-		if (x->at > c->chan_out)
-			n = (size_t)(x->at - c->chan_out);
-		else if ((r = send_byte_fd(fd, p, x->peer)) == 1) {
-			close(x->peer);
-			x->peer = -1;
-			c->chan_out++;
-			return r;
-		} else {
-			return r;
-		}
+		if (x->at <= c->chan_out)
+			return send_with_peers(c, fd, p, x->at);
+		n = (size_t)(x->at - c->chan_out);
 	}
 	r = send(fd, p, n, MSG_NOSIGNAL);
 	if (r > 0)

@@ -141,8 +141,8 @@ static int on_fd_open(struct helper *h, struct child *c, const struct cpr_header
 	}
 	at = (uint64_t)cpr_get_u32(p) << 32 | cpr_get_u32(p + 4);
 	if (child_fd_open(h, c, f->stream, at) < 0) {
-		helper_warn("child %u: FD_OPEN for stream %u in use or byte %llu already sent", c->id, f->stream,
-			    (unsigned long long)at);
+		helper_warn("child %u: FD_OPEN for stream %u in use or byte %llu already sent", c->id,
+			    f->stream, (unsigned long long)at);
 		return CPR_EBAD;
 	}
 	return 0;

@@ -128,11 +128,14 @@ static int fd_kind(int fd, char *why, size_t whylen)
 		return snprintf(why, whylen, "%s", strerror(errno)), -EBADF;
 	if (S_ISSOCK(st.st_mode)) {
 		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
-			return snprintf(why, whylen, "only stream sockets can be passed (this one is a datagram or "
-					"seqpacket socket)"), -EPROTOTYPE;
+			return snprintf(why, whylen,
+					"only stream sockets can be passed (this one is a datagram or "
+					"seqpacket socket)"),
+			       -EPROTOTYPE;
 		len = sizeof acc;
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == 0 && acc)
-			return snprintf(why, whylen, "a listening socket cannot be passed (only connected ones)"),
+			return snprintf(why, whylen,
+					"a listening socket cannot be passed (only connected ones)"),
 			       -EOPNOTSUPP;
 		return 1;
 	}
@@ -141,7 +144,9 @@ static int fd_kind(int fd, char *why, size_t whylen)
 		return flags >= 0 && (flags & O_ACCMODE) == O_WRONLY ? 3 : 2;
 	}
 	snprintf(why, whylen, "%s cannot be passed (only connected stream sockets and pipes)",
-		 S_ISREG(st.st_mode) ? "a regular file" : S_ISDIR(st.st_mode) ? "a directory" : "a device");
+		 S_ISREG(st.st_mode)   ? "a regular file"
+		 : S_ISDIR(st.st_mode) ? "a directory"
+				       : "a device");
 	return -EOPNOTSUPP;
 }
 
@@ -211,7 +216,8 @@ static struct rfdp *stream_of(struct rchild *c, const struct cpr_header *h)
 
 	if (i >= 0 && i < c->nfdp && c->fdp[i])
 		return c->fdp[i];
-	conn_protocol_error(c->conn, "%s: protocol violation by the helper (frame %u on fd stream %u never opened)",
+	conn_protocol_error(c->conn,
+			    "%s: protocol violation by the helper (frame %u on fd stream %u never opened)",
 			    c->host, h->type, h->stream);
 	return NULL;
 }
@@ -224,9 +230,12 @@ void fdstream_frame(struct rchild *c, const struct cpr_header *h, const uint8_t 
 	if (x == NULL)
 		return;
 	if (h->type == CPR_DATA && !x->out_eof) {
-		if (cpr_buf_len(&x->out) + h->length > CPR_WINDOW || cpr_buf_append(&x->out, p, h->length) < 0) {
-			conn_protocol_error(c->conn, "%s: protocol violation by the helper (data beyond the credit "
-					    "on fd stream %u)", c->host, h->stream);
+		if (cpr_buf_len(&x->out) + h->length > CPR_WINDOW ||
+		    cpr_buf_append(&x->out, p, h->length) < 0) {
+			conn_protocol_error(c->conn,
+					    "%s: protocol violation by the helper (data beyond the credit "
+					    "on fd stream %u)",
+					    c->host, h->stream);
 			return;
 		}
 		fd_flush(x);
@@ -236,8 +245,10 @@ void fdstream_frame(struct rchild *c, const struct cpr_header *h, const uint8_t 
 	} else if (h->type == CPR_CREDIT && h->length == 4) {
 		more = cpr_get_u32(p);
 		if (more > CPR_WINDOW - x->credit) {
-			conn_protocol_error(c->conn, "%s: protocol violation by the helper (credit of %u above the "
-					    "window on fd stream %u)", c->host, more, h->stream);
+			conn_protocol_error(c->conn,
+					    "%s: protocol violation by the helper (credit of %u above the "
+					    "window on fd stream %u)",
+					    c->host, more, h->stream);
 			return;
 		}
 		x->credit += more;

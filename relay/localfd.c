@@ -93,7 +93,9 @@ ssize_t localfd_read_fds(struct localfd *l, void *buf, size_t n, int *fds, int *
 		char buf[CMSG_SPACE(sizeof(int) * CPR_FDS_PER_READ)];
 	} u;
 	struct iovec iov = { .iov_base = buf, .iov_len = n };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+	};
 	struct cmsghdr *cm;
 	ssize_t r;
 

@@ -30,7 +30,9 @@ static int read_byte(int chan, char *b, int *fd)
 		char buf[CMSG_SPACE(sizeof(int) * 4)];
 	} u;
 	struct iovec iov = { .iov_base = b, .iov_len = 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)
+	};
 	struct cmsghdr *cm;
 	ssize_t n;
 
@@ -39,12 +41,20 @@ static int read_byte(int chan, char *b, int *fd)
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return n < 0 ? -1 : 0;
-	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			if (*fd >= 0)
-				close(*fd);
-			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	/* The first fd of a line counts; the others are closed (more than 4 the kernel closes itself). */
+	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		size_t k, count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		for (k = 0; cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && k < count; k++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+			if (*fd < 0)
+				*fd = got;
+			else
+				close(got);
 		}
+	}
 	return 1;
 }
 
@@ -130,8 +140,7 @@ int main(void)
 		else if (strcmp(line, "keep") == 0) {
 			snprintf(answer, sizeof(answer), "kept\n");
 			fd = -1; /* open until the child exits */
-		}
-		else
+		} else
 			snprintf(answer, sizeof(answer), "unknown\n");
 		if (fd >= 0)
 			close(fd);

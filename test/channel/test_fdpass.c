@@ -13,6 +13,8 @@
  *      listener of the test's own on 127.0.0.1): 1 MiB echoed through it.
  *   7. (run before 5) a passed fd whose reader stalls: the caller's writes
  *      into it stop after a bounded amount, and the channel still answers.
+ *   9. (a second child) 17 fds in one message: 16 are passed (the first
+ *      echoes), the 17th is reported; every end comes back to EOF.
  *   5. a listening socket and /dev/null are refused: the child gets the
  *      line without an fd, and cpremote_child_errmsg() says why.
  *   6. a helper without CPR_CAP_FDPASS (one older than fd passing): the
@@ -40,24 +42,33 @@
 #define ECHO_LEN (4u << 20)
 #define PIPE_LEN (3u << 20)
 
-/* Sends LINE on CHAN with FD attached (SCM_RIGHTS). */
-static int send_line_fd(int chan, const char *line, int fd)
+/* Sends LINE on CHAN with the N fds FDS attached (SCM_RIGHTS), N at most 32. */
+static int send_line_fds(int chan, const char *line, const int *fds, int n)
 {
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * 32)];
 	} u;
 	struct iovec iov = { .iov_base = (void *)line, .iov_len = strlen(line) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n) };
 	struct cmsghdr *cm;
 
 	memset(&u, 0, sizeof(u));
 	cm = CMSG_FIRSTHDR(&m);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n);
 	return sendmsg(chan, &m, MSG_NOSIGNAL) == (ssize_t)strlen(line) ? 0 : -errno;
+}
+
+/* Sends LINE on CHAN with FD attached (SCM_RIGHTS). */
+static int send_line_fd(int chan, const char *line, int fd)
+{
+	return send_line_fds(chan, line, &fd, 1);
 }
 
 /* Reads one answer line (without its newline) into BUF, 30 s at most.  0 or -1. */
@@ -150,7 +161,8 @@ static void tcp_echo(int chan)
 
 	/* The test's own listener, on loopback only; the product listens nowhere. */
 	if (bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 1) == 0 &&
-	    getsockname(l, (struct sockaddr *)&a, &alen) == 0 && connect(cl, (struct sockaddr *)&a, sizeof(a)) == 0)
+	    getsockname(l, (struct sockaddr *)&a, &alen) == 0 &&
+	    connect(cl, (struct sockaddr *)&a, sizeof(a)) == 0)
 		srv = accept(l, NULL, NULL);
 	close(l);
 	ok(srv >= 0, "8: a TCP connection on 127.0.0.1");
@@ -162,7 +174,8 @@ static void tcp_echo(int chan)
 	ok_int(send_line_fd(chan, "echo\n", srv), 0, "8: sent 'echo' with the accepted TCP socket");
 	close(srv);
 	n = pump(cl, out, sizeof(out), in, sizeof(in));
-	ok(n == sizeof(out) && memcmp(in, out, n) == 0, "8: 1 MiB came back through the TCP connection, then EOF");
+	ok(n == sizeof(out) && memcmp(in, out, n) == 0,
+	   "8: 1 MiB came back through the TCP connection, then EOF");
 	close(cl);
 	ok_int(read_line(chan, line, sizeof(line)), 0, "8: the child answered");
 	ok_str(line, "echoed 1048576", "8: the child saw EOF after 1 MiB");
@@ -232,8 +245,8 @@ static void hundred(int chan)
 		close(sv[1]);
 		n = pump(sv[0], (const uint8_t *)msg, strlen(msg), (uint8_t *)back, sizeof(back));
 		close(sv[0]);
-		if (n != strlen(msg) || memcmp(back, msg, n) != 0 || read_line(chan, line, sizeof(line)) < 0 ||
-		    strncmp(line, "echoed ", 7) != 0)
+		if (n != strlen(msg) || memcmp(back, msg, n) != 0 ||
+		    read_line(chan, line, sizeof(line)) < 0 || strncmp(line, "echoed ", 7) != 0)
 			bad++;
 	}
 	ok_int(bad, 0, "4: 100 fds passed in sequence, each echoed its message");
@@ -250,7 +263,8 @@ static void stalled(int chan)
 	int sv[2];
 
 	ok_int(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0, "7: socketpair");
-	ok_int(send_line_fd(chan, "keep\n", sv[1]), 0, "7: sent 'keep' with one end (the child never reads it)");
+	ok_int(send_line_fd(chan, "keep\n", sv[1]), 0,
+	       "7: sent 'keep' with one end (the child never reads it)");
 	close(sv[1]);
 	ok_int(read_line(chan, line, sizeof(line)), 0, "7: the child answered");
 	ok_str(line, "kept", "7: the child holds the fd");
@@ -271,7 +285,8 @@ static void stalled(int chan)
 		break;
 	}
 	printf("# 7: %zu bytes taken before the stall\n", total);
-	ok(total > 0 && total < (4u << 20), "7: writes into the stalled fd stop after a bounded amount (< 4 MiB)");
+	ok(total > 0 && total < (4u << 20),
+	   "7: writes into the stalled fd stop after a bounded amount (< 4 MiB)");
 	ok(child_fds(chan) > 0, "7: the channel still answers while the passed fd is stalled");
 	close(sv[0]);
 }
@@ -330,7 +345,8 @@ static void old_helper(const char *prog)
 	}
 	chan = cpremote_channel_fd(child);
 	ok_int(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0, "6: socketpair");
-	ok_int(send_line_fd(chan, "echo\n", sv[1]), 0, "6: sent 'echo' with a socket, through an older helper");
+	ok_int(send_line_fd(chan, "echo\n", sv[1]), 0,
+	       "6: sent 'echo' with a socket, through an older helper");
 	close(sv[1]);
 	close(sv[0]);
 	ok_int(read_line(chan, line, sizeof(line)), 0, "6: the child answered");
@@ -341,6 +357,44 @@ static void old_helper(const char *prog)
 	   "6: cpremote_child_errmsg() says the helper is too old");
 	cpremote_free(child);
 	free(helper);
+}
+
+static void many_fds(const char *prog)
+{
+	int ours[17], theirs[17], i, chan, status = 0, eofs = 0, before = io_count_fds();
+	cpremote_child *child = start(prog, NULL);
+	char line[64], back[16];
+
+	if (child == NULL)
+		return;
+	chan = cpremote_channel_fd(child);
+	for (i = 0; i < 17; i++) {
+		int sv[2];
+
+		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+		ours[i] = sv[0];
+		theirs[i] = sv[1];
+	}
+	ok_int(send_line_fds(chan, "echo\n", theirs, 17), 0, "9: sent 'echo' with 17 fds in one message");
+	for (i = 0; i < 17; i++)
+		close(theirs[i]);
+	ok(pump(ours[0], (const uint8_t *)"first", 5, (uint8_t *)back, sizeof(back)) == 5 &&
+		   memcmp(back, "first", 5) == 0,
+	   "9: the first fd echoes");
+	ok_int(read_line(chan, line, sizeof(line)), 0, "9: the child answered");
+	ok_str(line, "echoed 5", "9: ... through the first fd");
+	/* The child closed the others (15 it got, and the kernel the rest): each proxy ends, so EOF. */
+	for (i = 1; i < 17; i++)
+		eofs += pump(ours[i], (const uint8_t *)"x", 1, (uint8_t *)back, sizeof(back)) == 0;
+	ok_int(eofs, 16, "9: every other end reads EOF (the 17th, never passed, was closed by the relay)");
+	for (i = 0; i < 17; i++)
+		close(ours[i]);
+	shutdown(chan, SHUT_WR);
+	ok(fixture_wait_child(child, &status, 30) == 1 && status == 0, "9: the child exited 0");
+	ok(strstr(cpremote_child_errmsg(child), "more than 16 fds in one message") != NULL,
+	   "9: cpremote_child_errmsg() says the fds beyond 16 were not passed");
+	cpremote_free(child);
+	ok_int(io_count_fds(), before, "9: the caller has as many fds as before");
 }
 
 int main(void)
@@ -370,6 +424,7 @@ int main(void)
 	printf("# errmsg: %s\n", cpremote_child_errmsg(child));
 	cpremote_free(child);
 	old_helper(prog);
+	many_fds(prog);
 	if (tap_failed)
 		fixture_dump_logs();
 	free(prog);

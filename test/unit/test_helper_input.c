@@ -358,7 +358,9 @@ static ssize_t recv_with_fd(int sock, char *buf, size_t n, int *fd)
 		char b[CMSG_SPACE(sizeof(int))];
 	} u;
 	struct iovec iov = { .iov_base = buf, .iov_len = n };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)
+	};
 	struct cmsghdr *cm;
 	ssize_t r = recvmsg(sock, &m, MSG_DONTWAIT);
 
@@ -425,10 +427,12 @@ static void test_fd_open(void)
 	feed(&in, CPR_DATA, CPR_FD_STREAM0, 8, &p);
 	cpr_buf_free(&p);
 	helper_input(&h, &in);
-	ok(read(fd, got, sizeof(got)) == 2 && memcmp(got, "yz", 2) == 0, "fd: the relay's DATA on stream 4 reaches it");
+	ok(read(fd, got, sizeof(got)) == 2 && memcmp(got, "yz", 2) == 0,
+	   "fd: the relay's DATA on stream 4 reaches it");
 
 	ok_int(fd_open(&h, &in, CPR_FD_STREAM0, 9), -1, "fd: FD_OPEN for a stream in use ends the link");
-	ok_int(fd_open(&h, &in, CPR_FD_STREAM0 + 1, 1), -1, "fd: FD_OPEN for a byte already taken ends the link");
+	ok_int(fd_open(&h, &in, CPR_FD_STREAM0 + 1, 1), -1,
+	       "fd: FD_OPEN for a byte already taken ends the link");
 	ok_int(fd_open(&h, &in, CPR_CHANNEL, 9), -1, "fd: FD_OPEN on stream 0 ends the link");
 	feed(&in, CPR_EOF, CPR_FD_STREAM0 + 2, 8, NULL);
 	ok_int(helper_input(&h, &in), -1, "fd: EOF on a stream never opened ends the link");
