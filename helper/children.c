@@ -65,7 +65,7 @@ static struct fdproxy *next_peer(struct child *c)
 	struct fdproxy *best = NULL, *p;
 	int i;
 
-	for (i = 0; i < CPR_FD_STREAMS; i++)
+	for (i = 0; i < c->nfdp; i++)
 		if ((p = c->fdp[i]) != NULL && p->peer >= 0 && (best == NULL || p->at < best->at))
 			best = p;
 	return best;
@@ -105,6 +105,8 @@ int child_fd_open(struct helper *h, struct child *c, int s, uint64_t at)
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return CPR_EBAD;
 	c->fdp[s - CPR_FD_STREAM0] = p;
+	if (c->nfdp < s - CPR_FD_STREAM0 + 1)
+		c->nfdp = s - CPR_FD_STREAM0 + 1;
 	p->at = at;
 	p->out.credit = CPR_WINDOW;
 	p->in.buf.limit = CPR_WINDOW;
@@ -154,7 +156,7 @@ static ssize_t send_with_peers(struct child *c, int fd, const uint8_t *p, uint64
 	int fds[CPR_FDS_PER_READ], n = 0, i;
 	ssize_t r;
 
-	for (i = 0; i < CPR_FD_STREAMS && n < CPR_FDS_PER_READ; i++)
+	for (i = 0; i < c->nfdp && n < CPR_FDS_PER_READ; i++)
 		if (c->fdp[i] != NULL && c->fdp[i]->peer >= 0 && c->fdp[i]->at == at) {
 			x[n] = c->fdp[i];
 			fds[n++] = c->fdp[i]->peer;
@@ -221,7 +223,7 @@ void child_close_fds(struct child *c)
 	if (c->chan_fd >= 0)
 		close(c->chan_fd);
 	c->chan_fd = c->in[CPR_CHANNEL].fd = -1;
-	for (s = 0; s < CPR_FD_STREAMS; s++) {
+	for (s = 0; s < c->nfdp; s++) {
 		struct fdproxy *p = c->fdp[s];
 
 		if (p == NULL)
@@ -243,7 +245,7 @@ void child_free(struct child *c)
 	child_close_fds(c);
 	for (s = 0; s < 2; s++)
 		cpr_buf_free(&c->in[s].buf);
-	for (s = 0; s < CPR_FD_STREAMS; s++) {
+	for (s = 0; s < c->nfdp; s++) {
 		if (c->fdp[s] != NULL)
 			cpr_buf_free(&c->fdp[s]->in.buf);
 		free(c->fdp[s]);
@@ -482,7 +484,7 @@ static int fd_streams_open(const struct child *c)
 {
 	int i;
 
-	for (i = 0; i < CPR_FD_STREAMS; i++)
+	for (i = 0; i < c->nfdp; i++)
 		if (c->fdp[i] != NULL && !c->fdp[i]->out.ended && c->fdp[i]->peer < 0)
 			return 1;
 	return 0;

@@ -69,6 +69,7 @@ struct child {
 	struct outstream out[CPR_NSTREAMS]; /* indexed by stream; CPR_STDIN unused */
 	struct instream in[2]; /* CPR_CHANNEL and CPR_STDIN */
 	struct fdproxy *fdp[CPR_FD_STREAMS]; /* by stream - CPR_FD_STREAM0; NULL: not opened */
+	int nfdp; /* fdp[nfdp..] are all NULL: the loops over fd streams stop there */
 	uint64_t chan_in, chan_out; /* channel bytes taken from the relay, written to the child */
 };
 

@@ -137,7 +137,7 @@ static int watch_child(struct pollset *ps, struct child *c, int room)
 		if ((r = watch(ps, c->out[i].fd, rd ? POLLIN : 0, c, i)) < 0)
 			return r;
 	}
-	for (i = 0; i < CPR_FD_STREAMS; i++) {
+	for (i = 0; i < c->nfdp; i++) {
 		struct fdproxy *p = c->fdp[i];
 
 		if (p == NULL || p->fd < 0)
