@@ -7,6 +7,7 @@
  *   request.c   decoding SPAWN, CONNECT   spawn.c   starting a child
  *   connect.c   CONNECT: connecting to a socket file (a "child" with no process)
  *   children.c  the children's streams, reaping, EXIT
+ *   fdproxy.c   FD_OPEN: the fds passed to a child, handed over on their channel byte
  *   guard.c     the guardian process  util.c    clock, fds, settings
  * The helper is single-threaded and uses only libc.
  *
@@ -215,6 +216,24 @@ struct instream *child_in(struct child *c, int s);
  * ends at once (EOF sent; the child gets the byte without an fd).
  */
 int child_fd_open(struct helper *h, struct child *c, int s, uint64_t at);
+
+/* The child will never read the channel again: the ends waiting for it are closed (their proxies see EOF). */
+void fdproxy_drop_peers(struct child *c);
+
+/*
+ * Writes up to N bytes of C's channel at P to FD, stopping before the
+ * next byte that carries fds and sending that byte alone with them, so
+ * that the child's recvmsg() finds them on the byte where the caller's
+ * read did.  As send(2).
+ */
+ssize_t fdproxy_channel_send(struct child *c, int fd, const uint8_t *p, size_t n);
+
+/*
+ * Whether an fd stream of C still reads from the child: its bytes come
+ * before EXIT, as the channel's do.  One whose end the child never took
+ * counts as ended: no one of the child's can write into it.
+ */
+int fdproxy_streams_open(const struct child *c);
 
 /* Reaps every child that ended (after SIGCHLD); never blocks. */
 void children_reap(struct helper *h);
