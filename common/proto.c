@@ -72,10 +72,16 @@ uint32_t cpr_max_length(uint8_t type)
 	case CPR_PONG:
 	case CPR_REAPED:
 	case CPR_RESIZE:
+	case CPR_FD_OPEN:
 		return CPR_MAX_CONTROL;
 	default:
 		return 0;
 	}
+}
+
+int cpr_fd_stream_type(uint8_t type)
+{
+	return type == CPR_DATA || type == CPR_EOF || type == CPR_CREDIT || type == CPR_FD_OPEN;
 }
 
 void cpr_header_encode(uint8_t out[CPR_HEADER_LEN], const struct cpr_header *h)
@@ -94,7 +100,7 @@ int cpr_header_decode(const uint8_t in[CPR_HEADER_LEN], struct cpr_header *h)
 
 	if (type < 1 || type > CPR_TYPE_MAX)
 		return CPR_EBAD;
-	if (stream >= CPR_NSTREAMS)
+	if (stream >= CPR_NSTREAMS && !cpr_fd_stream_type(type))
 		return CPR_EBAD;
 	if (in[2] != 0 || in[3] != 0)
 		return CPR_EBAD;
@@ -191,7 +197,8 @@ int cpr_frame_append(struct cpr_buf *out, uint8_t type, uint8_t stream, uint32_t
 	struct cpr_header h = { .type = type, .stream = stream, .child = child, .length = len };
 	uint8_t *dst;
 
-	if (type < 1 || type > CPR_TYPE_MAX || stream >= CPR_NSTREAMS || len > cpr_max_length(type))
+	if (type < 1 || type > CPR_TYPE_MAX || (stream >= CPR_NSTREAMS && !cpr_fd_stream_type(type)) ||
+	    len > cpr_max_length(type))
 		return CPR_EBAD;
 	if ((dst = buf_reserve(out, CPR_HEADER_LEN + (size_t)len)) == NULL)
 		return CPR_EBAD;

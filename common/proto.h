@@ -24,6 +24,8 @@
 #define CPR_CAP_CONNECT 2u
 /* Capability of the helper's hello: it makes terminals (CPR_F_TTY) and takes CPR_RESIZE frames. */
 #define CPR_CAP_TTY 4u
+/* Capability of the helper's hello: it takes CPR_FD_OPEN frames and the fd streams (doc/PROTOCOL.md "Passing fds"). */
+#define CPR_CAP_FDPASS 8u
 #define CPR_HEADER_LEN 12 /* u8 type, u8 stream, u16 zero, u32 child, u32 length */
 #define CPR_MAX_DATA (32u * 1024) /* largest DATA payload */
 #define CPR_MAX_SPAWN (4u * 1024 * 1024) /* largest SPAWN payload */
@@ -52,7 +54,9 @@ enum cpr_type {
 	CPR_REAPED = 11, /* as EXIT, but only a notice: the child was reaped, its output is still open */
 	CPR_RESIZE = 12, /* the terminal's new window: CPR_WINSIZE_LEN bytes, as CPR_F_TTY */
 	CPR_CONNECT = 13, /* as SPAWN, but fields CPR_F_PATH: join the channel to a socket file on the host */
-	CPR_TYPE_MAX = 13,
+	CPR_FD_OPEN =
+		14, /* r->h, stream 4..255: an fd rode on channel byte u64 offset; proxy it as that stream */
+	CPR_TYPE_MAX = 14,
 };
 
 enum cpr_stream {
@@ -61,7 +65,15 @@ enum cpr_stream {
 	CPR_STDOUT = 2,
 	CPR_STDERR = 3,
 	CPR_NSTREAMS = 4,
+	/* Streams CPR_FD_STREAM0..255 are proxied fds (DATA, EOF, CREDIT and FD_OPEN only). */
+	CPR_FD_STREAM0 = 4,
 };
+
+/* How many fd streams one child may have over its life (stream numbers are not reused yet). */
+#define CPR_FD_STREAMS (256 - CPR_FD_STREAM0)
+/* Most fds the relay takes from one read of the caller's channel; more are closed by the kernel, reported. */
+#define CPR_FDS_PER_READ 16
+#define CPR_FD_OPEN_LEN 8 /* u64 offset in the channel stream, relay -> helper */
 
 enum cpr_exit_kind {
 	CPR_EXITED = 0,
@@ -141,6 +153,9 @@ ssize_t cpr_hello_find(const uint8_t *buf, size_t len, uint8_t *version, uint32_
 
 /* Largest payload allowed for frames of TYPE (0 for an unknown type). */
 uint32_t cpr_max_length(uint8_t type);
+
+/* Whether frames of TYPE may name an fd stream (CPR_FD_STREAM0 and above): DATA, EOF, CREDIT, FD_OPEN. */
+int cpr_fd_stream_type(uint8_t type);
 
 /* Writes H into OUT (big-endian). */
 void cpr_header_encode(uint8_t out[CPR_HEADER_LEN], const struct cpr_header *h);

@@ -47,6 +47,33 @@ struct child *child_new(uint32_t id)
 	return c;
 }
 
+struct outstream *child_out(struct child *c, int s)
+{
+	if (s >= CPR_FD_STREAM0)
+		return s < 256 && c->fdp[s - CPR_FD_STREAM0] ? &c->fdp[s - CPR_FD_STREAM0]->out : NULL;
+	return s == CPR_STDIN ? NULL : &c->out[s];
+}
+
+struct instream *child_in(struct child *c, int s)
+{
+	if (s >= CPR_FD_STREAM0)
+		return s < 256 && c->fdp[s - CPR_FD_STREAM0] ? &c->fdp[s - CPR_FD_STREAM0]->in : NULL;
+	return s == CPR_CHANNEL || s == CPR_STDIN ? &c->in[s] : NULL;
+}
+
+/* An fd stream whose both ways ended gives its socket back at once: 100 fds passed cost no 100 fds here. */
+static void fdp_tidy(struct child *c, int s)
+{
+	struct fdproxy *p;
+
+	if (s < CPR_FD_STREAM0 || (p = c->fdp[s - CPR_FD_STREAM0]) == NULL || p->fd < 0)
+		return;
+	if (p->out.ended && p->in.fd < 0 && cpr_buf_len(&p->in.buf) == 0) {
+		close(p->fd);
+		p->fd = -1;
+	}
+}
+
 void connect_child_init(struct child *c, int fd)
 {
 	/* No process: "reaped" with status 0 at once, so EXIT follows the server's EOF. */
@@ -78,6 +105,17 @@ void child_close_fds(struct child *c)
 	if (c->chan_fd >= 0)
 		close(c->chan_fd);
 	c->chan_fd = c->in[CPR_CHANNEL].fd = -1;
+	for (s = 0; s < c->nfdp; s++) {
+		struct fdproxy *p = c->fdp[s];
+
+		if (p == NULL)
+			continue;
+		if (p->fd >= 0)
+			close(p->fd);
+		if (p->peer >= 0)
+			close(p->peer);
+		p->fd = p->peer = p->out.fd = p->in.fd = -1;
+	}
 }
 
 void child_free(struct child *c)
@@ -89,6 +127,11 @@ void child_free(struct child *c)
 	child_close_fds(c);
 	for (s = 0; s < 2; s++)
 		cpr_buf_free(&c->in[s].buf);
+	for (s = 0; s < c->nfdp; s++) {
+		if (c->fdp[s] != NULL)
+			cpr_buf_free(&c->fdp[s]->in.buf);
+		free(c->fdp[s]);
+	}
 	free(c);
 }
 
@@ -151,25 +194,26 @@ void children_reap(struct helper *h)
 /* The stream ended on the child's side: say so, and stop watching it. */
 static int out_end(struct helper *h, struct child *c, int s)
 {
-	struct outstream *o = &c->out[s];
+	struct outstream *o = child_out(c, s);
 
-	/* The channel's fd stays open: the relay may still write into it. */
-	if (o->fd != c->chan_fd)
+	/* The channel's fd (and an fd stream's) stays open: the relay may still write into it. */
+	if (s == CPR_STDOUT || s == CPR_STDERR)
 		close(o->fd);
 	o->fd = -1;
 	o->ended = 1;
+	fdp_tidy(c, s);
 	return cpr_frame_append(&h->out, CPR_EOF, (uint8_t)s, c->id, NULL, 0);
 }
 
 int child_read(struct helper *h, struct child *c, int s)
 {
-	struct outstream *o = &c->out[s];
+	struct outstream *o = child_out(c, s);
 	uint8_t data[CPR_MAX_DATA];
 	size_t want;
 	ssize_t n;
 	int r;
 
-	while (o->fd >= 0 && o->credit > 0 && cpr_buf_len(&h->out) < HELPER_OUT_HIGH) {
+	while (o != NULL && o->fd >= 0 && o->credit > 0 && cpr_buf_len(&h->out) < HELPER_OUT_HIGH) {
 		want = o->credit < sizeof(data) ? o->credit : sizeof(data);
 		n = read(o->fd, data, want);
 		if (n < 0 && errno == EINTR)
@@ -192,7 +236,7 @@ int child_read(struct helper *h, struct child *c, int s)
 /* Hands credit for the bytes written on back to the relay. */
 static int in_credit(struct helper *h, struct child *c, int s, int force)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 	int r;
 
 	if (in->unacked == 0 || (!force && in->unacked < HELPER_CREDIT_BATCH))
@@ -206,15 +250,16 @@ static int in_credit(struct helper *h, struct child *c, int s, int force)
 /* The relay's EOF has been reached: the child sees its end of input. */
 static void in_close(struct child *c, int s)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 
 	if (in->fd < 0)
 		return;
-	if (s == CPR_CHANNEL)
+	if (s != CPR_STDIN)
 		shutdown(in->fd, SHUT_WR); /* half-close; the other way goes on */
 	else
 		close(in->fd);
 	in->fd = -1;
+	fdp_tidy(c, s);
 }
 
 /*
@@ -238,22 +283,28 @@ static void in_eof_reached(struct child *c, int s)
 /* The child no longer reads this stream: drop what waits, and credit it so the relay never stalls. */
 static void in_break(struct child *c, int s)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 
 	in->unacked += (uint32_t)cpr_buf_len(&in->buf);
 	cpr_buf_free(&in->buf);
 	in->broken = 1;
+	if (s == CPR_CHANNEL)
+		fdproxy_drop_peers(c);
 	in_close(c, s);
 }
 
 int child_write(struct helper *h, struct child *c, int s)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 	ssize_t n;
 	int r;
 
+	if (in == NULL)
+		return 0;
 	while (in->fd >= 0 && cpr_buf_len(&in->buf) > 0) {
 		if (s == CPR_CHANNEL)
+			n = fdproxy_channel_send(c, in->fd, cpr_buf_peek(&in->buf), cpr_buf_len(&in->buf));
+		else if (s != CPR_STDIN)
 			n = send(in->fd, cpr_buf_peek(&in->buf), cpr_buf_len(&in->buf), MSG_NOSIGNAL);
 		else
 			n = write(in->fd, cpr_buf_peek(&in->buf), cpr_buf_len(&in->buf));
@@ -280,9 +331,13 @@ int child_write(struct helper *h, struct child *c, int s)
 
 int child_input(struct helper *h, struct child *c, int s, const uint8_t *p, uint32_t len)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 	int r;
 
+	if (in == NULL)
+		return -EPROTO;
+	if (s == CPR_CHANNEL)
+		c->chan_in += len;
 	if ((uint64_t)cpr_buf_len(&in->buf) + in->unacked + len > CPR_WINDOW)
 		return -EPROTO;
 	/* Nobody reads it (not piped, closed, or EOF already said): keep the relay going. */
@@ -298,8 +353,10 @@ int child_input(struct helper *h, struct child *c, int s, const uint8_t *p, uint
 
 void child_input_eof(struct helper *h, struct child *c, int s)
 {
-	struct instream *in = &c->in[s];
+	struct instream *in = child_in(c, s);
 
+	if (in == NULL)
+		return;
 	in->eof = 1;
 	if (cpr_buf_len(&in->buf) == 0)
 		in_eof_reached(c, s);
@@ -379,7 +436,7 @@ int children_finish(struct helper *h)
 		if ((r = child_tty_finish(h, c)) < 0)
 			return r;
 		if (!c->reaped || !c->out[CPR_CHANNEL].ended || !c->out[CPR_STDOUT].ended ||
-		    !c->out[CPR_STDERR].ended) {
+		    !c->out[CPR_STDERR].ended || fdproxy_streams_open(c)) {
 			pp = &c->next;
 			continue;
 		}

@@ -123,33 +123,63 @@ static void on_signal(struct child *c, const uint8_t *p, uint32_t len)
 		kill(c->pid, sig);
 }
 
+/* A frame on an fd stream the relay never opened: its accounting is broken. */
+static int fd_stream_unknown(struct child *c, const struct cpr_header *f)
+{
+	helper_warn("child %u: frame %u on fd stream %u that was never opened", c->id, f->type, f->stream);
+	return CPR_EBAD;
+}
+
+/* FD_OPEN: an fd rode on a channel byte still to come; it becomes fd stream f->stream. */
+static int on_fd_open(struct helper *h, struct child *c, const struct cpr_header *f, const uint8_t *p)
+{
+	uint64_t at;
+
+	if (f->stream < CPR_FD_STREAM0 || f->length != CPR_FD_OPEN_LEN) {
+		helper_warn("child %u: bad FD_OPEN", c->id);
+		return CPR_EBAD;
+	}
+	at = (uint64_t)cpr_get_u32(p) << 32 | cpr_get_u32(p + 4);
+	if (child_fd_open(h, c, f->stream, at) < 0) {
+		helper_warn("child %u: FD_OPEN for stream %u in use or byte %llu already sent", c->id,
+			    f->stream, (unsigned long long)at);
+		return CPR_EBAD;
+	}
+	return 0;
+}
+
 /* A frame for a known child C. */
 static int on_child_frame(struct helper *h, struct child *c, const struct cpr_header *f, const uint8_t *p)
 {
 	struct winsize ws;
+	struct outstream *o;
 	uint64_t credit;
 	int r;
 
 	switch (f->type) {
+	case CPR_FD_OPEN:
+		return on_fd_open(h, c, f, p);
 	case CPR_DATA:
-		if (f->stream != CPR_CHANNEL && f->stream != CPR_STDIN)
-			return 0;
+		if (child_in(c, f->stream) == NULL)
+			return fd_stream_unknown(c, f);
 		if ((r = child_input(h, c, f->stream, p, f->length)) == -EPROTO) {
 			helper_warn("child %u: DATA beyond the credit on stream %u", c->id, f->stream);
 			return CPR_EBAD;
 		}
 		return r;
 	case CPR_EOF:
-		if (f->stream == CPR_CHANNEL || f->stream == CPR_STDIN)
+		if (f->stream >= CPR_FD_STREAM0 && child_in(c, f->stream) == NULL)
+			return fd_stream_unknown(c, f);
+		if (f->stream != CPR_STDOUT && f->stream != CPR_STDERR)
 			child_input_eof(h, c, f->stream);
 		else if (f->stream == CPR_STDOUT || f->stream == CPR_STDERR)
 			child_output_gone(h, c, f->stream);
 		return 0;
 	case CPR_CREDIT:
-		if (f->length != 4 || f->stream >= CPR_NSTREAMS || f->stream == CPR_STDIN)
-			return 0;
-		credit = (uint64_t)c->out[f->stream].credit + cpr_get_u32(p);
-		c->out[f->stream].credit = credit > UINT32_MAX ? UINT32_MAX : (uint32_t)credit;
+		if (f->length != 4 || (o = child_out(c, f->stream)) == NULL)
+			return f->stream >= CPR_FD_STREAM0 ? fd_stream_unknown(c, f) : 0;
+		credit = (uint64_t)o->credit + cpr_get_u32(p);
+		o->credit = credit > UINT32_MAX ? UINT32_MAX : (uint32_t)credit;
 		return 0;
 	case CPR_SIGNAL:
 		on_signal(c, p, f->length);

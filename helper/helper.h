@@ -7,6 +7,7 @@
  *   request.c   decoding SPAWN, CONNECT   spawn.c   starting a child
  *   connect.c   CONNECT: connecting to a socket file (a "child" with no process)
  *   children.c  the children's streams, reaping, EXIT
+ *   fdproxy.c   FD_OPEN: the fds passed to a child, handed over on their channel byte
  *   guard.c     the guardian process  util.c    clock, fds, settings
  * The helper is single-threaded and uses only libc.
  *
@@ -47,6 +48,19 @@ struct instream {
 	int broken; /* the child stopped reading: data is dropped and credited */
 };
 
+/*
+ * A proxied fd, stream CPR_FD_STREAM0 + i of its child: our end of a
+ * socketpair, pumped both ways like the channel; the other end goes to
+ * the child on the channel byte AT (sendmsg, SCM_RIGHTS).
+ */
+struct fdproxy {
+	int fd; /* our end (non-blocking), closed once both ways ended */
+	int peer; /* the child's end until it was sent with its byte; -1 after */
+	uint64_t at; /* the channel byte (counted from 0, relay -> child) that carries PEER */
+	struct outstream out;
+	struct instream in;
+};
+
 struct child {
 	struct child *next;
 	uint32_t id;
@@ -57,6 +71,9 @@ struct child {
 	struct outstream out[CPR_NSTREAMS]; /* indexed by stream; CPR_STDIN unused */
 	struct instream in[2]; /* CPR_CHANNEL and CPR_STDIN */
 	int tty; /* on a pseudo-terminal: out[CPR_STDOUT] reads its master, in[CPR_STDIN] writes a dup of it */
+	struct fdproxy *fdp[CPR_FD_STREAMS]; /* by stream - CPR_FD_STREAM0; NULL: not opened */
+	int nfdp; /* fdp[nfdp..] are all NULL: the loops over fd streams stop there */
+	uint64_t chan_in, chan_out; /* channel bytes taken from the relay, written to the child */
 };
 
 struct spawn_req;
@@ -192,6 +209,38 @@ void child_close_fds(struct child *c);
 
 /* Closes C's fds and frees it; C must not be linked.  Accepts NULL. */
 void child_free(struct child *c);
+
+/* C's stream S from the child (channel, stdout, stderr, an fd stream); NULL for none. */
+struct outstream *child_out(struct child *c, int s);
+/* C's stream S to the child (channel, stdin, an fd stream); NULL for none. */
+struct instream *child_in(struct child *c, int s);
+
+/*
+ * FD_OPEN: opens fd stream S of C, whose socketpair end goes to the child
+ * with channel byte AT.  Returns 0, CPR_EBAD when S is taken or AT is a
+ * byte already taken (the relay's fault), or CPR_EBAD when the output
+ * queue is full.  A socketpair that cannot be made is an fd stream that
+ * ends at once (EOF sent; the child gets the byte without an fd).
+ */
+int child_fd_open(struct helper *h, struct child *c, int s, uint64_t at);
+
+/* The child will never read the channel again: the ends waiting for it are closed (their proxies see EOF). */
+void fdproxy_drop_peers(struct child *c);
+
+/*
+ * Writes up to N bytes of C's channel at P to FD, stopping before the
+ * next byte that carries fds and sending that byte alone with them, so
+ * that the child's recvmsg() finds them on the byte where the caller's
+ * read did.  As send(2).
+ */
+ssize_t fdproxy_channel_send(struct child *c, int fd, const uint8_t *p, size_t n);
+
+/*
+ * Whether an fd stream of C still reads from the child: its bytes come
+ * before EXIT, as the channel's do.  One whose end the child never took
+ * counts as ended: no one of the child's can write into it.
+ */
+int fdproxy_streams_open(const struct child *c);
 
 /* Reaps every child that ended (after SIGCHLD); never blocks. */
 void children_reap(struct helper *h);

@@ -137,6 +137,16 @@ static int watch_child(struct pollset *ps, struct child *c, int room)
 		if ((r = watch(ps, c->out[i].fd, rd ? POLLIN : 0, c, i)) < 0)
 			return r;
 	}
+	for (i = 0; i < c->nfdp; i++) {
+		struct fdproxy *p = c->fdp[i];
+
+		if (p == NULL || p->fd < 0)
+			continue;
+		rd = room && p->out.fd >= 0 && p->out.credit > 0;
+		ev = (short)((rd ? POLLIN : 0) | (p->in.fd >= 0 && cpr_buf_len(&p->in.buf) ? POLLOUT : 0));
+		if ((r = watch(ps, p->fd, ev, c, CPR_FD_STREAM0 + i)) < 0)
+			return r;
+	}
 	ev = cpr_buf_len(&c->in[CPR_STDIN].buf) ? POLLOUT : 0;
 	return watch(ps, c->in[CPR_STDIN].fd, ev, c, CPR_STDIN);
 }
@@ -165,7 +175,8 @@ static int child_ready(struct helper *h, const struct pollfd *pfd, const struct 
 {
 	int r;
 
-	if (sl->stream == CPR_STDIN || (sl->stream == CPR_CHANNEL && (pfd->events & POLLOUT)))
+	if (sl->stream == CPR_STDIN ||
+	    ((sl->stream == CPR_CHANNEL || sl->stream >= CPR_FD_STREAM0) && (pfd->events & POLLOUT)))
 		if ((r = child_write(h, sl->c, sl->stream)) < 0)
 			return r;
 	if (sl->stream != CPR_STDIN && (pfd->events & POLLIN))

@@ -11,12 +11,12 @@
 #include "helper.h"
 
 /*
- * What this helper takes beyond version 1's first frames: CONNECT, and
- * terminals (spawn.c).  The tests build a helper with 0 here, to stand
- * for one older than both.
+ * What this helper takes beyond version 1's first frames: CONNECT,
+ * terminals (spawn.c) and FD_OPEN.  The tests build a helper with 0 here,
+ * to stand for one older than all three.
  */
 #ifndef HELPER_HELLO_CAPS
-#define HELPER_HELLO_CAPS (CPR_CAP_CONNECT | CPR_CAP_TTY)
+#define HELPER_HELLO_CAPS (CPR_CAP_CONNECT | CPR_CAP_TTY | CPR_CAP_FDPASS)
 #endif
 
 int outq_hello(struct helper *h)

@@ -48,6 +48,7 @@ static void rchild_free(struct rchild *c)
 		event_free(c->fg_timer);
 	if (c->confirm_ev)
 		event_free(c->confirm_ev);
+	fdstream_free(c);
 	if (c->status_fd >= 0)
 		close(c->status_fd);
 	cpr_buf_free(&c->status_in);
@@ -80,6 +81,7 @@ void rchild_mark_dead(struct rchild *c)
 		if (c->wr_ev[s])
 			event_del(c->wr_ev[s]);
 	}
+	fdstream_stop(c);
 	if (c->status_ev)
 		event_del(c->status_ev);
 	if (c->fg_timer)
@@ -220,6 +222,8 @@ static void maybe_finish(struct rchild *c)
 	for (int s = 0; s < CPR_NSTREAMS; s++)
 		if (cpr_buf_len(&c->out[s]) > 0)
 			return;
+	if (fdstream_pending(c))
+		return;
 	status_send(c, CPR_EXIT, c->exit_info, sizeof c->exit_info);
 	if (c->lfd[CPR_CHANNEL].fd >= 0)
 		shutdown(c->lfd[CPR_CHANNEL].fd, SHUT_WR);
@@ -247,8 +251,40 @@ static int stdin_may_read(struct rchild *c)
 	return 0;
 }
 
+/*
+ * Fds that came with the channel's bytes: each becomes an fd stream that
+ * rides on the last byte of the read (the kernel ends a read after the
+ * message that carried fds).  One that cannot be proxied is closed and
+ * told to the caller: an EOF frame on stream 0 of the status socket with
+ * ERRNO and MESSAGE (cpremote_child_errmsg()); its bytes go on without it.
+ */
+static void take_fds(struct rchild *c, const int *fds, int nfds, int lost, size_t n)
+{
+	char why[256], msg[512];
+	int r;
+
+	for (int i = 0; i < nfds + (lost ? 1 : 0); i++) {
+		if (i == nfds) {
+			r = -EMFILE;
+			snprintf(why, sizeof why, "more than %d fds in one message: the rest were closed",
+				 CPR_FDS_PER_READ);
+		} else if ((r = fdstream_open(c, fds[i], c->chan_sent + n - 1, why, sizeof why)) == 0) {
+			continue;
+		}
+		struct cpr_buf p = { 0 };
+
+		snprintf(msg, sizeof msg, "%s: channel: fd not passed: %s", c->host ? c->host : "?", why);
+		rlog(c->ctx, 1, "%s", msg);
+		if (cpr_field_put_u32(&p, CPR_F_ERRNO, (uint32_t)-r) == 0 &&
+		    cpr_field_put_str(&p, CPR_F_MESSAGE, msg) == 0)
+			status_send_on(c, CPR_EOF, CPR_CHANNEL, cpr_buf_peek(&p), (uint32_t)cpr_buf_len(&p));
+		cpr_buf_free(&p);
+	}
+}
+
 static void read_local(struct rchild *c, int s)
 {
+	int fds[CPR_FDS_PER_READ], nfds = 0, lost = 0;
 	uint8_t buf[CPR_MAX_DATA];
 	size_t want = c->credit[s] < sizeof buf ? c->credit[s] : sizeof buf;
 	ssize_t n;
@@ -261,11 +297,16 @@ static void read_local(struct rchild *c, int s)
 	}
 	if (s == CPR_STDIN && c->lfd[s].is_tty && !stdin_may_read(c))
 		return;
-	n = localfd_read(&c->lfd[s], buf, want);
+	if (s == CPR_CHANNEL)
+		n = localfd_read_fds(&c->lfd[s], buf, want, fds, &nfds, &lost);
+	else
+		n = localfd_read(&c->lfd[s], buf, want);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		localfd_watch(&c->lfd[s], c->rd_ev[s], EV_READ);
 		return;
 	}
+	if (n > 0 && (nfds > 0 || lost))
+		take_fds(c, fds, nfds, lost, (size_t)n);
 	if (n <= 0) {
 		/* End of file, or an error that ends the stream the same way. */
 		c->in_eof[s] = 1;
@@ -277,6 +318,8 @@ static void read_local(struct rchild *c, int s)
 	}
 	c->credit[s] -= (uint32_t)n;
 	conn_send(c->conn, CPR_DATA, (uint8_t)s, c->id, buf, (uint32_t)n);
+	if (s == CPR_CHANNEL)
+		c->chan_sent += (uint64_t)n;
 	localfd_watch(&c->lfd[s], c->rd_ev[s], EV_READ);
 }
 
@@ -521,8 +564,15 @@ static void on_conn_frame(void *child, const struct cpr_header *h, const uint8_t
 {
 	struct rchild *c = child;
 
-	if (!c->dead && h->type <= CPR_TYPE_MAX && helper_frames[h->type])
+	if (c->dead)
+		return;
+	if (h->stream >= CPR_FD_STREAM0) {
+		if (spawned(c, "an fd stream's frame"))
+			fdstream_frame(c, h, p);
+		maybe_finish(c);
+	} else if (h->type <= CPR_TYPE_MAX && helper_frames[h->type]) {
 		helper_frames[h->type](c, h, p);
+	}
 }
 
 /* conn_child_ops.on_lost: the connection forgot C already. */
@@ -651,6 +701,7 @@ struct rchild *rchild_alloc(struct relay_ctx *ctx)
 	if (!c)
 		return NULL;
 	TAILQ_INSERT_TAIL(&children, c, link);
+	fdstream_set_drained(maybe_finish);
 	c->ctx = ctx;
 	c->status_fd = -1;
 	for (int s = 0; s < CPR_NSTREAMS; s++) {
@@ -671,5 +722,6 @@ void rchild_orphan(struct rchild *c)
 		cpr_buf_consume(&c->out[s], cpr_buf_len(&c->out[s]));
 		give_credit(c, s);
 	}
+	fdstream_orphan(c);
 	maybe_finish(c);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "localfd.h"
+#include "proto.h"
 
 /* epoll refuses fds that cannot be polled (regular files, /dev/null). */
 static int can_poll(int fd)
@@ -82,6 +83,49 @@ ssize_t localfd_read(struct localfd *l, void *buf, size_t n)
 	do {
 		r = l->is_socket ? recv(l->fd, buf, n, MSG_DONTWAIT) : read(l->fd, buf, n);
 	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+ssize_t localfd_read_fds(struct localfd *l, void *buf, size_t n, int *fds, int *nfds, int *lost)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * CPR_FDS_PER_READ)];
+	} u;
+	struct iovec iov = { .iov_base = buf, .iov_len = n };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+	};
+	struct cmsghdr *cm;
+	ssize_t r;
+
+	*nfds = 0;
+	*lost = 0;
+	if (!l->is_socket)
+		return localfd_read(l, buf, n);
+	do {
+		r = recvmsg(l->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return r;
+	/* The kernel closed what did not fit: told to the caller, never silent. */
+	*lost = (m.msg_flags & MSG_CTRUNC) != 0;
+	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		size_t k, count;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (k = 0; k < count; k++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof fd);
+			if (*nfds < CPR_FDS_PER_READ && r > 0)
+				fds[(*nfds)++] = fd;
+			else
+				close(fd);
+		}
+	}
 	return r;
 }
 

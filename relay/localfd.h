@@ -24,6 +24,14 @@ int localfd_adopt(struct localfd *l, int fd, int for_write);
 /* read/write without blocking; return as read(2)/write(2) (-1 with errno, EAGAIN when not ready). */
 ssize_t localfd_read(struct localfd *l, void *buf, size_t n);
 ssize_t localfd_write(struct localfd *l, const void *buf, size_t n);
+/*
+ * As localfd_read(), and for a socket also takes the fds that came with
+ * the bytes (SCM_RIGHTS, close-on-exec): fds[0..*nfds), at most
+ * CPR_FDS_PER_READ, each owned by the caller now.  *lost says that more
+ * came than fit (the kernel closed them).  The kernel ends a read after
+ * the message that carried fds, so they belong with the last byte read.
+ */
+ssize_t localfd_read_fds(struct localfd *l, void *buf, size_t n, int *fds, int *nfds, int *lost);
 /* Arms EV (an event on l->fd) once: event_add, or made active at once when the fd cannot be polled. */
 void localfd_watch(struct localfd *l, struct event *ev, short what);
 void localfd_close(struct localfd *l);

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "fdstream.h"
 #include "localfd.h"
 #include "log.h"
 #include "proto.h"
@@ -72,6 +73,11 @@ struct rchild {
 	struct event *confirm_ev; /* the deadline for SPAWNED or ERROR once SPAWN is sent */
 	int exited;
 	uint8_t exit_info[4];
+
+	/* Fds the caller passed on the channel (fdstream.c), by stream - CPR_FD_STREAM0. */
+	struct rfdp *fdp[CPR_FD_STREAMS];
+	int nfdp; /* streams opened so far (they are not reused yet) */
+	uint64_t chan_sent; /* channel bytes sent to the helper: where the next fd rides */
 };
 
 /* A new child of CTX, listed, its streams empty with a full window.  NULL when out of memory. */

@@ -38,4 +38,7 @@ uint32_t io_get_u32(const uint8_t *p);
  */
 void io_stream_fill(uint64_t seed, uint64_t off, uint8_t *buf, size_t len);
 
+/* The number of fds this process has open (entries of /proc/self/fd), or -1. */
+int io_count_fds(void);
+
 #endif

@@ -4,7 +4,8 @@
  * defaults, bad TLVs, NULs, wrong sizes, oversized lengths, a missing or
  * empty FILE) and the frame handler (hello, PING, bad headers, partial
  * frames, frames for unknown children, a SPAWN that the parser refuses,
- * CONNECT with a socketpair standing for the socket file).
+ * CONNECT with a socketpair standing for the socket file, FD_OPEN and
+ * fd streams on such a connection).
  * Spawning is replaced by a function that records the request: the
  * process side is tested through the real helper in test_helper.c.
  */
@@ -221,8 +222,8 @@ static void test_frames(void)
 	children_finish(&h);
 
 	/* A header with a bad stream ends the link. */
-	cpr_buf_append(&in, (const uint8_t[CPR_HEADER_LEN]){ CPR_DATA, 4 }, CPR_HEADER_LEN);
-	ok_int(helper_input(&h, &in), -1, "stream 4: the link ends");
+	cpr_buf_append(&in, (const uint8_t[CPR_HEADER_LEN]){ CPR_SIGNAL, 4 }, CPR_HEADER_LEN);
+	ok_int(helper_input(&h, &in), -1, "SIGNAL on stream 4: the link ends");
 	cpr_buf_free(&in);
 
 	helper_reset(&h);
@@ -381,6 +382,99 @@ static void test_connect(void)
 	cpr_buf_free(&h.out);
 }
 
+/* Receives from SOCK what one recvmsg() gives, and the fd that came with it (-1: none). */
+static ssize_t recv_with_fd(int sock, char *buf, size_t n, int *fd)
+{
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = buf, .iov_len = n };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)
+	};
+	struct cmsghdr *cm;
+	ssize_t r = recvmsg(sock, &m, MSG_DONTWAIT);
+
+	*fd = -1;
+	for (cm = CMSG_FIRSTHDR(&m); r > 0 && cm; cm = CMSG_NXTHDR(&m, cm))
+		if (cm->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	if (r >= 0)
+		buf[r] = '\0';
+	return r;
+}
+
+/* Feeds FD_OPEN for child 8 on STREAM with offset AT and returns what helper_input says (IN is emptied). */
+static int fd_open(struct helper *h, struct cpr_buf *in, uint8_t stream, uint32_t at)
+{
+	uint8_t off[CPR_FD_OPEN_LEN] = { 0 };
+	int r;
+
+	cpr_put_u32(off + 4, at);
+	cpr_frame_append(in, CPR_FD_OPEN, stream, 8, off, sizeof(off));
+	r = helper_input(h, in);
+	cpr_buf_free(in);
+	return r;
+}
+
+/*
+ * FD_OPEN: the socketpair end goes to the child with the channel byte at
+ * the offset, alone (the kernel then ends the child's read there); the
+ * stream carries bytes both ways; a reused stream, a past offset, a stream
+ * below 4 and a frame on a stream never opened end the link.
+ */
+static void test_fd_open(void)
+{
+	struct helper h = { 0 };
+	struct cpr_buf in = { 0 }, p = { 0 };
+	uint8_t hello[CPR_HELLO_LEN];
+	char got[16], types[64];
+	struct child *c;
+	int fd = -1, none = -1;
+
+	helper_reset(&h);
+	h.connect = fake_connect;
+	cpr_hello_encode(hello, 0);
+	cpr_buf_append(&in, hello, sizeof(hello));
+	put(&p, CPR_F_PATH, "/ok.sock");
+	feed(&in, CPR_CONNECT, 0, 8, &p);
+	cpr_buf_free(&p);
+	helper_input(&h, &in);
+	c = child_find(&h, 8);
+	cpr_buf_consume(&h.out, cpr_buf_len(&h.out) - CPR_HELLO_LEN);
+	ok_int(fd_open(&h, &in, CPR_FD_STREAM0, 2), 0, "fd: FD_OPEN for stream 4 at byte 2 taken");
+	cpr_buf_append(&p, "abcde", 5);
+	feed(&in, CPR_DATA, CPR_CHANNEL, 8, &p);
+	cpr_buf_free(&p);
+	helper_input(&h, &in);
+	ok(recv_with_fd(server_end, got, sizeof(got) - 1, &fd) == 3 && strcmp(got, "abc") == 0 && fd >= 0,
+	   "fd: the child's read ends on byte 2, which carries the fd");
+	ok(recv_with_fd(server_end, got, sizeof(got) - 1, &none) == 2 && strcmp(got, "de") == 0 && none < 0,
+	   "fd: the bytes after it come without an fd");
+	ok_int(write(fd, "x", 1), 1, "fd: the child writes into the fd it got");
+	child_read(&h, c, CPR_FD_STREAM0);
+	ok_str(out_types(&h, types, sizeof(types)), "4", "fd: ... which goes to the relay as DATA");
+	cpr_buf_append(&p, "yz", 2);
+	feed(&in, CPR_DATA, CPR_FD_STREAM0, 8, &p);
+	cpr_buf_free(&p);
+	helper_input(&h, &in);
+	ok(read(fd, got, sizeof(got)) == 2 && memcmp(got, "yz", 2) == 0,
+	   "fd: the relay's DATA on stream 4 reaches it");
+
+	ok_int(fd_open(&h, &in, CPR_FD_STREAM0, 9), -1, "fd: FD_OPEN for a stream in use ends the link");
+	ok_int(fd_open(&h, &in, CPR_FD_STREAM0 + 1, 1), -1,
+	       "fd: FD_OPEN for a byte already taken ends the link");
+	ok_int(fd_open(&h, &in, CPR_CHANNEL, 9), -1, "fd: FD_OPEN on stream 0 ends the link");
+	feed(&in, CPR_EOF, CPR_FD_STREAM0 + 2, 8, NULL);
+	ok_int(helper_input(&h, &in), -1, "fd: EOF on a stream never opened ends the link");
+	cpr_buf_free(&in);
+	close(fd);
+	close(server_end);
+	helper_reset(&h);
+	cpr_buf_free(&h.out);
+}
+
 int main(void)
 {
 	helper_warn_quiet = 1;
@@ -390,5 +484,6 @@ int main(void)
 	test_frames();
 	test_reader_gone();
 	test_connect();
+	test_fd_open();
 	return tap_done();
 }

@@ -81,9 +81,11 @@ static void test_header(void)
 	ok_int(cpr_header_decode(b, &d), -1, "type 0 refused");
 	b[0] = CPR_TYPE_MAX + 1;
 	ok_int(cpr_header_decode(b, &d), -1, "type above the last refused");
-	b[0] = CPR_DATA;
+	b[0] = CPR_SIGNAL;
 	b[1] = CPR_NSTREAMS;
-	ok_int(cpr_header_decode(b, &d), -1, "stream 4 refused");
+	ok_int(cpr_header_decode(b, &d), -1, "stream 4 refused for a type without fd streams");
+	b[0] = CPR_DATA;
+	ok_int(cpr_header_decode(b, &d), 0, "stream 4 taken for DATA (an fd stream)");
 	b[1] = 0;
 	b[2] = 1;
 	ok_int(cpr_header_decode(b, &d), -1, "reserved byte 2 refused");
@@ -155,7 +157,8 @@ static void test_frames(void)
 	ok_int(cpr_buf_len(&b), 0, "nothing added by a refused append");
 	ok_int(cpr_frame_append(&b, CPR_DATA, 0, 1, big, CPR_MAX_DATA), 0, "32 KiB DATA appended");
 	ok_int(cpr_frame_append(&b, 0, 0, 1, NULL, 0), -1, "unknown type not appended");
-	ok_int(cpr_frame_append(&b, CPR_EOF, 4, 1, NULL, 0), -1, "bad stream not appended");
+	ok_int(cpr_frame_append(&b, CPR_SIGNAL, 4, 1, NULL, 0), -1, "stream 4 not appended for SIGNAL");
+	ok_int(cpr_frame_append(&b, CPR_EOF, 4, 1, NULL, 0), 0, "EOF on fd stream 4 appended");
 	cpr_buf_free(&b);
 
 	/* A bad header is reported even before its payload arrived. */
