@@ -15,6 +15,7 @@
 
 #include <libssh/libssh.h>
 
+#include "auth.h"
 #include "bootstrap.h"
 #include "log.h"
 #include "request.h"
@@ -60,6 +61,7 @@ struct link {
 	struct event *rd, *wr, *kick, *deadline;
 	char config_error[512];
 	struct session_opts so;
+	struct auth auth; /* while L_AUTH */
 	int attempts; /* handshakes dropped by the server so far */
 	int installed; /* uploaded once on this connection: not again */
 	struct upload up;

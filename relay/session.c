@@ -90,8 +90,11 @@ static int apply_option(ssh_session s, struct session_opts *so, const char *opt,
 	if (strcasecmp(name, "StrictHostKeyChecking") == 0)
 		return strict_host_key_checking(value, so, msg, msglen);
 	/* Always on or not applicable: no prompts are ever shown. */
-	if (strcasecmp(name, "BatchMode") == 0 || strcasecmp(name, "LogLevel") == 0 ||
-	    strcasecmp(name, "IdentitiesOnly") == 0)
+	if (strcasecmp(name, "BatchMode") == 0 || strcasecmp(name, "LogLevel") == 0)
+		return 0;
+	/* Taken from ssh -G by sshauth_configure(). */
+	if (strcasecmp(name, "IdentitiesOnly") == 0 || strcasecmp(name, "ProxyJump") == 0 ||
+	    strcasecmp(name, "CertificateFile") == 0 || strcasecmp(name, "IdentityAgent") == 0)
 		return 0;
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
 		if (strcasecmp(name, map[i].name) != 0)
@@ -122,11 +125,18 @@ struct session_opts session_opts_default(void)
 				      .idle_close_s = IDLE_CLOSE_S };
 }
 
+void session_opts_free(struct session_opts *so)
+{
+	auth_conf_free(&so->auth);
+	proxy_err_free(&so->proxy);
+}
+
 int session_configure(ssh_session s, const struct conn_key *d, int verbosity, struct session_opts *so,
 		      char *msg, size_t msglen)
 {
 	int one = 1, level;
 
+	session_opts_free(so);
 	so->accept_new = HOSTKEY_AS_CONFIG;
 	ssh_set_blocking(s, 0);
 	if (ssh_options_set(s, SSH_OPTIONS_HOST, d->host) < 0)
@@ -147,6 +157,8 @@ int session_configure(ssh_session s, const struct conn_key *d, int verbosity, st
 			return CPREMOTE_EINVAL;
 	if (d->accept_new)
 		so->accept_new = HOSTKEY_ACCEPT_NEW;
+	if (sshauth_configure(s, d, &so->auth, &so->proxy, msg, msglen) < 0)
+		return CPREMOTE_EINVAL;
 	/* Small frames must not wait for Nagle and delayed ACKs. */
 	ssh_options_set(s, SSH_OPTIONS_NODELAY, &one);
 	/* Only keys: never a password or keyboard prompt. */

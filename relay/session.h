@@ -8,6 +8,7 @@
 #include "hostkey.h"
 #include "log.h"
 #include "request.h"
+#include "sshauth.h"
 
 /* What the options decide beyond libssh's own settings. */
 struct session_opts {
@@ -17,7 +18,12 @@ struct session_opts {
 	/* A HOSTKEY_* value: StrictHostKeyChecking from -o, or --accept-new */
 	int accept_new;
 	int idle_close_s; /* ControlPersist: how long a connection outlives its last child */
+	struct auth_conf auth; /* the keys to offer (sshauth.c) */
+	struct proxy_err proxy; /* the ProxyCommand's stderr */
 };
+
+/* Releases what SO holds beyond numbers (kept reusable: session_configure() may follow). */
+void session_opts_free(struct session_opts *so);
 
 /* The defaults of struct session_opts, before any option. */
 struct session_opts session_opts_default(void);
