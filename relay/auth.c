@@ -208,6 +208,22 @@ static int same_key(const struct agent_key *k, ssh_key p)
 	return same;
 }
 
+/*
+ * Whether CERT certifies the key of private key file PATH.  libssh 0.10's
+ * ssh_key_cmp() tells a certificate from its plain key, so the test is
+ * the one ssh_pki_copy_cert_to_privkey() makes; a key that cannot be read
+ * without a passphrase never matches.
+ */
+static int certifies(ssh_key cert, const char *path)
+{
+	ssh_key priv = NULL;
+	int yes = ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &priv) == SSH_OK &&
+		  ssh_pki_copy_cert_to_privkey(cert, priv) == SSH_OK;
+
+	ssh_key_free(priv);
+	return yes;
+}
+
 /* The CertificateFile certificates, each with the IdentityFile whose key it certifies. */
 static int add_cert_files(struct auth *a, struct file_key *f, size_t nf)
 {
@@ -221,10 +237,10 @@ static int add_cert_files(struct auth *a, struct file_key *f, size_t nf)
 			continue;
 		}
 		for (j = 0; j < nf; j++)
-			if (!f[j].cert && ssh_key_cmp(k, f[j].pub, SSH_KEY_CMP_PUBLIC) == 0)
+			if (!f[j].cert && certifies(k, f[j].path))
 				break;
 		if (j == nf) {
-			note(a, "CertificateFile %s: no IdentityFile holds its private key", cert);
+			note(a, "CertificateFile %s: no IdentityFile holds its private key (unencrypted)", cert);
 			ssh_key_free(k);
 			continue;
 		}
@@ -282,10 +298,10 @@ static int fail(struct auth *a, ssh_session s, int rc, char *msg, size_t msglen)
 		from_agent += a->c[i].agent >= 0;
 	if (rc == SSH_AUTH_ERROR && strstr(e, TOO_MANY))
 		snprintf(msg, msglen,
-			 "the server ended the authentication after %d refused keys (\"" TOO_MANY
-			 "\": its MaxAuthTries) of the %zu there were to offer, %zu of them from the agent "
-			 "(which holds %zu)%s; IdentitiesOnly yes offers only the IdentityFile keys%s",
-			 a->refused, a->n, from_agent, a->agent.n, a->conf->identities_only ? " even with IdentitiesOnly" : "",
+			 "the server ended the authentication at key %d of the %zu there were to offer, %zu of "
+			 "them from the agent (which holds %zu): \"" TOO_MANY "\" (sshd's MaxAuthTries)%s%s",
+			 a->refused + 1, a->n, from_agent, a->agent.n,
+			 a->conf->identities_only ? "" : "; IdentitiesOnly yes offers only the IdentityFile keys",
 			 a->skipped);
 	else if (rc == SSH_AUTH_ERROR)
 		snprintf(msg, msglen, "no key was accepted: %s%s", e, a->skipped);
@@ -296,6 +312,8 @@ static int fail(struct auth *a, ssh_session s, int rc, char *msg, size_t msglen)
 		snprintf(msg, msglen, "no key was accepted: none to offer (no IdentityFile exists%s)%s",
 			 a->conf->agent_sock ? ", the agent holds none of them" : " and there is no agent",
 			 a->skipped);
+	else if (a->refused == 0)
+		snprintf(msg, msglen, "no key could be offered%s", a->skipped);
 	else
 		snprintf(msg, msglen, "no key was accepted: the server refused all %d offered (%zu from the agent)%s",
 			 a->refused, from_agent, a->skipped);
@@ -349,7 +367,14 @@ static int step_file(struct auth *a, ssh_session s, struct auth_cand *c)
 		}
 		a->phase = 1;
 	}
-	rc = ssh_userauth_publickey(s, NULL, a->priv);
+	return ssh_userauth_publickey(s, NULL, a->priv);
+}
+
+/* Offers file key C; a refused certificate is noted, with what to check. */
+static int step_cert_or_file(struct auth *a, ssh_session s, struct auth_cand *c)
+{
+	int rc = step_file(a, s, c);
+
 	if (rc == SSH_AUTH_DENIED && c->cert)
 		note(a, "certificate %s was refused (is its CA in the server's TrustedUserCAKeys, and the user "
 			"one of its principals?)",
@@ -374,8 +399,11 @@ int auth_step(struct auth *a, ssh_session s, char *msg, size_t msglen)
 	}
 	while (a->i < a->n) {
 		struct auth_cand *c = &a->c[a->i];
-		int rc = c->agent >= 0 ? step_agent(a, s, c) : step_file(a, s, c);
+		int rc = c->agent >= 0 ? step_agent(a, s, c) : step_cert_or_file(a, s, c);
 
+		/* A server that disconnects (MaxAuthTries) leaves libssh waiting: no event would come. */
+		if (rc == SSH_AUTH_AGAIN && !ssh_is_connected(s))
+			rc = SSH_AUTH_ERROR;
 		if (rc == SSH_AUTH_AGAIN || rc == SSH_AUTH_SUCCESS)
 			return rc;
 		if (rc == SSH_AUTH_ERROR || rc == SSH_AUTH_PARTIAL)
