@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "proto.h"
 
 #define TOO_MANY "Too many authentication failures"
 /* A step's result beside libssh's SSH_AUTH_*: the key could not be used (noted), the next one is tried. */
@@ -195,6 +196,23 @@ static size_t load_files(const struct auth_conf *conf, struct file_key *f, size_
 	return n;
 }
 
+/* The agent's key K as a libssh key (its blob starts with its type's name), or NULL. */
+static ssh_key agent_pub(const struct agent_key *k)
+{
+	char b64[8192], type[64];
+	uint32_t tl = k->len >= 4 ? cpr_get_u32(k->blob) : 0;
+	ssh_key key = NULL;
+
+	if (tl == 0 || tl >= sizeof type || tl > k->len - 4 ||
+	    agent_blob_base64(k->blob, k->len, b64, sizeof b64) < 0)
+		return NULL;
+	memcpy(type, k->blob + 4, tl);
+	type[tl] = '\0';
+	if (ssh_pki_import_pubkey_base64(b64, ssh_key_type_from_name(type), &key) != SSH_OK)
+		return NULL;
+	return key;
+}
+
 /* Whether the agent's key K is the public key P. */
 static int same_key(const struct agent_key *k, ssh_key p)
 {
@@ -274,7 +292,7 @@ static int prepare(struct auth *a)
 		if (j < nf)
 			f[j].used = 1;
 		if (j < nf || !a->conf->identities_only)
-			rc = add(a, (int)k, j < nf ? f[j].path : NULL, NULL, NULL);
+			rc = add(a, (int)k, j < nf ? f[j].path : NULL, NULL, agent_pub(&a->agent.k[k]));
 	}
 	for (size_t j = 0; j < nf; j++) {
 		if (rc == 0 && !f[j].used) {
@@ -320,10 +338,22 @@ static int fail(struct auth *a, ssh_session s, int rc, char *msg, size_t msglen)
 	return rc == SSH_AUTH_ERROR ? SSH_AUTH_ERROR : SSH_AUTH_DENIED;
 }
 
-/* Offers agent key C through the filter, which lists only that key to libssh. */
+/*
+ * Offers agent key C, then has it signed through the filter, which lists
+ * only that key to libssh.  The offer is made here and not by
+ * ssh_userauth_agent(), which libssh 0.10 leaks a buffer on at each new
+ * start: it starts once, for a key the server accepts.
+ */
 static int step_agent(struct auth *a, ssh_session s, struct auth_cand *c)
 {
 	if (a->phase == 0) {
+		int rc = c->pub ? ssh_userauth_try_publickey(s, NULL, c->pub) : SSH_AUTH_SUCCESS;
+
+		if (rc != SSH_AUTH_SUCCESS)
+			return rc;
+		a->phase = 1;
+	}
+	if (a->phase == 1) {
 		if (!a->filter) {
 			int fd, rc = agent_filter_start(&a->filter, a->conf->agent_sock, &fd);
 
@@ -341,7 +371,7 @@ static int step_agent(struct auth *a, ssh_session s, struct auth_cand *c)
 			}
 		}
 		agent_filter_offer(a->filter, &a->agent.k[c->agent]);
-		a->phase = 1;
+		a->phase = 2;
 	}
 	return ssh_userauth_agent(s, NULL);
 }

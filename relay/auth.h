@@ -42,7 +42,7 @@ struct auth_cand {
 	int agent; /* index into the agent's keys, or -1: the key is read from PATH */
 	char *path; /* the private key file (NULL for an agent key not in any IdentityFile) */
 	char *cert; /* the certificate file offered with PATH's private key, or NULL */
-	ssh_key pub; /* what is offered: the public key or the certificate (file keys) */
+	ssh_key pub; /* what is offered: the public key or the certificate; NULL: libssh could not read the agent's */
 };
 
 /* One authentication in progress. */
@@ -51,7 +51,7 @@ struct auth {
 	int prepared;
 	struct auth_cand *c;
 	size_t n, i;
-	int phase; /* of c[i]: 0 offer, 1 sign */
+	int phase; /* of c[i]: 0 offer, 1 sign (2: by the agent, under way) */
 	ssh_key priv;
 	struct agent_keys agent;
 	struct agent_filter *filter;
