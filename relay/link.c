@@ -34,28 +34,47 @@ static void link_fail(struct link *l, int code, const char *fmt, ...)
 }
 
 /*
- * Helper stderr is consumed as it comes (libssh would otherwise hold it
- * all, and the helper block once the SSH window is full): the last
- * LINK_STDERR_TAIL bytes are kept for messages, the first LINK_STDERR_LOG
- * shown with -v, the rest only counted.
+ * Keeps helper stderr: the last LINK_STDERR_TAIL bytes for messages, the
+ * first LINK_STDERR_LOG shown with -v, the rest only counted.
  */
+static void keep_stderr(struct link *l, const char *p, size_t n)
+{
+	char line[4 * 4096 + 1];
+
+	relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, p, n);
+	if (l->stderr_total < LINK_STDERR_LOG) {
+		relay_escape(line, sizeof line, p, n < 4096 ? n : 4096);
+		rlog(l->ctx, 1, "%s: helper: %s", l->key->host, line);
+	} else if (l->stderr_total - (uint64_t)n < LINK_STDERR_LOG) {
+		rlog(l->ctx, 1, "%s: helper: (more on stderr, not shown)", l->key->host);
+	}
+	l->stderr_total += (uint64_t)n;
+}
+
+/*
+ * libssh hands every data packet to this callback as it takes the packet
+ * in, whichever read or poll made it do so.  Stderr is consumed here, so
+ * it is read continuously and never held by libssh (whose window would
+ * otherwise fill and block the helper), without a read of its own: a
+ * stderr read makes libssh take in stdout packets and a CHANNEL_CLOSE
+ * with them, stranding the stdout bytes where no socket event announces
+ * them.  Stdout is left in libssh's buffer for carrier_read().
+ */
+static int on_channel_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr, void *arg)
+{
+	(void)s;
+	(void)ch;
+	if (!is_stderr)
+		return 0;
+	keep_stderr(arg, data, len);
+	return (int)len;
+}
+
 void link_drain_stderr(struct link *l)
 {
-	char buf[4096], line[4 * sizeof buf + 1];
-	int n;
-
-	if (!l->ch)
-		return;
-	while ((n = ssh_channel_read_nonblocking(l->ch, buf, sizeof buf, 1)) > 0) {
-		relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, buf, (size_t)n);
-		if (l->stderr_total < LINK_STDERR_LOG) {
-			relay_escape(line, sizeof line, buf, (size_t)n);
-			rlog(l->ctx, 1, "%s: helper: %s", l->key->host, line);
-		} else if (l->stderr_total - (uint64_t)n < LINK_STDERR_LOG) {
-			rlog(l->ctx, 1, "%s: helper: (more on stderr, not shown)", l->key->host);
-		}
-		l->stderr_total += (uint64_t)n;
-	}
+	/* A poll takes in what the socket holds; the callback keeps its stderr. */
+	if (l->ch)
+		ssh_channel_poll(l->ch, 1);
 }
 
 const char *link_stderr_line(struct link *l)
@@ -232,6 +251,11 @@ static int new_channel(struct link *l)
 		link_fail(l, CPREMOTE_ECONNECT, "%s: %s", l->key->host, ssh_get_error(l->s));
 		return ST_FAILED;
 	}
+	memset(&l->data_cb, 0, sizeof l->data_cb);
+	l->data_cb.userdata = l;
+	l->data_cb.channel_data_function = on_channel_data;
+	ssh_callbacks_init(&l->data_cb);
+	ssh_set_channel_callbacks(l->ch, &l->data_cb);
 	l->state = L_OPEN;
 	return ST_NEXT;
 }
