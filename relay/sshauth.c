@@ -33,7 +33,8 @@ static int set_jump(ssh_session s, const struct sshconf *g, const char *config, 
 	if (!cmd)
 		return -EINVAL;
 	if (ssh_options_set(s, SSH_OPTIONS_PROXYCOMMAND, cmd) < 0) {
-		snprintf(msg, msglen, "cannot set the ProxyCommand of ProxyJump %s: %s", jump, ssh_get_error(s));
+		snprintf(msg, msglen, "cannot set the ProxyCommand of ProxyJump %s: %s", jump,
+			 ssh_get_error(s));
 		rc = -EINVAL;
 	}
 	free(cmd);
@@ -64,7 +65,10 @@ int sshauth_configure(ssh_session s, const struct conn_key *d, struct auth_conf 
 	for (char **o = d->options; o && *o; o++)
 		opts[n++] = *o;
 	{
-		struct sshconf_query q = { .config = d->config, .user = d->user, .port = d->port, .options = opts,
+		struct sshconf_query q = { .config = d->config,
+					   .user = d->user,
+					   .port = d->port,
+					   .options = opts,
 					   .host = d->host };
 
 		rc = sshconf_eval(&q, &g, msg, msglen);
@@ -74,7 +78,8 @@ int sshauth_configure(ssh_session s, const struct conn_key *d, struct auth_conf 
 		if (rc == 0)
 			rc = set_jump(s, &g, d->config, msg, msglen);
 	} else if (has_jump_option(d)) {
-		snprintf(msg + strlen(msg), msglen - strlen(msg), "%s-o ProxyJump needs the OpenSSH client (ssh) to evaluate the configuration",
+		snprintf(msg + strlen(msg), msglen - strlen(msg),
+			 "%s-o ProxyJump needs the OpenSSH client (ssh) to evaluate the configuration",
 			 *msg ? "; " : "");
 		rc = -EINVAL;
 	} else {
