@@ -161,6 +161,26 @@ static int await_spawned(struct cpremote_child *c, const struct cpremote_options
 	}
 }
 
+/*
+ * The request could not be written: the relay may have answered it at
+ * once and closed (a request it cannot afford, e.g. out of fds).  Returns
+ * the code of that ERROR with its message set, else 0.  Never blocks long:
+ * the relay's end is closed, so a read returns what it wrote, or EOF.
+ */
+static int relay_refusal(struct cpremote_child *c)
+{
+	struct cpr_header h;
+	const uint8_t *pl, *msg;
+	uint32_t msglen;
+	int code;
+
+	if (lib_status_next(c, 1, &h, &pl) < 0 || h.type != CPR_ERROR)
+		return 0;
+	lib_error_fields(pl, h.length, &code, &msg, &msglen);
+	lib_errmsg_set_bytes(msg, msglen, code);
+	return code < 0 ? code : CPREMOTE_ESPAWN;
+}
+
 /* The fds of one start, as lib_relay_send() passes them, and which of them are ours to close. */
 struct passed_fds {
 	int fds[CPR_MAX_PASSED_FDS];
@@ -267,9 +287,13 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 
 	r = lib_send_all(c->status_fd, cpr_buf_peek(&frame), cpr_buf_len(&frame));
 	if (r < 0) {
-		lib_errmsg_set("%s: %s: the relay did not take the request: %s", opts->host, opts->file,
-			       cpremote_strerror(r));
-		r = CPREMOTE_ERELAY;
+		int sent = r;
+
+		if ((r = relay_refusal(c)) == 0) {
+			lib_errmsg_set("%s: %s: the relay did not take the request: %s", opts->host,
+				       opts->file, cpremote_strerror(sent));
+			r = CPREMOTE_ERELAY;
+		}
 		goto out;
 	}
 	/* Without waiting, SPAWNED or ERROR is read later by cpremote_wait(). */

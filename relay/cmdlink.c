@@ -121,14 +121,15 @@ static void drop_command(struct cmdlink *l)
 
 void cmdlink_drain_stderr(struct cmdlink *l)
 {
-	char buf[4096];
+	char buf[4096], line[4 * sizeof buf + 1];
 	ssize_t n;
 
 	if (l->err < 0)
 		return;
 	while ((n = read(l->err, buf, sizeof buf)) > 0) {
 		relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, buf, (size_t)n);
-		rlog(l->ctx, 1, "%s: %.*s", l->key->host, (int)n, buf);
+		relay_escape(line, sizeof line, buf, (size_t)n);
+		rlog(l->ctx, 1, "%s: %s", l->key->host, line);
 	}
 	if (n == 0) {
 		if (l->er)

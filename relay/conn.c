@@ -294,14 +294,7 @@ static ssize_t pump_in(struct conn *k)
 	ssize_t total = 0;
 	int n, rc;
 
-	/*
-	 * Stderr only until the helper runs: reading it makes libssh take in
-	 * packets of stdout too, and a channel closed in the same batch then
-	 * refuses the stdout bytes it already holds (a lost last line).  Once
-	 * the helper runs, stderr is read at keepalive ticks.
-	 */
-	if (!k->ready)
-		carrier_drain_stderr(&k->link);
+	/* Stderr needs no read here: each carrier takes it as it arrives. */
 	while ((n = carrier_read(&k->link, buf, sizeof buf)) != 0) {
 		if (n < 0)
 			return channel_failed(k);
@@ -386,7 +379,6 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *k = arg;
 
-	carrier_drain_stderr(&k->link);
 	switch (keepalive_tick(&k->ka, k->nkids > 0)) {
 	case KA_LOST:
 		conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost: no answer for %d s (keepalive)",

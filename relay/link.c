@@ -35,28 +35,47 @@ static void link_fail(struct link *l, int code, const char *fmt, ...)
 }
 
 /*
- * Helper stderr is consumed as it comes (libssh would otherwise hold it
- * all, and the helper block once the SSH window is full): the last
- * LINK_STDERR_TAIL bytes are kept for messages, the first LINK_STDERR_LOG
- * shown with -v, the rest only counted.
+ * Keeps helper stderr: the last LINK_STDERR_TAIL bytes for messages, the
+ * first LINK_STDERR_LOG shown with -v, the rest only counted.
  */
+static void keep_stderr(struct link *l, const char *p, size_t n)
+{
+	char line[4 * 4096 + 1];
+
+	relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, p, n);
+	if (l->stderr_total < LINK_STDERR_LOG) {
+		relay_escape(line, sizeof line, p, n < 4096 ? n : 4096);
+		rlog(l->ctx, 1, "%s: helper: %s", l->key->host, line);
+	} else if (l->stderr_total - (uint64_t)n < LINK_STDERR_LOG) {
+		rlog(l->ctx, 1, "%s: helper: (more on stderr, not shown)", l->key->host);
+	}
+	l->stderr_total += (uint64_t)n;
+}
+
+/*
+ * libssh hands every data packet to this callback as it takes the packet
+ * in, whichever read or poll made it do so.  Stderr is consumed here, so
+ * it is read continuously and never held by libssh (whose window would
+ * otherwise fill and block the helper), without a read of its own: a
+ * stderr read makes libssh take in stdout packets and a CHANNEL_CLOSE
+ * with them, stranding the stdout bytes where no socket event announces
+ * them.  Stdout is left in libssh's buffer for carrier_read().
+ */
+static int on_channel_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr, void *arg)
+{
+	(void)s;
+	(void)ch;
+	if (!is_stderr)
+		return 0;
+	keep_stderr(arg, data, len);
+	return (int)len;
+}
+
 void link_drain_stderr(struct link *l)
 {
-	char buf[4096], line[4 * sizeof buf + 1];
-	int n;
-
-	if (!l->ch)
-		return;
-	while ((n = ssh_channel_read_nonblocking(l->ch, buf, sizeof buf, 1)) > 0) {
-		relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, buf, (size_t)n);
-		if (l->stderr_total < LINK_STDERR_LOG) {
-			relay_escape(line, sizeof line, buf, (size_t)n);
-			rlog(l->ctx, 1, "%s: helper: %s", l->key->host, line);
-		} else if (l->stderr_total - (uint64_t)n < LINK_STDERR_LOG) {
-			rlog(l->ctx, 1, "%s: helper: (more on stderr, not shown)", l->key->host);
-		}
-		l->stderr_total += (uint64_t)n;
-	}
+	/* A poll takes in what the socket holds; the callback keeps its stderr. */
+	if (l->ch)
+		ssh_channel_poll(l->ch, 1);
 }
 
 const char *link_stderr_line(struct link *l)
@@ -225,6 +244,14 @@ static int st_connecting(struct link *l)
 			  l->key->host, strerror(err));
 		return ST_FAILED;
 	}
+	if (rc != SSH_OK && l->so.proxy.path) {
+		/* A proxy command's failure is its own: said with its stderr, never retried blindly. */
+		char err[4 * PROXY_STDERR_TAIL + 1];
+
+		link_fail(l, CPREMOTE_ECONNECT, "%s: cannot connect through the ProxyCommand: %s%s%s",
+			  l->key->host, session_error_message(l->s), *proxy_stderr(&l->so.proxy, err, sizeof err) ? "; its stderr: " : " (it wrote nothing on stderr)", err);
+		return ST_FAILED;
+	}
 	if (rc != SSH_OK) {
 		if (retry_connect(l))
 			return ST_FAILED;
@@ -243,6 +270,7 @@ static int st_connecting(struct link *l)
 		return ST_FAILED;
 	}
 	l->state = L_AUTH;
+	auth_init(&l->auth, &l->so.auth);
 	return ST_NEXT;
 }
 
@@ -254,6 +282,11 @@ static int new_channel(struct link *l)
 		link_fail(l, CPREMOTE_ECONNECT, "%s: %s", l->key->host, ssh_get_error(l->s));
 		return ST_FAILED;
 	}
+	memset(&l->data_cb, 0, sizeof l->data_cb);
+	l->data_cb.userdata = l;
+	l->data_cb.channel_data_function = on_channel_data;
+	ssh_callbacks_init(&l->data_cb);
+	ssh_set_channel_callbacks(l->ch, &l->data_cb);
 	l->state = L_OPEN;
 	l->env_i = 0;
 	return ST_NEXT;
@@ -261,18 +294,19 @@ static int new_channel(struct link *l)
 
 static int st_auth(struct link *l)
 {
-	int rc = ssh_userauth_publickey_auto(l->s, NULL, NULL);
+	char why[1024];
+	int rc = auth_step(&l->auth, l->s, why, sizeof why);
 
 	if (rc == SSH_AUTH_AGAIN)
 		return ST_WAIT;
+	/* The agent filter ends here: libssh never asks the agent again. */
+	auth_free(&l->auth);
 	if (rc != SSH_AUTH_SUCCESS) {
 		char *user = NULL;
 
 		ssh_options_get(l->s, SSH_OPTIONS_USER, &user);
-		link_fail(l, CPREMOTE_EAUTH,
-			  "%s: authentication failed for user %s (publickey): no key was accepted%s%s",
-			  l->key->host, user ? user : "?", rc == SSH_AUTH_ERROR ? ": " : "",
-			  rc == SSH_AUTH_ERROR ? ssh_get_error(l->s) : "");
+		link_fail(l, CPREMOTE_EAUTH, "%s: authentication failed for user %s (publickey): %s", l->key->host,
+			  user ? user : "?", why);
 		ssh_string_free_char(user);
 		return ST_FAILED;
 	}
@@ -503,6 +537,7 @@ void link_free(struct link *l)
 		ssh_channel_free(l->ch);
 	}
 	upload_free(&l->up);
+	auth_free(&l->auth);
 	session_opts_free(&l->so);
 	if (l->s) {
 		ssh_disconnect(l->s);

@@ -14,8 +14,10 @@
 
 #include <stdint.h>
 
+#include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include "auth.h"
 #include "bootstrap.h"
 #include "log.h"
 #include "request.h"
@@ -62,6 +64,7 @@ struct link {
 	struct event *rd, *wr, *kick, *deadline;
 	char config_error[512];
 	struct session_opts so;
+	struct auth auth; /* while L_AUTH */
 	int attempts; /* handshakes dropped by the server so far */
 	int tries; /* connects refused so far (ConnectionAttempts) */
 	size_t env_i; /* the next variable of so.env to send */
@@ -71,6 +74,7 @@ struct link {
 	size_t stderr_len;
 	uint64_t stderr_total; /* every byte the helper wrote to stderr */
 	char stderr_safe[4 * LINK_STDERR_TAIL + 1]; /* the last line, escaped (link_stderr_line) */
+	struct ssh_channel_callbacks_struct data_cb; /* takes stderr as it arrives (link.c) */
 };
 
 /*
@@ -101,9 +105,11 @@ void link_handshake_done(struct link *l);
 int link_upload(struct link *l, const struct helper_blob *b);
 
 /*
- * Takes all the remote side wrote to stderr so far, never blocking: its
- * tail is kept for messages, its start shown (escaped) with -v, the rest
- * counted in stderr_total.  Bounded memory whatever the helper writes.
+ * The remote side's stderr is taken continuously, as libssh receives it
+ * (a channel callback): its tail is kept for messages, its start shown
+ * (escaped) with -v, the rest counted in stderr_total.  Bounded memory
+ * whatever the helper writes.  This call also takes in what the socket
+ * holds now, never blocking: for a final message when the channel failed.
  */
 void link_drain_stderr(struct link *l);
 

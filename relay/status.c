@@ -140,7 +140,8 @@ static int adopt_fds(struct rchild *c, uint8_t mask, int *fds, int nfds)
 	return bad ? -EBADF : 0;
 }
 
-void rchild_new(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds)
+/* The child of one control message (see rchild_new()); NULL when it could not be made. */
+static struct rchild *child_from_fds(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds)
 {
 	struct rchild *c = nfds >= 2 ? rchild_alloc(ctx) : NULL;
 	int bad;
@@ -148,7 +149,7 @@ void rchild_new(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds)
 	if (!c) {
 		for (int j = 0; j < nfds; j++)
 			close(fds[j]);
-		return;
+		return NULL;
 	}
 	bad = adopt_fds(c, mask, fds, nfds) < 0;
 	c->status_in.limit = REQUEST_LIMIT;
@@ -157,7 +158,21 @@ void rchild_new(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds)
 	bad |= rchild_stream_events(c) < 0;
 	if (bad || !c->status_ev) {
 		rchild_fail(c, CPREMOTE_ERELAY, "relay: bad file descriptors for the child");
-		return;
+		return NULL;
 	}
 	event_add(c->status_ev, NULL);
+	return c;
+}
+
+void rchild_new(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds)
+{
+	(void)child_from_fds(ctx, mask, fds, nfds);
+}
+
+void rchild_refuse(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds, int code, const char *msg)
+{
+	struct rchild *c = child_from_fds(ctx, mask, fds, nfds);
+
+	if (c)
+		rchild_fail(c, code, msg);
 }
