@@ -239,6 +239,31 @@ int agent_blob_base64(const uint8_t *blob, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
+int agent_base64_blob(const char *b64, uint8_t *out, size_t outlen, size_t *len)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t acc = 0;
+	size_t n = 0;
+	int bits = 0;
+
+	for (const char *p = b64; *p && *p != '='; p++) {
+		const char *c = strchr(tab, *p);
+
+		if (!c)
+			return -1;
+		acc = acc << 6 | (uint32_t)(c - tab);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == outlen)
+				return -1;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	*len = n;
+	return 0;
+}
+
 /* The answer to REQUEST_IDENTITIES: the offered key alone, or none. */
 static int answer_identities(struct agent_filter *f, uint8_t **ans, size_t *len)
 {

@@ -50,6 +50,13 @@ void agent_keys_free(struct agent_keys *k);
  */
 int agent_blob_base64(const uint8_t *blob, size_t len, char *out, size_t outlen);
 
+/*
+ * The bytes of base64 text B64 (up to a '=' or its end) into OUT (OUTLEN
+ * bytes), their number in *LEN.  Returns 0, or -1 for a character outside
+ * base64 or an OUT too small.
+ */
+int agent_base64_blob(const char *b64, uint8_t *out, size_t outlen, size_t *len);
+
 struct agent_filter;
 
 /*

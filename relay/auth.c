@@ -339,6 +339,32 @@ static int fail(struct auth *a, ssh_session s, int rc, char *msg, size_t msglen)
 }
 
 /*
+ * Has the filter list KEY alone to libssh (starting the filter and giving
+ * libssh its end on the first call).  Returns 0, or SKIPPED (noted).
+ */
+static int filter_offer(struct auth *a, ssh_session s, const struct agent_key *key)
+{
+	if (!a->filter) {
+		int fd, rc = agent_filter_start(&a->filter, a->conf->agent_sock, &fd);
+
+		if (rc < 0) {
+			note(a, "the agent cannot be used (%s)", strerror(-rc));
+			return SKIPPED;
+		}
+		if (ssh_set_agent_socket(s, fd) != SSH_OK) {
+			/* Never let libssh fall back to the unfiltered agent. */
+			close(fd);
+			agent_filter_stop(a->filter);
+			a->filter = NULL;
+			note(a, "the agent cannot be used (%s)", ssh_get_error(s));
+			return SKIPPED;
+		}
+	}
+	agent_filter_offer(a->filter, key);
+	return 0;
+}
+
+/*
  * Offers agent key C, then has it signed through the filter, which lists
  * only that key to libssh.  The offer is made here and not by
  * ssh_userauth_agent(), which libssh 0.10 leaks a buffer on at each new
@@ -354,26 +380,36 @@ static int step_agent(struct auth *a, ssh_session s, struct auth_cand *c)
 		a->phase = 1;
 	}
 	if (a->phase == 1) {
-		if (!a->filter) {
-			int fd, rc = agent_filter_start(&a->filter, a->conf->agent_sock, &fd);
-
-			if (rc < 0) {
-				note(a, "the agent cannot be used (%s)", strerror(-rc));
-				return SKIPPED;
-			}
-			if (ssh_set_agent_socket(s, fd) != SSH_OK) {
-				/* Never let libssh fall back to the unfiltered agent. */
-				close(fd);
-				agent_filter_stop(a->filter);
-				a->filter = NULL;
-				note(a, "the agent cannot be used (%s)", ssh_get_error(s));
-				return SKIPPED;
-			}
-		}
-		agent_filter_offer(a->filter, &a->agent.k[c->agent]);
+		if (filter_offer(a, s, &a->agent.k[c->agent]) != 0)
+			return SKIPPED;
 		a->phase = 2;
 	}
 	return ssh_userauth_agent(s, NULL);
+}
+
+/*
+ * For certificate C whose private key file cannot be read: when the agent
+ * holds that key, the filter lists the certificate (ssh-agent signs for a
+ * certificate of a key it holds, as ssh has it do).  Returns 0, or SKIPPED.
+ */
+static int cert_by_agent(struct auth *a, ssh_session s, struct auth_cand *c)
+{
+	uint8_t blob[8192];
+	struct agent_key cert = { .blob = blob, .comment = c->cert };
+	ssh_key plain = load_pub(c->path);
+	char *b64 = NULL;
+	size_t k = a->agent.n;
+	int rc = SKIPPED;
+
+	if (plain)
+		for (k = 0; k < a->agent.n && !same_key(&a->agent.k[k], plain); k++)
+			;
+	if (k < a->agent.n && ssh_pki_export_pubkey_base64(c->pub, &b64) == SSH_OK &&
+	    agent_base64_blob(b64, blob, sizeof blob, &cert.len) == 0)
+		rc = filter_offer(a, s, &cert);
+	ssh_key_free(plain);
+	ssh_string_free_char(b64);
+	return rc;
 }
 
 /* Offers file key C, then signs with its private key (and certificate) once the server agrees. */
@@ -386,6 +422,10 @@ static int step_file(struct auth *a, ssh_session s, struct auth_cand *c)
 		if (rc != SSH_AUTH_SUCCESS)
 			return rc;
 		if (ssh_pki_import_privkey_file(c->path, NULL, NULL, NULL, &a->priv) != SSH_OK) {
+			if (c->cert && cert_by_agent(a, s, c) == 0) {
+				a->phase = 2;
+				return ssh_userauth_agent(s, NULL);
+			}
 			note(a, "%s is passphrase-protected (or unreadable) and not in the agent, and no "
 				"passphrase is ever asked: add it to the agent with ssh-add",
 			     c->path);
@@ -397,6 +437,8 @@ static int step_file(struct auth *a, ssh_session s, struct auth_cand *c)
 		}
 		a->phase = 1;
 	}
+	if (a->phase == 2)
+		return ssh_userauth_agent(s, NULL);
 	return ssh_userauth_publickey(s, NULL, a->priv);
 }
 

@@ -51,7 +51,7 @@ struct auth {
 	int prepared;
 	struct auth_cand *c;
 	size_t n, i;
-	int phase; /* of c[i]: 0 offer, 1 sign (2: by the agent, under way) */
+	int phase; /* of c[i]: 0 offer, 1 sign, 2 signing by the agent (through the filter) */
 	ssh_key priv;
 	struct agent_keys agent;
 	struct agent_filter *filter;

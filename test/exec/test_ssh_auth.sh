@@ -6,8 +6,8 @@
 #     without it the server ends with "Too many authentication failures"
 #     and cprun says how many keys were refused and what to change;
 #   - the right key held only by the agent (its file passphrase-protected):
-#     signed through the agent; the same key with no agent: a clear
-#     message, no prompt;
+#     signed through the agent, also for its key-cert.pub; the same key
+#     with no agent: a clear message, no prompt;
 #   - a key authorized only by a certificate of the hosts' user CA
 #     (key-cert.pub beside it, CertificateFile in the file and with -o),
 #     and a certificate of an untrusted CA: refused, and said so;
@@ -140,6 +140,19 @@ run agent-ssh ssh -F "$WORK/locked_config" only
 works agent-ssh "ssh: the IdentityFile's key signed by the agent (8 keys there, IdentitiesOnly)"
 run agent cprun -F "$WORK/locked_config" only
 works agent "cprun: the IdentityFile's key signed by the agent through the filter"
+
+# A certificate beside a passphrase-protected key that only the agent can use.
+cp "$DIR/id_certonly" "$WORK/id_lockedcert"
+cp "$DIR/id_certonly.pub" "$WORK/id_lockedcert.pub"
+cp "$DIR/id_certonly-cert.pub" "$WORK/id_lockedcert-cert.pub"
+chmod 0600 "$WORK/id_lockedcert"
+ssh-keygen -q -p -N 'secret words' -f "$WORK/id_lockedcert"
+ssh-add -q "$DIR/id_certonly" 2>/dev/null
+sed "s|IdentityFile $DIR/id_ed25519|IdentityFile $WORK/id_lockedcert|" "$WORK/keys_config" >"$WORK/lockedcert_config"
+run agentcert-ssh ssh -F "$WORK/lockedcert_config" only
+works agentcert-ssh "ssh: key-cert.pub beside a protected key held by the agent"
+run agentcert cprun -F "$WORK/lockedcert_config" only
+works agentcert "cprun: key-cert.pub beside a protected key: the agent signs for the certificate"
 
 # No agent: the locked key cannot be used, and nothing prompts.
 run locked-ssh env -u SSH_AUTH_SOCK ssh -F "$WORK/locked_config" only
