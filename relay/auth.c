@@ -189,8 +189,8 @@ static size_t load_files(const struct auth_conf *conf, struct file_key *f, size_
 		if (conf->certs && conf->certs[0])
 			continue;
 		k = NULL;
-		if (snprintf(cert, sizeof cert, "%s-cert.pub", path) < (int)sizeof cert && access(cert, R_OK) == 0 &&
-		    ssh_pki_import_cert_file(cert, &k) == SSH_OK)
+		if (snprintf(cert, sizeof cert, "%s-cert.pub", path) < (int)sizeof cert &&
+		    access(cert, R_OK) == 0 && ssh_pki_import_cert_file(cert, &k) == SSH_OK)
 			f[n++] = (struct file_key){ .path = path, .cert = strdup(cert), .pub = k };
 	}
 	return n;
@@ -219,7 +219,8 @@ static int same_key(const struct agent_key *k, ssh_key p)
 	char b64[8192], *pb = NULL;
 	int same;
 
-	if (agent_blob_base64(k->blob, k->len, b64, sizeof b64) < 0 || ssh_pki_export_pubkey_base64(p, &pb) < 0)
+	if (agent_blob_base64(k->blob, k->len, b64, sizeof b64) < 0 ||
+	    ssh_pki_export_pubkey_base64(p, &pb) < 0)
 		return 0;
 	same = strcmp(b64, pb) == 0;
 	ssh_string_free_char(pb);
@@ -258,7 +259,8 @@ static int add_cert_files(struct auth *a, struct file_key *f, size_t nf)
 			if (!f[j].cert && certifies(k, f[j].path))
 				break;
 		if (j == nf) {
-			note(a, "CertificateFile %s: no IdentityFile holds its private key (unencrypted)", cert);
+			note(a, "CertificateFile %s: no IdentityFile holds its private key (unencrypted)",
+			     cert);
 			ssh_key_free(k);
 			continue;
 		}
@@ -316,10 +318,12 @@ static int fail(struct auth *a, ssh_session s, int rc, char *msg, size_t msglen)
 		from_agent += a->c[i].agent >= 0;
 	if (rc == SSH_AUTH_ERROR && strstr(e, TOO_MANY))
 		snprintf(msg, msglen,
-			 "the server ended the authentication at key %d of the %zu there were to offer, %zu of "
+			 "the server ended the authentication at key %d of the %zu there were to offer, %zu "
+			 "of "
 			 "them from the agent (which holds %zu): \"" TOO_MANY "\" (sshd's MaxAuthTries)%s%s",
 			 a->refused + 1, a->n, from_agent, a->agent.n,
-			 a->conf->identities_only ? "" : "; IdentitiesOnly yes offers only the IdentityFile keys",
+			 a->conf->identities_only ? ""
+						  : "; IdentitiesOnly yes offers only the IdentityFile keys",
 			 a->skipped);
 	else if (rc == SSH_AUTH_ERROR)
 		snprintf(msg, msglen, "no key was accepted: %s%s", e, a->skipped);
@@ -333,7 +337,8 @@ static int fail(struct auth *a, ssh_session s, int rc, char *msg, size_t msglen)
 	else if (a->refused == 0)
 		snprintf(msg, msglen, "no key could be offered%s", a->skipped);
 	else
-		snprintf(msg, msglen, "no key was accepted: the server refused all %d offered (%zu from the agent)%s",
+		snprintf(msg, msglen,
+			 "no key was accepted: the server refused all %d offered (%zu from the agent)%s",
 			 a->refused, from_agent, a->skipped);
 	return rc == SSH_AUTH_ERROR ? SSH_AUTH_ERROR : SSH_AUTH_DENIED;
 }
@@ -426,8 +431,9 @@ static int step_file(struct auth *a, ssh_session s, struct auth_cand *c)
 				a->phase = 2;
 				return ssh_userauth_agent(s, NULL);
 			}
-			note(a, "%s is passphrase-protected (or unreadable) and not in the agent, and no "
-				"passphrase is ever asked: add it to the agent with ssh-add",
+			note(a,
+			     "%s is passphrase-protected (or unreadable) and not in the agent, and no "
+			     "passphrase is ever asked: add it to the agent with ssh-add",
 			     c->path);
 			return SKIPPED;
 		}
@@ -448,8 +454,9 @@ static int step_cert_or_file(struct auth *a, ssh_session s, struct auth_cand *c)
 	int rc = step_file(a, s, c);
 
 	if (rc == SSH_AUTH_DENIED && c->cert)
-		note(a, "certificate %s was refused (is its CA in the server's TrustedUserCAKeys, and the user "
-			"one of its principals?)",
+		note(a,
+		     "certificate %s was refused (is its CA in the server's TrustedUserCAKeys, and the user "
+		     "one of its principals?)",
 		     c->cert);
 	return rc;
 }

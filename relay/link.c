@@ -249,7 +249,10 @@ static int st_connecting(struct link *l)
 		char err[4 * PROXY_STDERR_TAIL + 1];
 
 		link_fail(l, CPREMOTE_ECONNECT, "%s: cannot connect through the ProxyCommand: %s%s%s",
-			  l->key->host, session_error_message(l->s), *proxy_stderr(&l->so.proxy, err, sizeof err) ? "; its stderr: " : " (it wrote nothing on stderr)", err);
+			  l->key->host, session_error_message(l->s),
+			  *proxy_stderr(&l->so.proxy, err, sizeof err) ? "; its stderr: "
+								       : " (it wrote nothing on stderr)",
+			  err);
 		return ST_FAILED;
 	}
 	if (rc != SSH_OK) {
@@ -305,8 +308,8 @@ static int st_auth(struct link *l)
 		char *user = NULL;
 
 		ssh_options_get(l->s, SSH_OPTIONS_USER, &user);
-		link_fail(l, CPREMOTE_EAUTH, "%s: authentication failed for user %s (publickey): %s", l->key->host,
-			  user ? user : "?", why);
+		link_fail(l, CPREMOTE_EAUTH, "%s: authentication failed for user %s (publickey): %s",
+			  l->key->host, user ? user : "?", why);
 		ssh_string_free_char(user);
 		return ST_FAILED;
 	}

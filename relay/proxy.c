@@ -55,9 +55,9 @@ static int hop_args(char *out, size_t cap, const char *h)
 		return -1;
 	snprintf(host, sizeof host, "%.*s", (int)hl, hp);
 	return snprintf(out, cap, "%s%s%s%s%s%s '%s'", *user ? " -l '" : "", user, *user ? "'" : "",
-			*port ? " -p '" : "", port, *port ? "'" : "", host) < (int)cap ?
-		       0 :
-		       -1;
+			*port ? " -p '" : "", port, *port ? "'" : "", host) < (int)cap
+		       ? 0
+		       : -1;
 }
 
 char *proxy_jump_command(const char *ssh, const char *jump, const char *config, char *msg, size_t msglen)
@@ -68,8 +68,9 @@ char *proxy_jump_command(const char *ssh, const char *jump, const char *config, 
 
 	if (!jump_chars(jump) || (config && !quotable(config)) || (ssh && !quotable(ssh)) ||
 	    strlen(jump) >= sizeof rest) {
-		snprintf(msg, msglen, "ProxyJump \"%s\": only [user@]host[:port] hops (or ssh:// URIs) are "
-				      "accepted, and a -F file name without ' or %%",
+		snprintf(msg, msglen,
+			 "ProxyJump \"%s\": only [user@]host[:port] hops (or ssh:// URIs) are "
+			 "accepted, and a -F file name without ' or %%",
 			 jump);
 		errno = EINVAL;
 		return NULL;
@@ -83,8 +84,8 @@ char *proxy_jump_command(const char *ssh, const char *jump, const char *config, 
 	}
 	/* OpenSSH's own form: the last hop is reached through the others (-J), the target through it (-W). */
 	n = snprintf(cmd, sizeof cmd, "'%s'%s%s%s -o BatchMode=yes%s%s%s -W '[%%h]:%%p'%s", ssh ? ssh : "ssh",
-		     config ? " -F '" : "", config ? config : "", config ? "'" : "", *rest ? " -J '" : "", rest,
-		     *rest ? "'" : "", hop);
+		     config ? " -F '" : "", config ? config : "", config ? "'" : "", *rest ? " -J '" : "",
+		     rest, *rest ? "'" : "", hop);
 	if (n < 0 || (size_t)n >= sizeof cmd) {
 		snprintf(msg, msglen, "ProxyJump \"%s\" is too long", jump);
 		errno = EINVAL;

@@ -80,8 +80,10 @@ static void test_filter(void)
 
 	snprintf(sock, sizeof sock, "%s/agent.sock", dir);
 	snprintf(pidfile, sizeof pidfile, "%s/agent.pid", dir);
-	if (sh("ssh-keygen -q -t ed25519 -N '' -C one -f %s/one && ssh-keygen -q -t ed25519 -N '' -C two -f %s/two &&"
-	       " ssh-agent -a %s/agent.sock -s | sed -n 's/^SSH_AGENT_PID=\\([0-9]*\\);.*/\\1/p' >%s/agent.pid",
+	if (sh("ssh-keygen -q -t ed25519 -N '' -C one -f %s/one && ssh-keygen -q -t ed25519 -N '' -C two -f "
+	       "%s/two &&"
+	       " ssh-agent -a %s/agent.sock -s | sed -n 's/^SSH_AGENT_PID=\\([0-9]*\\);.*/\\1/p' "
+	       ">%s/agent.pid",
 	       dir) != 0) {
 		ok(0, "ssh-keygen and ssh-agent run");
 		return;
@@ -92,7 +94,8 @@ static void test_filter(void)
 			pid[0] = '\0';
 		fclose(p);
 	}
-	ok(sh("SSH_AUTH_SOCK=%s/agent.sock ssh-add -q %s/one %s/two 2>/dev/null", dir) == 0, "two keys added");
+	ok(sh("SSH_AUTH_SOCK=%s/agent.sock ssh-add -q %s/one %s/two 2>/dev/null", dir) == 0,
+	   "two keys added");
 	ok_int(agent_list(sock, &keys), 0, "agent_list reads the agent");
 	ok_int((long)keys.n, 2, "the agent holds two keys");
 	ok_int(agent_list("/nonexistent/agent.sock", &(struct agent_keys){ 0 }), -ENOENT,
@@ -108,7 +111,8 @@ static void test_filter(void)
 		ok_int(ask(fd, req, sign_request(&keys.k[0], req), NULL), 14,
 		       "a signature with the offered key: the agent's signature");
 		agent_filter_offer(f, NULL);
-		ok_int(ask(fd, req, sign_request(&keys.k[0], req), NULL), 5, "after the offer is withdrawn: refused");
+		ok_int(ask(fd, req, sign_request(&keys.k[0], req), NULL), 5,
+		       "after the offer is withdrawn: refused");
 		agent_filter_stop(f);
 		close(fd);
 	}
@@ -141,7 +145,8 @@ static void test_jump(void)
 	ok(proxy_jump_command(NULL, "h;touch x", NULL, msg, sizeof msg) == NULL && errno == EINVAL,
 	   "a shell character in ProxyJump is refused");
 	ok_contains(msg, "ProxyJump", "  with a message naming ProxyJump");
-	ok(proxy_jump_command(NULL, "h", "it's", msg, sizeof msg) == NULL, "a -F file with a quote is refused");
+	ok(proxy_jump_command(NULL, "h", "it's", msg, sizeof msg) == NULL,
+	   "a -F file with a quote is refused");
 }
 
 int main(void)
