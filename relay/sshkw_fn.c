@@ -347,7 +347,8 @@ int kw_proxyjump(struct sshkw_target *t, const struct sshkw *kw, const char *val
 int kw_auth(struct sshkw_target *t, const struct sshkw *kw, const char *value, char *msg, size_t msglen)
 {
 	if (t->fallback)
-		sshkw_warn(t, kw->name, value, "honoured only when the OpenSSH client evaluates the configuration");
+		sshkw_warn(t, kw->name, value,
+			   "honoured only when the OpenSSH client evaluates the configuration");
 	return 0;
 }
 
