@@ -17,7 +17,7 @@
 #include "agentfilter.h"
 #include "sshconf.h"
 
-/* What the ssh_config says about keys, as evaluated by ssh -G. */
+/* What the ssh_config says about keys, as evaluated by ssh -G (authconf.c). */
 struct auth_conf {
 	int have; /* 0: no evaluation (no ssh client): libssh's own publickey_auto */
 	int identities_only;
