@@ -70,6 +70,30 @@ void session_cache_free(void)
 }
 
 /*
+ * After ssh -G refused the command line, the -o option of D it refuses on
+ * its own, named in MSG with ssh's words, so that the user sees which
+ * (ssh names only the keyword, in lower case).  MSG is left as it is when
+ * none is refused alone.
+ */
+static void name_bad_option(const struct conn_key *d, char *msg, size_t msglen)
+{
+	for (char **o = d->options; o && *o; o++) {
+		const char *one[] = { *o, NULL };
+		struct sshconf_query q = {
+			.ssh = ssh_binary(), .config = "/dev/null", .options = one, .host = d->host
+		};
+		struct sshconf c = { 0 };
+		char why[512];
+
+		if (sshconf_eval(&q, &c, why, sizeof why) == CPREMOTE_EINVAL) {
+			snprintf(msg, msglen, "bad option -o %s: %s", *o, why);
+			return;
+		}
+		sshconf_free(&c);
+	}
+}
+
+/*
  * The evaluation by ssh -G, applied through the keyword table.  Returns
  * 0, -ENOENT when there is no ssh client, or CPREMOTE_EINVAL with MSG set.
  */
@@ -88,6 +112,8 @@ static int by_ssh(ssh_session s, const struct relay_ctx *ctx, const struct conn_
 	struct sshkw_target t = { s, so, ctx, d->host, d->config, &c, 0 };
 	int r = sshconf_eval(&q, &c, msg, msglen);
 
+	if (r == CPREMOTE_EINVAL && strstr(msg, "command-line"))
+		name_bad_option(d, msg, msglen);
 	if (r == 0 && !have_defaults && (r = sshconf_eval(&dq, &defaults, msg, msglen)) == 0)
 		have_defaults = 1;
 	if (r == 0)
