@@ -13,7 +13,7 @@
 #     and a certificate of an untrusted CA: refused, and said so;
 #   - jump hosts: two extra sshd (copies of h2 and h3 that allow
 #     forwarding) as j1 and j2, aliases of a test ssh_config given with -F:
-#     ProxyJump in the file, -o ProxyJump=, a chain of two; each jump's
+#     ProxyJump in the file, -o ProxyJump=, -J, a chain of two; each jump's
 #     sshd log shows the login that carried the connection;
 #   - a failing ProxyCommand: its stderr in the message, run once.
 # Speaks TAP.
@@ -257,6 +257,10 @@ mark; run jump cprun -F "$WORK/jump_config" target
 via jump "cprun: ProxyJump j1 in the -F file (an alias of that file)" j1
 mark; run jump-o cprun -F "$WORK/jump_config" -o ProxyJump=j2 direct
 via jump-o "cprun: -o ProxyJump=j2" j2
+mark; run jump-J-ssh ssh -F "$WORK/jump_config" -J j1 direct
+via jump-J-ssh "ssh: -J j1" j1
+mark; run jump-J cprun -F "$WORK/jump_config" -J j1 direct
+via jump-J "cprun: -J j1" j1
 mark; run chain-ssh ssh -F "$WORK/jump_config" chain
 via chain-ssh "ssh: ProxyJump j1,j2 in the file" j1 j2
 mark; run chain cprun -F "$WORK/jump_config" chain
