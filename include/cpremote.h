@@ -34,8 +34,11 @@
  * pipe, where MSG_NOSIGNAL does not apply).  The library itself never
  * raises SIGPIPE: its own writes to the relay use MSG_NOSIGNAL.
  *
- * Environment: CPREMOTE_RELAY (the relay program to start) and
- * CPREMOTE_HELPER (the helper's path on the host) are read with
+ * Environment: CPREMOTE_RELAY (the relay program to start),
+ * CPREMOTE_HELPER (the helper's path on the host) and CPREMOTE_SSH_CONFIG
+ * (the ssh_config file when .config is NULL, so that a harness points
+ * every caller at its hosts' config at once; "none" there or in .config
+ * reads no file, as ssh -F none) are read with
  * secure_getenv(), so a setuid or setgid program ignores them.  Without
  * CPREMOTE_RELAY the relay installed beside the library is started (found
  * from where the library was loaded: libexecdir of the same prefix, or
@@ -136,9 +139,10 @@ struct cpremote_options {
 	const char *user;
 	int port;
 	const char *identity; /* private key file; the agent and default keys otherwise */
-	const char *config; /* ssh_config file; ~/.ssh/config otherwise */
+	const char *config; /* ssh_config file; $CPREMOTE_SSH_CONFIG, else ~/.ssh/config */
 	const char *const *ssh_options; /* NULL-terminated "Option=value" list, as ssh -o */
-	const char *helper; /* helper path on the host; $CPREMOTE_HELPER, else "cpremote-helper" */
+	const char
+		*helper; /* helper path on the host (~/ is home); $CPREMOTE_HELPER, else "cpremote-helper" */
 	int verbosity; /* 0 quiet; 1..3 as ssh -v, -vv, -vvv (to stderr of the relay) */
 
 	const char *file; /* required: program to run (PATH searched on the host) */
@@ -171,6 +175,29 @@ typedef struct cpremote_child cpremote_child;
  * caller owns *childp and releases it with cpremote_free().
  */
 int cpremote_run(const struct cpremote_options *opts, cpremote_child **childp);
+
+/*
+ * Attaches to a process that already runs on opts->host and serves the
+ * Unix stream socket file PATH there (a REPL, a debug console, an admin
+ * interface): the helper connects to PATH as the logged-in user, and the
+ * caller's end is cpremote_channel_fd(), or opts->channel_fd with
+ * CPREMOTE_CHANNEL_FD.  Bytes pass both ways untouched, with half-close
+ * (shutdown(fd, SHUT_WR) reaches the server as end of file) and the same
+ * flow control as a channel.  Each call is its own stream over the one
+ * SSH connection to that destination; no TCP port is opened anywhere.
+ * opts names the destination only: .file, .argv, .env, .cwd, stdio and
+ * CPREMOTE_NODE must be unset (CPREMOTE_EINVAL).  A relative PATH is
+ * taken from the login directory.  Returns 0 and sets *childp, or a
+ * negative code with cpremote_errmsg() naming host, path and reason:
+ * CPREMOTE_ENOTFOUND when PATH does not exist, CPREMOTE_ESPAWN when it is
+ * no socket, permission is denied or no one listens.  cpremote_pid() is 0
+ * (no process was started); cpremote_wait() returns 1 with status 0 once
+ * the server has closed its end and all its bytes were handed over, or
+ * CPREMOTE_ECONNLOST; cpremote_kill() with any signal, and
+ * cpremote_free(), close the connection.  Blocks as cpremote_run() does
+ * (CPREMOTE_NOWAIT as there); the caller owns *childp.
+ */
+int cpremote_connect(const struct cpremote_options *opts, const char *path, cpremote_child **childp);
 
 /*
  * The caller's end of the child's channel: a connected AF_UNIX stream

@@ -1,4 +1,7 @@
-/* run.c — cpremote_run(): hand a child's fds and spawn request to the relay, wait until it runs. */
+/*
+ * run.c — cpremote_run() and cpremote_connect(): hand a child's fds and
+ * spawn (or connect) request to the relay, wait until it runs.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -44,16 +47,71 @@ static int options_copy(const struct cpremote_options *opts, cpremote_child **ch
 	return 0;
 }
 
-/* Checks OPTS before anything is created.  Returns 0 or CPREMOTE_EINVAL with the message set. */
-static int validate(const struct cpremote_options *opts)
+/*
+ * An ssh_config named (-F, or $CPREMOTE_SSH_CONFIG) that cannot be
+ * opened is an error naming it, as with ssh, not a file passed over in
+ * silence.  Returns 0 or CPREMOTE_EINVAL with the message set.
+ */
+static int check_ssh_config(const struct cpremote_options *opts)
+{
+	const char *config = lib_ssh_config(opts);
+	int fd;
+
+	if (config == NULL)
+		return 0;
+	do
+		fd = open(config, O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		lib_errmsg_set("%s: cannot open ssh config file %s: %s", opts->host, config, strerror(errno));
+		return CPREMOTE_EINVAL;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * What a connection to a socket file (cpremote_connect()) may not ask for:
+ * a program's fields, stdio.  Returns 0 or CPREMOTE_EINVAL with the message set.
+ */
+static int validate_connect(const struct cpremote_options *opts, const char *path)
+{
+	if (*path == '\0') {
+		lib_errmsg_set("%s: no socket path given", opts->host);
+		return CPREMOTE_EINVAL;
+	}
+	if (opts->file != NULL || opts->argv != NULL || opts->env != NULL || opts->cwd != NULL ||
+	    (opts->flags & CPREMOTE_NODE)) {
+		lib_errmsg_set("%s: %s: a connection runs no program (no file, argv, env, cwd or NODE)",
+			       opts->host, path);
+		return CPREMOTE_EINVAL;
+	}
+	for (int i = 0; i < 3; i++) {
+		if (opts->stdio[i].mode != CPREMOTE_STDIO_NULL) {
+			lib_errmsg_set("%s: %s: a connection has no stdio (stdio[%d] is set)", opts->host,
+				       path, i);
+			return CPREMOTE_EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Checks OPTS (and PATH, for a connection) before anything is created.
+ * Returns 0 or CPREMOTE_EINVAL with the message set.
+ */
+static int validate(const struct cpremote_options *opts, const char *path)
 {
 	const char *const *p;
+	int r;
 
 	if (opts->host == NULL || *opts->host == '\0') {
 		lib_errmsg_set("no host given");
 		return CPREMOTE_EINVAL;
 	}
-	if (opts->file == NULL || *opts->file == '\0') {
+	if (path != NULL && (r = validate_connect(opts, path)) < 0)
+		return r;
+	if (path == NULL && (opts->file == NULL || *opts->file == '\0')) {
 		lib_errmsg_set("%s: no program given", opts->host);
 		return CPREMOTE_EINVAL;
 	}
@@ -100,7 +158,7 @@ static int validate(const struct cpremote_options *opts)
 		lib_errmsg_set("%s: %s: argv is empty", opts->host, opts->file);
 		return CPREMOTE_EINVAL;
 	}
-	return 0;
+	return check_ssh_config(opts);
 }
 
 /* A handle with nothing open yet. */
@@ -122,7 +180,7 @@ static struct cpremote_child *child_new(void)
  * Waits for the relay's answer to SPAWN.  Returns 0 with c->pid set, or
  * the error the relay reported (message set).
  */
-static int await_spawned(struct cpremote_child *c, const struct cpremote_options *opts)
+static int await_spawned(struct cpremote_child *c, const char *host, const char *what)
 {
 	struct cpr_header h;
 	const uint8_t *pl, *msg;
@@ -132,12 +190,11 @@ static int await_spawned(struct cpremote_child *c, const struct cpremote_options
 	for (;;) {
 		r = lib_status_next(c, 1, &h, &pl);
 		if (r == CPREMOTE_ERELAY) {
-			lib_errmsg_set("%s: %s: the relay ended before the program started", opts->host,
-				       opts->file);
+			lib_errmsg_set("%s: %s: the relay ended before the program started", host, what);
 			return r;
 		}
 		if (r < 0) {
-			lib_errmsg_set("%s: %s: reading from the relay: %s", opts->host, opts->file,
+			lib_errmsg_set("%s: %s: reading from the relay: %s", host, what,
 				       cpremote_strerror(r));
 			return r;
 		}
@@ -152,7 +209,7 @@ static int await_spawned(struct cpremote_child *c, const struct cpremote_options
 			lib_errmsg_set_bytes(msg, msglen, code);
 			return code;
 		case CPR_EXIT:
-			lib_errmsg_set("%s: %s: exit reported before the start", opts->host, opts->file);
+			lib_errmsg_set("%s: %s: exit reported before the start", host, what);
 			return CPREMOTE_EPROTO;
 		default:
 			/* Nothing else belongs here before SPAWNED; tolerate it as the protocol does. */
@@ -253,31 +310,34 @@ static int child_fds_make(struct cpremote_child *c, const struct cpremote_option
 }
 
 /*
- * Starts a child: fds to the relay on the control socket, SPAWN on the
- * new status socket, then blocks until SPAWNED or ERROR.  Returns 0 with
- * *childp set, or a negative code with cpremote_errmsg() set.
+ * Starts a child, or with PATH a connection to that socket file: fds to
+ * the relay on the control socket, SPAWN (CONNECT) on the new status
+ * socket, then blocks until SPAWNED or ERROR.  Returns 0 with *childp
+ * set, or a negative code with cpremote_errmsg() set.
  */
-int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **childp)
+static int start(const struct cpremote_options *caller_opts, const char *path, cpremote_child **childp)
 {
 	struct cpremote_options copy, *opts = &copy;
 	struct cpremote_child *c = NULL;
 	struct cpr_buf frame = { 0 };
 	struct passed_fds pf = { .nfds = 0 };
+	const char *what;
 	int r;
 
 	if (childp != NULL)
 		*childp = NULL;
-	if ((r = options_copy(caller_opts, childp, &copy)) < 0 || (r = validate(opts)) < 0)
+	if ((r = options_copy(caller_opts, childp, &copy)) < 0 || (r = validate(opts, path)) < 0)
 		return r;
-	if ((r = lib_spawn_frame(opts, &frame)) < 0)
+	what = path != NULL ? path : opts->file;
+	if ((r = lib_spawn_frame(opts, path, &frame)) < 0)
 		goto out;
 	if ((c = child_new()) == NULL || (c->host = strdup(opts->host)) == NULL) {
 		r = -ENOMEM;
-		lib_errmsg_set("%s: %s: out of memory", opts->host, opts->file);
+		lib_errmsg_set("%s: %s: out of memory", opts->host, what);
 		goto out;
 	}
 	if ((r = child_fds_make(c, opts, &pf)) < 0) {
-		lib_errmsg_set("%s: %s: %s", opts->host, opts->file, cpremote_strerror(r));
+		lib_errmsg_set("%s: %s: %s", opts->host, what, cpremote_strerror(r));
 		goto out;
 	}
 	if ((r = lib_relay_send(pf.mask, pf.fds, pf.nfds)) < 0)
@@ -290,14 +350,14 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 		int sent = r;
 
 		if ((r = relay_refusal(c)) == 0) {
-			lib_errmsg_set("%s: %s: the relay did not take the request: %s", opts->host,
-				       opts->file, cpremote_strerror(sent));
+			lib_errmsg_set("%s: %s: the relay did not take the request: %s", opts->host, what,
+				       cpremote_strerror(sent));
 			r = CPREMOTE_ERELAY;
 		}
 		goto out;
 	}
 	/* Without waiting, SPAWNED or ERROR is read later by cpremote_wait(). */
-	if (!(opts->flags & CPREMOTE_NOWAIT) && (r = await_spawned(c, opts)) < 0)
+	if (!(opts->flags & CPREMOTE_NOWAIT) && (r = await_spawned(c, opts->host, what)) < 0)
 		goto out;
 	*childp = c;
 	c = NULL;
@@ -307,4 +367,20 @@ out:
 	cpremote_free(c);
 	cpr_buf_free(&frame);
 	return r;
+}
+
+int cpremote_run(const struct cpremote_options *opts, cpremote_child **childp)
+{
+	return start(opts, NULL, childp);
+}
+
+int cpremote_connect(const struct cpremote_options *opts, const char *path, cpremote_child **childp)
+{
+	if (path == NULL) {
+		lib_errmsg_set("no socket path given");
+		if (childp != NULL)
+			*childp = NULL;
+		return CPREMOTE_EINVAL;
+	}
+	return start(opts, path, childp);
 }

@@ -1,7 +1,8 @@
 /*
  * link.c — an SSH connection brought up to a running helper (see link.h).
  * A state machine advanced on every socket event, asking
- * ssh_get_poll_flags() what to wait for next.
+ * ssh_get_poll_flags() what to wait for next.  Over 500 lines: one state
+ * machine, whose states and retries read best side by side.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -140,26 +141,22 @@ static void new_session(struct link *l)
 		snprintf(l->config_error, sizeof l->config_error, "out of memory");
 		return;
 	}
-	if (session_configure(l->s, l->key, l->verbosity, &l->so, l->config_error, sizeof l->config_error) <
-		    0 &&
+	if (session_configure(l->s, l->ctx, l->key, l->verbosity, &l->so, l->config_error,
+			      sizeof l->config_error) < 0 &&
 	    !l->config_error[0])
 		snprintf(l->config_error, sizeof l->config_error, "bad options");
 }
 
-/* Forgets the failed session and starts a new one after a backoff with jitter. */
-static void retry_later(struct link *l)
+/* Forgets the failed session and starts a new one in MS milliseconds. */
+static void retry_in(struct link *l, long ms)
 {
-	long ms = RETRY_BASE_MS << l->attempts;
-	struct timeval tv;
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 
-	ms += random() % (ms + 1);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	rlog(l->ctx, 1, "%s: handshake dropped (%s); retrying in %ld ms", l->key->host, ssh_get_error(l->s),
-	     ms);
-	l->attempts++;
-	event_free(l->rd);
-	event_free(l->wr);
+	/* No socket yet when the connect failed at once. */
+	if (l->rd)
+		event_free(l->rd);
+	if (l->wr)
+		event_free(l->wr);
 	l->rd = l->wr = NULL;
 	l->fd = -1;
 	ssh_disconnect(l->s);
@@ -168,6 +165,38 @@ static void retry_later(struct link *l)
 	if (l->config_error[0])
 		tv = (struct timeval){ 0 };
 	event_add(l->kick, &tv);
+}
+
+/* A handshake the server dropped: again after a backoff with jitter. */
+static void retry_later(struct link *l)
+{
+	long ms = RETRY_BASE_MS << l->attempts;
+
+	ms += random() % (ms + 1);
+	rlog(l->ctx, 1, "%s: handshake dropped (%s); retrying in %ld ms", l->key->host, ssh_get_error(l->s),
+	     ms);
+	l->attempts++;
+	retry_in(l, ms);
+}
+
+/*
+ * A connect refused (or unreachable) while ConnectionAttempts allows
+ * another: again in a second, as ssh does, with a fresh ConnectTimeout.
+ */
+static int retry_connect(struct link *l)
+{
+	const char *e = ssh_get_error(l->s);
+
+	if (l->tries + 1 >= l->so.connection_attempts || strstr(e, "resolve") ||
+	    (!strstr(e, "refused") && !strstr(e, "unreachable") && !strstr(e, "No route")))
+		return 0;
+	l->tries++;
+	rlog(l->ctx, 1, "%s: cannot connect (%s); attempt %d of %d in 1 s (ConnectionAttempts)", l->key->host,
+	     e, l->tries + 1, l->so.connection_attempts);
+	evtimer_del(l->deadline);
+	l->attempts = 0; /* on_kick() arms the deadline again */
+	retry_in(l, 1000);
+	return 1;
 }
 
 /* What a state's step returns. */
@@ -227,16 +256,18 @@ static int st_connecting(struct link *l)
 		return ST_FAILED;
 	}
 	if (rc != SSH_OK) {
+		if (retry_connect(l))
+			return ST_FAILED;
 		if (handshake_dropped(l) && !session_error_is_final(l->s) &&
 		    l->attempts + 1 < HANDSHAKE_ATTEMPTS) {
 			retry_later(l);
 			return ST_FAILED;
 		}
 		link_fail(l, CPREMOTE_ECONNECT, "%s: cannot connect: %s%s", l->key->host,
-			  session_error_message(l->s), l->attempts ? " (after retries)" : "");
+			  session_error_message(l->s), l->attempts || l->tries ? " (after retries)" : "");
 		return ST_FAILED;
 	}
-	rc = session_check_host_key(l->s, l->key->host, l->so.accept_new, msg, sizeof msg);
+	rc = session_check_host_key(l->s, l->key->host, &l->so.hk, msg, sizeof msg);
 	if (rc != 0) {
 		link_fail(l, rc, "%s", msg);
 		return ST_FAILED;
@@ -260,6 +291,7 @@ static int new_channel(struct link *l)
 	ssh_callbacks_init(&l->data_cb);
 	ssh_set_channel_callbacks(l->ch, &l->data_cb);
 	l->state = L_OPEN;
+	l->env_i = 0;
 	return ST_NEXT;
 }
 
@@ -299,8 +331,36 @@ static int call_done(struct link *l, int rc, enum link_state next, int code, con
 
 static int st_open(struct link *l)
 {
-	return call_done(l, ssh_channel_open_session(l->ch), L_EXEC, CPREMOTE_ECONNECT,
+	return call_done(l, ssh_channel_open_session(l->ch), L_ENV, CPREMOTE_ECONNECT,
 			 "cannot open a session");
+}
+
+/*
+ * SendEnv and SetEnv: one env request per variable.  sshd refuses the
+ * names its AcceptEnv does not list; ssh goes on then, and so does this.
+ */
+static int st_env(struct link *l)
+{
+	char name[256];
+
+	for (; l->so.env && l->so.env[l->env_i]; l->env_i++) {
+		const char *e = l->so.env[l->env_i];
+		size_t n = strcspn(e, "=");
+		int rc;
+
+		if (n >= sizeof name)
+			continue;
+		memcpy(name, e, n);
+		name[n] = '\0';
+		rc = ssh_channel_request_env(l->ch, name, e + n + 1);
+		if (rc == SSH_AGAIN)
+			return ST_WAIT;
+		if (rc != SSH_OK)
+			rlog(l->ctx, 1, "%s: the server did not accept the variable %s (AcceptEnv)",
+			     l->key->host, name);
+	}
+	l->state = L_EXEC;
+	return ST_NEXT;
 }
 
 static int st_exec(struct link *l)
@@ -348,8 +408,13 @@ static int st_upload(struct link *l)
 typedef int state_fn(struct link *l);
 
 static state_fn *const states[] = {
-	[L_CONNECTING] = st_connecting, [L_AUTH] = st_auth,     [L_OPEN] = st_open, [L_EXEC] = st_exec,
-	[L_RUNNING] = st_running,       [L_UPLOAD] = st_upload,
+	[L_CONNECTING] = st_connecting,
+	[L_AUTH] = st_auth,
+	[L_OPEN] = st_open,
+	[L_ENV] = st_env,
+	[L_EXEC] = st_exec,
+	[L_RUNNING] = st_running,
+	[L_UPLOAD] = st_upload,
 };
 
 void link_step(struct link *l)
@@ -368,9 +433,14 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct link *l = arg;
 	struct timeval tv = { .tv_sec = l->so.handshake_timeout_s };
+	char msg[512];
 
 	if (l->config_error[0]) {
 		link_fail(l, CPREMOTE_EINVAL, "%s: %s", l->key->host, l->config_error);
+		return;
+	}
+	if (session_resolve(l->s, &l->so, msg, sizeof msg) < 0) {
+		link_fail(l, CPREMOTE_ECONNECT, "%s: cannot connect: %s", l->key->host, msg);
 		return;
 	}
 	if (l->attempts == 0)

@@ -1,7 +1,8 @@
 /*
  * link.h — one SSH connection brought up to a running helper (link.c):
- * connect (with retries when the server drops the handshake), host key
- * check, public-key authentication, a session channel, the exec of the
+ * connect (with retries when the server drops the handshake, and as
+ * ConnectionAttempts says when it refuses), host key check, public-key
+ * authentication, a session channel, its environment, the exec of the
  * helper or of the run stub, and the upload of the helper over a second
  * channel when the stub asks for it.  libssh is driven without blocking
  * from the relay's loop.  The bottom layer of a connection: it knows
@@ -30,6 +31,7 @@ enum link_state {
 	L_CONNECTING,
 	L_AUTH,
 	L_OPEN,
+	L_ENV, /* SendEnv and SetEnv, one request each, before the exec */
 	L_EXEC,
 	L_RUNNING, /* the exec channel runs the helper (or the stub): the owner moves bytes */
 	L_UPLOAD, /* the host had no helper: it is being installed over a second channel */
@@ -64,6 +66,8 @@ struct link {
 	struct session_opts so;
 	struct auth auth; /* while L_AUTH */
 	int attempts; /* handshakes dropped by the server so far */
+	int tries; /* connects refused so far (ConnectionAttempts) */
+	size_t env_i; /* the next variable of so.env to send */
 	int installed; /* uploaded once on this connection: not again */
 	struct upload up;
 	char stderr_tail[LINK_STDERR_TAIL + 1];

@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "log.h"
 #include "proto.h"
+#include "session.h"
 
 /* The relay's context: one per process, handed to every object it creates. */
 static struct relay_ctx ctx;
@@ -71,6 +72,7 @@ int main(int argc, char **argv)
 
 	rchild_free_all();
 	conn_close_all();
+	session_cache_free();
 	event_free(control_ev);
 	event_base_free(ctx.base);
 	ssh_finalize();

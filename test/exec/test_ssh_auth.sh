@@ -13,7 +13,7 @@
 #     and a certificate of an untrusted CA: refused, and said so;
 #   - jump hosts: two extra sshd (copies of h2 and h3 that allow
 #     forwarding) as j1 and j2, aliases of a test ssh_config given with -F:
-#     ProxyJump in the file, -o ProxyJump=, a chain of two; each jump's
+#     ProxyJump in the file, -o ProxyJump=, -J, a chain of two; each jump's
 #     sshd log shows the login that carried the connection;
 #   - a failing ProxyCommand: its stderr in the message, run once.
 # Speaks TAP.
@@ -129,39 +129,36 @@ said many "Too many authentication failures" && said many "at key 6 of the 8" &&
 ok $? "cprun: says the server stopped at key 6 of 8 (MaxAuthTries 6), and names IdentitiesOnly"
 show "$WORK/many.err"
 
-# locked KEY NAME: a passphrase-protected copy of KEY (with its .pub and
-# any -cert.pub) as $WORK/NAME, KEY itself added to the agent, and
-# $WORK/NAME_config: keys_config naming the copy.
-locked() {
-	local f
-	for f in "$1" "$1.pub" "$1-cert.pub"; do
-		[ -f "$f" ] && cp "$f" "$WORK/$2${f#"$1"}"
-	done
-	chmod 0600 "$WORK/$2"
-	ssh-keygen -q -p -N 'secret words' -f "$WORK/$2"
-	ssh-add -q "$1" 2>/dev/null
-	sed "s|IdentityFile $DIR/id_ed25519|IdentityFile $WORK/$2|" "$WORK/keys_config" >"$WORK/$2_config"
-}
-
 # The right key only in the agent: its file copy is passphrase-protected.
-locked "$DIR/id_ed25519" id_locked
-run agent-ssh ssh -F "$WORK/id_locked_config" only
+cp "$DIR/id_ed25519" "$WORK/id_locked"
+cp "$DIR/id_ed25519.pub" "$WORK/id_locked.pub"
+chmod 0600 "$WORK/id_locked"
+ssh-keygen -q -p -N 'secret words' -f "$WORK/id_locked"
+ssh-add -q "$DIR/id_ed25519" 2>/dev/null
+sed "s|IdentityFile $DIR/id_ed25519|IdentityFile $WORK/id_locked|" "$WORK/keys_config" >"$WORK/locked_config"
+run agent-ssh ssh -F "$WORK/locked_config" only
 works agent-ssh "ssh: the IdentityFile's key signed by the agent (8 keys there, IdentitiesOnly)"
-run agent cprun -F "$WORK/id_locked_config" only
+run agent cprun -F "$WORK/locked_config" only
 works agent "cprun: the IdentityFile's key signed by the agent through the filter"
 
 # A certificate beside a passphrase-protected key that only the agent can use.
-locked "$DIR/id_certonly" id_lockedcert
-run agentcert-ssh ssh -F "$WORK/id_lockedcert_config" only
+cp "$DIR/id_certonly" "$WORK/id_lockedcert"
+cp "$DIR/id_certonly.pub" "$WORK/id_lockedcert.pub"
+cp "$DIR/id_certonly-cert.pub" "$WORK/id_lockedcert-cert.pub"
+chmod 0600 "$WORK/id_lockedcert"
+ssh-keygen -q -p -N 'secret words' -f "$WORK/id_lockedcert"
+ssh-add -q "$DIR/id_certonly" 2>/dev/null
+sed "s|IdentityFile $DIR/id_ed25519|IdentityFile $WORK/id_lockedcert|" "$WORK/keys_config" >"$WORK/lockedcert_config"
+run agentcert-ssh ssh -F "$WORK/lockedcert_config" only
 works agentcert-ssh "ssh: key-cert.pub beside a protected key held by the agent"
-run agentcert cprun -F "$WORK/id_lockedcert_config" only
+run agentcert cprun -F "$WORK/lockedcert_config" only
 works agentcert "cprun: key-cert.pub beside a protected key: the agent signs for the certificate"
 
 # No agent: the locked key cannot be used, and nothing prompts.
-run locked-ssh env -u SSH_AUTH_SOCK ssh -F "$WORK/id_locked_config" only
+run locked-ssh env -u SSH_AUTH_SOCK ssh -F "$WORK/locked_config" only
 [ "$(rc locked-ssh)" = 255 ]
 ok $? "ssh: a passphrase-protected key without an agent fails in BatchMode"
-SSH_AUTH_SOCK= run locked cprun -F "$WORK/id_locked_config" only
+SSH_AUTH_SOCK= run locked cprun -F "$WORK/locked_config" only
 fails locked "cprun: a passphrase-protected key without an agent: fails, no prompt"
 said locked "passphrase-protected" && said locked "ssh-add"
 ok $? "cprun: says the key is passphrase-protected and to add it to the agent"
@@ -260,6 +257,10 @@ mark; run jump cprun -F "$WORK/jump_config" target
 via jump "cprun: ProxyJump j1 in the -F file (an alias of that file)" j1
 mark; run jump-o cprun -F "$WORK/jump_config" -o ProxyJump=j2 direct
 via jump-o "cprun: -o ProxyJump=j2" j2
+mark; run jump-J-ssh ssh -F "$WORK/jump_config" -J j1 direct
+via jump-J-ssh "ssh: -J j1" j1
+mark; run jump-J cprun -F "$WORK/jump_config" -J j1 direct
+via jump-J "cprun: -J j1" j1
 mark; run chain-ssh ssh -F "$WORK/jump_config" chain
 via chain-ssh "ssh: ProxyJump j1,j2 in the file" j1 j2
 mark; run chain cprun -F "$WORK/jump_config" chain
