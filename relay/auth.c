@@ -129,20 +129,45 @@ static int same_key(const struct agent_key *k, ssh_key p)
 	return same;
 }
 
-/*
- * Whether CERT certifies the key of private key file PATH.  libssh 0.10's
- * ssh_key_cmp() tells a certificate from its plain key, so the test is
- * the one ssh_pki_copy_cert_to_privkey() makes; a key that cannot be read
- * without a passphrase never matches.
- */
-static int certifies(ssh_key cert, const char *path)
+/* K's public key blob into OUT (CAP bytes); returns its length, or 0. */
+static size_t key_blob(ssh_key k, uint8_t *out, size_t cap)
 {
-	ssh_key priv = NULL;
-	int yes = ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &priv) == SSH_OK &&
-		  ssh_pki_copy_cert_to_privkey(cert, priv) == SSH_OK;
+	char *b64 = NULL;
+	size_t n = 0;
 
-	ssh_key_free(priv);
-	return yes;
+	if (ssh_pki_export_pubkey_base64(k, &b64) != SSH_OK || agent_base64_blob(b64, out, cap, &n) < 0)
+		n = 0;
+	ssh_string_free_char(b64);
+	return n;
+}
+
+/* Skips the uint32-length string at *OFF of blob B (N bytes).  Returns 0, or -1 when it does not fit. */
+static int skip_string(const uint8_t *b, size_t n, size_t *off)
+{
+	uint32_t len;
+
+	if (n - *off < 4)
+		return -1;
+	len = cpr_get_u32(b + *off);
+	if (len > n - *off - 4)
+		return -1;
+	*off += 4 + len;
+	return 0;
+}
+
+/*
+ * Whether CERT certifies the public key PUB.  libssh 0.10's ssh_key_cmp()
+ * tells a certificate from its plain key, so the blobs are compared: a
+ * certificate's is its type, a nonce, then the plain key's fields as they
+ * follow the type in the plain key's blob (then the certificate's own).
+ */
+static int certifies(ssh_key cert, ssh_key pub)
+{
+	uint8_t cb[8192], pb[8192];
+	size_t cn = key_blob(cert, cb, sizeof cb), pn = key_blob(pub, pb, sizeof pb), co = 0, po = 0;
+
+	return cn && pn && skip_string(cb, cn, &co) == 0 && skip_string(cb, cn, &co) == 0 &&
+	       skip_string(pb, pn, &po) == 0 && pn - po <= cn - co && memcmp(cb + co, pb + po, pn - po) == 0;
 }
 
 /* The CertificateFile certificates, each with the IdentityFile whose key it certifies. */
@@ -158,7 +183,7 @@ static int add_cert_files(struct auth *a, struct file_key *f, size_t nf)
 			continue;
 		}
 		for (j = 0; j < nf; j++)
-			if (!f[j].cert && certifies(k, f[j].path))
+			if (!f[j].cert && certifies(k, f[j].pub))
 				break;
 		if (j == nf) {
 			note(a, "CertificateFile %s: no IdentityFile holds its private key (unencrypted)",

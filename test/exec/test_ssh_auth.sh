@@ -129,36 +129,46 @@ said many "Too many authentication failures" && said many "at key 6 of the 8" &&
 ok $? "cprun: says the server stopped at key 6 of 8 (MaxAuthTries 6), and names IdentitiesOnly"
 show "$WORK/many.err"
 
+# locked KEY NAME: a passphrase-protected copy of KEY (with its .pub and
+# any -cert.pub) as $WORK/NAME, KEY itself added to the agent, and
+# $WORK/NAME_config: keys_config naming the copy.
+locked() {
+	local f
+	for f in "$1" "$1.pub" "$1-cert.pub"; do
+		[ -f "$f" ] && cp "$f" "$WORK/$2${f#"$1"}"
+	done
+	chmod 0600 "$WORK/$2"
+	ssh-keygen -q -p -N 'secret words' -f "$WORK/$2"
+	ssh-add -q "$1" 2>/dev/null
+	sed "s|IdentityFile $DIR/id_ed25519|IdentityFile $WORK/$2|" "$WORK/keys_config" >"$WORK/$2_config"
+}
+
 # The right key only in the agent: its file copy is passphrase-protected.
-cp "$DIR/id_ed25519" "$WORK/id_locked"
-cp "$DIR/id_ed25519.pub" "$WORK/id_locked.pub"
-chmod 0600 "$WORK/id_locked"
-ssh-keygen -q -p -N 'secret words' -f "$WORK/id_locked"
-ssh-add -q "$DIR/id_ed25519" 2>/dev/null
-sed "s|IdentityFile $DIR/id_ed25519|IdentityFile $WORK/id_locked|" "$WORK/keys_config" >"$WORK/locked_config"
-run agent-ssh ssh -F "$WORK/locked_config" only
+locked "$DIR/id_ed25519" id_locked
+run agent-ssh ssh -F "$WORK/id_locked_config" only
 works agent-ssh "ssh: the IdentityFile's key signed by the agent (8 keys there, IdentitiesOnly)"
-run agent cprun -F "$WORK/locked_config" only
+run agent cprun -F "$WORK/id_locked_config" only
 works agent "cprun: the IdentityFile's key signed by the agent through the filter"
 
 # A certificate beside a passphrase-protected key that only the agent can use.
-cp "$DIR/id_certonly" "$WORK/id_lockedcert"
-cp "$DIR/id_certonly.pub" "$WORK/id_lockedcert.pub"
-cp "$DIR/id_certonly-cert.pub" "$WORK/id_lockedcert-cert.pub"
-chmod 0600 "$WORK/id_lockedcert"
-ssh-keygen -q -p -N 'secret words' -f "$WORK/id_lockedcert"
-ssh-add -q "$DIR/id_certonly" 2>/dev/null
-sed "s|IdentityFile $DIR/id_ed25519|IdentityFile $WORK/id_lockedcert|" "$WORK/keys_config" >"$WORK/lockedcert_config"
-run agentcert-ssh ssh -F "$WORK/lockedcert_config" only
+locked "$DIR/id_certonly" id_lockedcert
+run agentcert-ssh ssh -F "$WORK/id_lockedcert_config" only
 works agentcert-ssh "ssh: key-cert.pub beside a protected key held by the agent"
-run agentcert cprun -F "$WORK/lockedcert_config" only
+run agentcert cprun -F "$WORK/id_lockedcert_config" only
 works agentcert "cprun: key-cert.pub beside a protected key: the agent signs for the certificate"
 
+# The same through CertificateFile: the protected copy has no certificate beside it.
+rm "$WORK/id_lockedcert-cert.pub"
+run agentcertfile-ssh ssh -F "$WORK/id_lockedcert_config" -o "CertificateFile=$DIR/id_certonly-cert.pub" only
+works agentcertfile-ssh "ssh: CertificateFile for a protected key held by the agent"
+run agentcertfile cprun -F "$WORK/id_lockedcert_config" -o "CertificateFile=$DIR/id_certonly-cert.pub" only
+works agentcertfile "cprun: CertificateFile for a protected key: the agent signs for the certificate"
+
 # No agent: the locked key cannot be used, and nothing prompts.
-run locked-ssh env -u SSH_AUTH_SOCK ssh -F "$WORK/locked_config" only
+run locked-ssh env -u SSH_AUTH_SOCK ssh -F "$WORK/id_locked_config" only
 [ "$(rc locked-ssh)" = 255 ]
 ok $? "ssh: a passphrase-protected key without an agent fails in BatchMode"
-SSH_AUTH_SOCK= run locked cprun -F "$WORK/locked_config" only
+SSH_AUTH_SOCK= run locked cprun -F "$WORK/id_locked_config" only
 fails locked "cprun: a passphrase-protected key without an agent: fails, no prompt"
 said locked "passphrase-protected" && said locked "ssh-add"
 ok $? "cprun: says the key is passphrase-protected and to add it to the agent"
