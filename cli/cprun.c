@@ -193,6 +193,16 @@ static int catch_signals(void)
 	return sfd;
 }
 
+/* With -v and --ship: whether the file was uploaded, for the person (and the tests) to see. */
+static void ship_report(const struct cpremote_options *o, const cpremote_child *child)
+{
+	long long n = cpremote_shipped_bytes(child);
+
+	if (o->ship != NULL && o->verbosity > 0 && n >= 0)
+		fprintf(stderr, "cprun: %s: shipped %s: %lld bytes uploaded%s\n", o->host, o->ship, n,
+			n == 0 ? " (it was in the host's cache)" : "");
+}
+
 /* cprun HOST PROGRAM: runs it with cprun's stdio and channel.  Returns cprun's exit status. */
 static int run_single(struct cprun_args *cl)
 {
@@ -221,6 +231,7 @@ static int run_single(struct cprun_args *cl)
 		report_status("error", code, msg);
 		return code;
 	}
+	ship_report(o, child);
 	code = supervise(child, sfd, o->host);
 	cpremote_free(child);
 	return code;

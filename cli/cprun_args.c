@@ -16,6 +16,7 @@
 
 #define USAGE                                                                                 \
 	"usage: cprun [options] HOST PROGRAM [ARGS...]\n"                                     \
+	"       cprun [options] --ship LOCAL_FILE HOST [ARGS...]\n"                           \
 	"       cprun [options] -H HOST,...|@FILE [-b] [--no-prefix] PROGRAM [ARGS...]\n"     \
 	"       cprun [options] --connect HOST:PATH\n"                                        \
 	"\n"                                                                                  \
@@ -52,6 +53,8 @@
 	"  --helper PATH      use this installed cpremote-helper on HOST (no upload);\n"      \
 	"                     ~/ and ~USER/ are HOST's home directories\n"                    \
 	"  --no-upload        never upload the helper; fail when HOST has none\n"             \
+	"  --ship LOCAL_FILE  run this local program or script: uploaded into HOST's\n"       \
+	"                     cache once while unchanged; its ARGS follow HOST\n"             \
 	"  --accept-new       add an unknown host key to known_hosts (never a changed one)\n" \
 	"  -H HOST,...        run on these hosts at once (repeatable)\n"                      \
 	"  -H @FILE           ... on the hosts of FILE: one a line, '#' comments\n"           \
@@ -79,6 +82,7 @@ enum {
 	OPT_STATUS_FD,
 	OPT_CHDIR,
 	OPT_CONNECT,
+	OPT_SHIP,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -93,6 +97,7 @@ static const struct option long_opts[] = {
 	{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
 	{ "chdir", required_argument, NULL, OPT_CHDIR },
 	{ "connect", required_argument, NULL, OPT_CONNECT },
+	{ "ship", required_argument, NULL, OPT_SHIP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -264,6 +269,9 @@ static void parse_option(struct cprun_args *cl, int c, const char *arg)
 	case OPT_ACCEPT_NEW:
 		o->flags |= CPREMOTE_ACCEPT_NEW;
 		break;
+	case OPT_SHIP:
+		o->ship = arg;
+		break;
 	case OPT_NO_UPLOAD:
 		o->flags |= CPREMOTE_NO_UPLOAD;
 		break;
@@ -313,6 +321,29 @@ static void check_dest(const char *arg)
 	cprun_dest_free(&d);
 }
 
+/*
+ * The operands with --ship FILE: FILE takes PROGRAM's place, so what
+ * follows HOST is its ARGS; its argv[0] is FILE's base name, in the slot
+ * HOST leaves (main()'s argv is ours to change, and lives as long).  O's
+ * file is FILE, for messages: the library runs the cached copy.  Not with
+ * -H yet: each host would be shipped to in turn before any starts.
+ */
+static void ship_operands(struct cprun_args *cl, int n, char **argv)
+{
+	const char *base = strrchr(cl->o.ship, '/') != NULL ? strrchr(cl->o.ship, '/') + 1 : cl->o.ship;
+	char err[256];
+
+	if (cl->multi)
+		usage_error("--ship cannot be used with -H yet", NULL);
+	if (n < 1)
+		usage_error("no HOST given", NULL);
+	if (cprun_dest_apply(argv[0], &cl->o, &cl->dest, err, sizeof(err)) < 0)
+		usage_error("%s", err);
+	argv[0] = (char *)base;
+	cl->o.file = cl->o.ship;
+	cl->o.argv = (const char *const *)argv;
+}
+
 /* Takes the operands (HOST unless -H, PROGRAM, ARGS) of the N at ARGV. */
 static void parse_operands(struct cprun_args *cl, int n, char **argv)
 {
@@ -324,6 +355,10 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 				    "or "
 				    "--status-fd",
 				    NULL);
+		return;
+	}
+	if (cl->o.ship != NULL) {
+		ship_operands(cl, n, argv);
 		return;
 	}
 	if (cl->multi) {

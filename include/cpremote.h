@@ -153,6 +153,17 @@ struct cpremote_options {
 	int channel_fd; /* with CPREMOTE_CHANNEL_FD: an AF_UNIX stream socket (dup'ed) */
 	unsigned flags;
 	/* New fields go here, at the end, and mean "the default" when 0. */
+	/*
+	 * A local file (executable, or a script with its #! line) to run
+	 * instead of .file, which may then be NULL: it is uploaded into the
+	 * host's program cache, the helper's own (content-addressed by its
+	 * SHA-256, owner-only, checked before every run), once while it is
+	 * unchanged; concurrent first uses upload it once.  argv NULL means
+	 * { its base name }.  cpremote_run() then blocks for that install
+	 * (one more child on the same connection), also with CPREMOTE_NOWAIT;
+	 * at most 512 MiB.  See cpremote_shipped_bytes().
+	 */
+	const char *ship;
 };
 
 /* The initialiser of a struct cpremote_options: every field 0, .size set. */
@@ -225,6 +236,12 @@ int cpremote_exit_fd(const cpremote_child *child);
 
 /* The child's process id on the host (for messages; it may be reused there); -1 until started. */
 long cpremote_pid(const cpremote_child *child);
+
+/*
+ * With .ship: how many bytes were uploaded for this child (0 when the
+ * host's cache had the file already).  -1 without .ship.
+ */
+long long cpremote_shipped_bytes(const cpremote_child *child);
 
 #define CPREMOTE_WNOHANG 1
 

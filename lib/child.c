@@ -41,6 +41,11 @@ long cpremote_pid(const cpremote_child *c)
 	return c != NULL ? c->pid : -1;
 }
 
+long long cpremote_shipped_bytes(const cpremote_child *c)
+{
+	return c != NULL ? c->shipped : -1;
+}
+
 /*
  * A SIGNAL frame is 16 bytes on a local socket the relay keeps reading,
  * so the send does not wait for the network.

@@ -24,6 +24,7 @@ struct cpremote_child {
 	char *errmsg; /* detail of a failure reported while running, or NULL */
 	char *host; /* for the messages the relay could not word itself */
 	pid_t owner; /* the process that started it; a fork of it may only free its copy */
+	long long shipped; /* bytes uploaded for .ship, or -1 */
 };
 
 /*
@@ -67,6 +68,15 @@ int lib_status_next(struct cpremote_child *child, int block, struct cpr_header *
  * missing).
  */
 void lib_error_fields(const uint8_t *payload, uint32_t len, int *code, const uint8_t **msg, uint32_t *msglen);
+
+/*
+ * Puts OPTS->ship into OPTS->host's program cache (ship.c), through a
+ * child of its own started with OPTS's destination.  Returns 0 with the
+ * cached copy's path in PATH and the bytes uploaded in *UPLOADED (0 when
+ * it was there), or a negative code with the thread's message set.
+ * Blocks until the install child ends.
+ */
+int lib_ship(const struct cpremote_options *opts, char *path, size_t pathlen, long long *uploaded);
 
 /* Writes all of BUF on the socket FD without SIGPIPE, retrying EINTR.  Returns 0 or -errno. */
 int lib_send_all(int fd, const void *buf, size_t len);

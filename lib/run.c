@@ -111,7 +111,7 @@ static int validate(const struct cpremote_options *opts, const char *path)
 	}
 	if (path != NULL && (r = validate_connect(opts, path)) < 0)
 		return r;
-	if (path == NULL && (opts->file == NULL || *opts->file == '\0')) {
+	if (path == NULL && (opts->file == NULL || *opts->file == '\0') && opts->ship == NULL) {
 		lib_errmsg_set("%s: no program given", opts->host);
 		return CPREMOTE_EINVAL;
 	}
@@ -171,6 +171,7 @@ static struct cpremote_child *child_new(void)
 	c->status_fd = c->channel_fd = -1;
 	c->stdio_fd[0] = c->stdio_fd[1] = c->stdio_fd[2] = -1;
 	c->pid = -1;
+	c->shipped = -1;
 	c->owner = getpid();
 	c->in.limit = CPR_HEADER_LEN + CPR_MAX_CONTROL;
 	return c;
@@ -321,6 +322,9 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 	struct cpremote_child *c = NULL;
 	struct cpr_buf frame = { 0 };
 	struct passed_fds pf = { .nfds = 0 };
+	char shipped_path[512];
+	const char *ship_argv[2];
+	long long shipped = -1;
 	const char *what;
 	int r;
 
@@ -328,6 +332,15 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 		*childp = NULL;
 	if ((r = options_copy(caller_opts, childp, &copy)) < 0 || (r = validate(opts, path)) < 0)
 		return r;
+	/* A shipped file is installed first; the child then runs the cached copy. */
+	if (opts->ship != NULL) {
+		if ((r = lib_ship(opts, shipped_path, sizeof shipped_path, &shipped)) < 0)
+			return r;
+		ship_argv[0] = strrchr(opts->ship, '/') ? strrchr(opts->ship, '/') + 1 : opts->ship;
+		ship_argv[1] = NULL;
+		opts->file = shipped_path;
+		opts->argv = opts->argv ? opts->argv : ship_argv;
+	}
 	what = path != NULL ? path : opts->file;
 	if ((r = lib_spawn_frame(opts, path, &frame)) < 0)
 		goto out;
@@ -336,6 +349,7 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 		lib_errmsg_set("%s: %s: out of memory", opts->host, what);
 		goto out;
 	}
+	c->shipped = shipped;
 	if ((r = child_fds_make(c, opts, &pf)) < 0) {
 		lib_errmsg_set("%s: %s: %s", opts->host, what, cpremote_strerror(r));
 		goto out;

@@ -53,6 +53,7 @@ class Options(ctypes.Structure):
         ("stdio", Stdio * 3),
         ("channel_fd", ctypes.c_int),
         ("flags", ctypes.c_uint),
+        ("ship", ctypes.c_char_p),
     ]
 
 
