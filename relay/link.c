@@ -243,6 +243,17 @@ static int st_connecting(struct link *l)
 			  l->key->host, strerror(err));
 		return ST_FAILED;
 	}
+	if (rc != SSH_OK && l->so.proxy.path) {
+		/* A proxy command's failure is its own: said with its stderr, never retried blindly. */
+		char err[4 * PROXY_STDERR_TAIL + 1];
+
+		link_fail(l, CPREMOTE_ECONNECT, "%s: cannot connect through the ProxyCommand: %s%s%s",
+			  l->key->host, session_error_message(l->s),
+			  *proxy_stderr(&l->so.proxy, err, sizeof err) ? "; its stderr: "
+								       : " (it wrote nothing on stderr)",
+			  err);
+		return ST_FAILED;
+	}
 	if (rc != SSH_OK) {
 		if (retry_connect(l))
 			return ST_FAILED;
@@ -261,6 +272,7 @@ static int st_connecting(struct link *l)
 		return ST_FAILED;
 	}
 	l->state = L_AUTH;
+	auth_init(&l->auth, &l->so.auth);
 	return ST_NEXT;
 }
 
@@ -284,18 +296,19 @@ static int new_channel(struct link *l)
 
 static int st_auth(struct link *l)
 {
-	int rc = ssh_userauth_publickey_auto(l->s, NULL, NULL);
+	char why[1024];
+	int rc = auth_step(&l->auth, l->s, why, sizeof why);
 
 	if (rc == SSH_AUTH_AGAIN)
 		return ST_WAIT;
+	/* The agent filter ends here: libssh never asks the agent again. */
+	auth_free(&l->auth);
 	if (rc != SSH_AUTH_SUCCESS) {
 		char *user = NULL;
 
 		ssh_options_get(l->s, SSH_OPTIONS_USER, &user);
-		link_fail(l, CPREMOTE_EAUTH,
-			  "%s: authentication failed for user %s (publickey): no key was accepted%s%s",
-			  l->key->host, user ? user : "?", rc == SSH_AUTH_ERROR ? ": " : "",
-			  rc == SSH_AUTH_ERROR ? ssh_get_error(l->s) : "");
+		link_fail(l, CPREMOTE_EAUTH, "%s: authentication failed for user %s (publickey): %s",
+			  l->key->host, user ? user : "?", why);
 		ssh_string_free_char(user);
 		return ST_FAILED;
 	}
@@ -480,6 +493,7 @@ void link_free(struct link *l)
 		ssh_channel_close(l->ch);
 		ssh_channel_free(l->ch);
 	}
+	auth_free(&l->auth);
 	session_opts_free(&l->so);
 	if (l->s) {
 		ssh_disconnect(l->s);

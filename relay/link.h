@@ -17,6 +17,7 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include "auth.h"
 #include "log.h"
 #include "request.h"
 #include "session.h"
@@ -60,6 +61,7 @@ struct link {
 	struct event *rd, *wr, *kick, *deadline;
 	char config_error[512];
 	struct session_opts so;
+	struct auth auth; /* while L_AUTH */
 	int attempts; /* handshakes dropped by the server so far */
 	int tries; /* connects refused so far (ConnectionAttempts) */
 	size_t env_i; /* the next variable of so.env to send */

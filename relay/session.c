@@ -46,6 +46,8 @@ void session_opts_free(struct session_opts *so)
 	strv_free(so->env);
 	free(so->hk.alias);
 	free(so->hk.hostname);
+	auth_conf_free(&so->auth);
+	proxy_err_free(&so->proxy);
 	*so = session_opts_default();
 }
 
@@ -116,6 +118,8 @@ static int by_ssh(ssh_session s, const struct relay_ctx *ctx, const struct conn_
 		have_defaults = 1;
 	if (r == 0)
 		r = sshkw_apply_all(&t, &defaults, msg, msglen);
+	if (r == 0 && auth_conf_from_sshconf(&so->auth, &c, d->host, msg, msglen) < 0)
+		r = CPREMOTE_EINVAL;
 	sshconf_free(&c);
 	return r == -ENOENT || r == 0 ? r : CPREMOTE_EINVAL;
 }
@@ -175,6 +179,8 @@ int session_configure(ssh_session s, const struct relay_ctx *ctx, const struct c
 	}
 	if (d->accept_new)
 		so->hk.accept_new = HOSTKEY_ACCEPT_NEW;
+	if (proxy_capture_stderr(s, &so->proxy, msg, msglen) < 0)
+		return CPREMOTE_EINVAL;
 	/* Small frames must not wait for Nagle and delayed ACKs. */
 	ssh_options_set(s, SSH_OPTIONS_NODELAY, &one);
 	/* Only keys: never a password or keyboard prompt. */

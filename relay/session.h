@@ -5,8 +5,10 @@
 #include <stddef.h>
 #include <libssh/libssh.h>
 
+#include "auth.h"
 #include "hostkey.h"
 #include "log.h"
+#include "proxy.h"
 #include "request.h"
 
 /* What the options decide beyond libssh's own settings (sshkw.c fills it). */
@@ -22,6 +24,8 @@ struct session_opts {
 	int proxied; /* a ProxyCommand or ProxyJump carries the connection */
 	struct hostkey_policy hk; /* StrictHostKeyChecking, known_hosts files, HostKeyAlias, HashKnownHosts */
 	char **env; /* SendEnv and SetEnv: "NAME=VALUE" for every session channel, NULL-terminated, or NULL */
+	struct auth_conf auth; /* the keys to offer (auth.c), from the evaluation */
+	struct proxy_err proxy; /* the ProxyCommand's stderr (proxy.c) */
 };
 
 /* The defaults of struct session_opts, before any option (nothing allocated). */

@@ -41,7 +41,7 @@ static const struct sshkw table[] = {
 	{ "Compression", SSHKW_HONOUR, kw_libssh, NULL, SSH_OPTIONS_COMPRESSION, SSH_OPTIONS_COMPRESSION },
 	{ "RekeyLimit", SSHKW_HONOUR, kw_rekey, NULL, 0, 0 },
 	{ "RequiredRSASize", SSHKW_HONOUR, kw_rsa_size, NULL, 0, 0 },
-	/* Authentication and proxies: the rows of the auth work (relay/auth*.c) may replace these. */
+	/* Authentication and proxies: the keys are offered by auth.c, from the evaluation. */
 	{ "IdentityFile", SSHKW_HONOUR, kw_identity, NULL, SSH_OPTIONS_ADD_IDENTITY,
 	  SSH_OPTIONS_ADD_IDENTITY },
 	{ "IdentityAgent", SSHKW_HONOUR, kw_agent, NULL, SSH_OPTIONS_IDENTITY_AGENT,
@@ -49,8 +49,8 @@ static const struct sshkw table[] = {
 	{ "ProxyCommand", SSHKW_HONOUR, kw_proxycommand, NULL, SSH_OPTIONS_PROXYCOMMAND,
 	  SSH_OPTIONS_PROXYCOMMAND },
 	{ "ProxyJump", SSHKW_HONOUR, kw_proxyjump, NULL, 0, 0 },
-	{ "IdentitiesOnly", SSHKW_NA, NULL, "agent keys are not filtered yet", 0, 0 },
-	{ "CertificateFile", SSHKW_WARN, NULL, "certificates in files are not offered yet", 0, 0 },
+	{ "IdentitiesOnly", SSHKW_HONOUR, kw_auth, NULL, 0, 0 },
+	{ "CertificateFile", SSHKW_HONOUR, kw_auth, NULL, 0, 0 },
 	{ "PKCS11Provider", SSHKW_WARN, NULL, "keys of a PKCS#11 token are not offered", 0, 0 },
 	{ "PubkeyAuthentication", SSHKW_REFUSE, NULL, "cprun authenticates only with public keys", 0, 0 },
 	/* Refused: going on would not do what the user asked for. */

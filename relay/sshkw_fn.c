@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "cpremote.h"
+#include "proxy.h"
 #include "sshkw_fn.h"
 
 extern char **environ;
@@ -300,6 +301,9 @@ int kw_identity(struct sshkw_target *t, const struct sshkw *kw, const char *valu
 
 int kw_agent(struct sshkw_target *t, const struct sshkw *kw, const char *value, char *msg, size_t msglen)
 {
+	/* With the evaluation, auth.c opens the agent IdentityAgent names (none: no agent). */
+	if (!t->fallback)
+		return 0;
 	if (strcmp(value, "SSH_AUTH_SOCK") == 0)
 		return 0;
 	if (strcasecmp(value, "none") == 0) {
@@ -319,24 +323,32 @@ int kw_proxycommand(struct sshkw_target *t, const struct sshkw *kw, const char *
 }
 
 /*
- * ProxyJump as a ProxyCommand running ssh to the last hop (the earlier
- * ones its -J), with the same -F so that the hops' aliases resolve.
+ * ProxyJump as OpenSSH builds it (proxy.c): ssh to the last hop, the
+ * earlier ones its -J, with the same -F so that the hops' aliases resolve.
  */
 int kw_proxyjump(struct sshkw_target *t, const struct sshkw *kw, const char *value, char *msg, size_t msglen)
 {
-	char cmd[LINE_MAX_KW * 2];
-	const char *last = strrchr(value, ',');
+	char *cmd;
+	int r = 0;
 
 	if (strcasecmp(value, "none") == 0)
 		return 0;
-	if (strpbrk(value, "'\\") || (t->config && strchr(t->config, '\'')))
-		return bad_value(kw->name, value, "no quotes or backslashes", msg, msglen);
-	snprintf(cmd, sizeof cmd, "ssh%s%s%s -W '[%%h]:%%p' %s%.*s%s '%s'", t->config ? " -F '" : "",
-		 t->config ? t->config : "", t->config ? "'" : "", last ? "-J '" : "",
-		 last ? (int)(last - value) : 0, value, last ? "'" : "", last ? last + 1 : value);
+	cmd = proxy_jump_command(NULL, value, t->config, msg, msglen);
+	if (!cmd)
+		return CPREMOTE_EINVAL;
 	t->so->proxied = 1;
 	if (ssh_options_set(t->s, SSH_OPTIONS_PROXYCOMMAND, cmd) < 0)
-		return bad_value(kw->name, value, ssh_get_error(t->s), msg, msglen);
+		r = bad_value(kw->name, value, ssh_get_error(t->s), msg, msglen);
+	free(cmd);
+	return r;
+}
+
+/* IdentitiesOnly, CertificateFile: auth.c reads them from the evaluation; the fallback has none. */
+int kw_auth(struct sshkw_target *t, const struct sshkw *kw, const char *value, char *msg, size_t msglen)
+{
+	if (t->fallback)
+		sshkw_warn(t, kw->name, value,
+			   "honoured only when the OpenSSH client evaluates the configuration");
 	return 0;
 }
 

@@ -32,6 +32,6 @@ int sshkw_refuse(const char *name, const char *value, const char *why, char *msg
 /* The keywords' functions (one per kind of value), as the table names them. */
 kw_fn kw_libssh, kw_hostname, kw_timeout, kw_attempts, kw_alive, kw_alive_count, kw_persist, kw_strict,
 	kw_known, kw_alias, kw_hash, kw_family, kw_loglevel, kw_sendenv, kw_setenv, kw_rekey, kw_rsa_size,
-	kw_identity, kw_agent, kw_proxycommand, kw_proxyjump, kw_forward, kw_unless_no;
+	kw_identity, kw_agent, kw_proxycommand, kw_proxyjump, kw_auth, kw_forward, kw_unless_no;
 
 #endif
