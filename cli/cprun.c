@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cpremote.h"
+#include "cprun_ctl.h"
 #include "cprun_hosts.h"
 #include "cprun_multi.h"
 #include "cprun_status.h"
@@ -38,6 +39,7 @@
 	"  -i IDENTITY        private key file\n"                                             \
 	"  -F CONFIG          ssh_config file\n"                                              \
 	"  -o OPTION=VALUE    ssh option, as ssh -o (repeatable)\n"                           \
+	"  -O check|exit      ask the master at the ControlPath, as ssh -O (then no PROGRAM)\n"   \
 	"  -v                 more diagnostics on stderr (repeatable, up to 3)\n"             \
 	"  -e VAR=VALUE       add to PROGRAM's environment (repeatable)\n"                    \
 	"  -C DIR             working directory on HOST\n"                                    \
@@ -275,6 +277,7 @@ int main(int argc, char **argv)
 	cpremote_child *child = NULL;
 	sigset_t fwd;
 	int c, r, sfd, code;
+	const char *ctl_cmd = NULL;
 
 	/* Each repeatable option takes at least one argv slot: argc bounds them. */
 	ssh_opts = calloc((size_t)argc + 1, sizeof(*ssh_opts));
@@ -283,7 +286,7 @@ int main(int argc, char **argv)
 		die(255, "out of memory", NULL);
 
 	/* '+': stop at HOST, so PROGRAM's own options are never taken for ours. */
-	while ((c = getopt_long(argc, argv, "+p:l:i:F:o:ve:C:H:", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:l:i:F:o:O:ve:C:H:", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			o.port = parse_nonneg(optarg);
@@ -301,6 +304,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			ssh_opts[nssh++] = optarg;
+			break;
+		case 'O':
+			ctl_cmd = optarg;
 			break;
 		case 'v':
 			if (o.verbosity < 3)
@@ -358,6 +364,17 @@ int main(int argc, char **argv)
 		default:
 			usage_error(NULL, NULL);
 		}
+	}
+	if (ctl_cmd) {
+		/* -O CMD HOST: no program; the master at the ControlPath answers (cprun_ctl.c). */
+		if (argc - optind != 1)
+			usage_error("-O wants exactly one HOST", NULL);
+		o.host = argv[optind];
+		o.ssh_options = nssh > 0 ? ssh_opts : NULL;
+		code = cprun_ctl(ctl_cmd, &o);
+		free(ssh_opts);
+		free(env);
+		return code;
 	}
 	if (multi) {
 		/* Multi-host mode: no HOST operand, one channel per child made by the library. */

@@ -250,6 +250,19 @@ void cpremote_free(cpremote_child *child);
  */
 void cpremote_shutdown(void);
 
+/*
+ * Talks to the master relay at the ControlPath of OPTS's destination, as
+ * `ssh -O` does: COMMAND "check" asks whether one runs, "exit" asks it to
+ * end now (its children are ended on their hosts).  Only host, user,
+ * port, config and ssh_options of OPTS count.  Returns 0 with *pid (may
+ * be NULL) set to the master's pid, or a negative code with
+ * cpremote_errmsg() set: -ENOENT or -ECONNREFUSED when none runs,
+ * CPREMOTE_EINVAL for an unknown command, no ControlPath, or a path or
+ * master that is not safely the caller's own.  Blocks for a local
+ * connect and greeting (and `ssh -G` when the path comes from the ssh_config).
+ */
+int cpremote_control(const struct cpremote_options *opts, const char *command, long *pid);
+
 /* A static, human text for an error code (project code or -errno). */
 const char *cpremote_strerror(int err);
 

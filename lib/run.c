@@ -260,7 +260,7 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 		lib_errmsg_set("%s: %s: %s", opts->host, opts->file, cpremote_strerror(r));
 		goto out;
 	}
-	if ((r = lib_relay_send(pf.mask, pf.fds, pf.nfds)) < 0)
+	if ((r = lib_mux_send(opts, pf.mask, pf.fds, pf.nfds)) < 0)
 		goto out;
 	/* The relay holds its own references now; ours would keep EOFs from happening. */
 	passed_close_owned(&pf);

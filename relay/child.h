@@ -20,6 +20,9 @@
  */
 void rchild_new(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds);
 
+/* Whether any child is still held (running, starting or not yet swept): a master is not idle then. */
+int rchild_any(void);
+
 /* Frees every child, dead or alive (the caller is gone), before conn_close_all(). */
 void rchild_free_all(void);
 

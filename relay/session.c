@@ -51,6 +51,20 @@ static int strict_host_key_checking(const char *value, struct session_opts *so, 
 	return CPREMOTE_EINVAL;
 }
 
+/* ControlPersist: seconds, or yes (a day: the master's own clock ends it) and no (0). */
+static int control_persist(const char *value, struct session_opts *so, char *msg, size_t msglen)
+{
+	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0) {
+		so->idle_close_s = 86400;
+		return 0;
+	}
+	if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0) {
+		so->idle_close_s = 0;
+		return 0;
+	}
+	return seconds("ControlPersist", value, 0, &so->idle_close_s, msg, msglen);
+}
+
 /* Sets an "-o Option=value" the way ssh -o would.  Returns 0 or CPREMOTE_EINVAL with MSG set. */
 static int apply_option(ssh_session s, struct session_opts *so, const char *opt, char *msg, size_t msglen)
 {
@@ -84,7 +98,10 @@ static int apply_option(ssh_session s, struct session_opts *so, const char *opt,
 	if (strcasecmp(name, "ServerAliveInterval") == 0)
 		return seconds(name, value, 0, &so->keepalive_s, msg, msglen);
 	if (strcasecmp(name, "ControlPersist") == 0)
-		return seconds(name, value, 0, &so->idle_close_s, msg, msglen);
+		return control_persist(value, so, msg, msglen);
+	/* The library's business (lib/mux_conf.c): which relay serves the child. */
+	if (strcasecmp(name, "ControlMaster") == 0 || strcasecmp(name, "ControlPath") == 0)
+		return 0;
 	if (strcasecmp(name, "ServerAliveCountMax") == 0)
 		return seconds(name, value, 1, &so->keepalive_count, msg, msglen);
 	if (strcasecmp(name, "StrictHostKeyChecking") == 0)
