@@ -99,9 +99,6 @@ static int apply_option(ssh_session s, struct session_opts *so, const char *opt,
 		return seconds(name, value, 0, &so->keepalive_s, msg, msglen);
 	if (strcasecmp(name, "ControlPersist") == 0)
 		return control_persist(value, so, msg, msglen);
-	/* The library's business (lib/mux_conf.c): which relay serves the child. */
-	if (strcasecmp(name, "ControlMaster") == 0 || strcasecmp(name, "ControlPath") == 0)
-		return 0;
 	if (strcasecmp(name, "ServerAliveCountMax") == 0)
 		return seconds(name, value, 1, &so->keepalive_count, msg, msglen);
 	if (strcasecmp(name, "StrictHostKeyChecking") == 0)
