@@ -39,7 +39,7 @@
 	"  -i IDENTITY        private key file\n"                                             \
 	"  -F CONFIG          ssh_config file\n"                                              \
 	"  -o OPTION=VALUE    ssh option, as ssh -o (repeatable)\n"                           \
-	"  -O check|exit      ask the master at the ControlPath, as ssh -O (then no PROGRAM)\n"   \
+	"  -O check|exit      ask the ControlPath's master, as ssh -O\n"                      \
 	"  -v                 more diagnostics on stderr (repeatable, up to 3)\n"             \
 	"  -e VAR=VALUE       add to PROGRAM's environment (repeatable)\n"                    \
 	"  -C DIR             working directory on HOST\n"                                    \

@@ -61,7 +61,11 @@ int lib_relay_hello(int ctl, const char *path, pid_t *pid);
 int lib_relay_spawn_master(int listen_fd, const char *cpath, long persist, pid_t *pid);
 
 /* ControlMaster, as ssh_config(5) has it ("ask" and "autoask" never prompt here). */
-enum { LIB_MUX_NO, LIB_MUX_YES, LIB_MUX_AUTO };
+enum {
+	LIB_MUX_NO,
+	LIB_MUX_YES,
+	LIB_MUX_AUTO
+};
 
 /* The shared-connection settings of one destination (mux_conf.c). */
 struct lib_mux {

@@ -232,7 +232,8 @@ static int mux_send_locked(const struct lib_mux *m, uint8_t byte, const int *fds
 		}
 	}
 	if (r < 0 && r > -4096)
-		lib_errmsg_set("cannot pass descriptors to the master at %s: %s", m->path, cpremote_strerror(r));
+		lib_errmsg_set("cannot pass descriptors to the master at %s: %s", m->path,
+			       cpremote_strerror(r));
 	return r;
 }
 

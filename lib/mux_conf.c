@@ -65,13 +65,30 @@ static long persist_seconds(const char *v)
 		if (end == v || n < 0)
 			return -2;
 		switch (tolower((unsigned char)*end)) {
-		case '\0': break;
-		case 's': unit = 1; end++; break;
-		case 'm': unit = 60; end++; break;
-		case 'h': unit = 3600; end++; break;
-		case 'd': unit = 86400; end++; break;
-		case 'w': unit = 7 * 86400; end++; break;
-		default: return -2;
+		case '\0':
+			break;
+		case 's':
+			unit = 1;
+			end++;
+			break;
+		case 'm':
+			unit = 60;
+			end++;
+			break;
+		case 'h':
+			unit = 3600;
+			end++;
+			break;
+		case 'd':
+			unit = 86400;
+			end++;
+			break;
+		case 'w':
+			unit = 7 * 86400;
+			end++;
+			break;
+		default:
+			return -2;
 		}
 		if (n > 100L * 365 * 86400 / unit)
 			return -2;
@@ -181,8 +198,11 @@ static int settings_from(const char *master, const char *path, const char *persi
 /* The values from `ssh -G` for O.  0, or a negative code with the message set. */
 static int settings_from_ssh(const struct cpremote_options *o, struct lib_mux *m)
 {
-	struct sshconf_query q = { .config = o->config, .user = o->user, .port = o->port,
-				   .options = o->ssh_options, .host = o->host };
+	struct sshconf_query q = { .config = o->config,
+				   .user = o->user,
+				   .port = o->port,
+				   .options = o->ssh_options,
+				   .host = o->host };
 	struct sshconf c = { 0 };
 	char msg[1024];
 	int r = sshconf_eval(&q, &c, msg, sizeof msg);

@@ -62,8 +62,8 @@ int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
 	    (opts->port > 0 && cpr_field_put_u32(&p, CPR_F_PORT, (uint32_t)opts->port) < 0) ||
 	    put_opt_str(&p, CPR_F_USER, opts->user) < 0 ||
 	    put_opt_str(&p, CPR_F_IDENTITY, opts->identity) < 0 ||
-	    put_opt_str(&p, CPR_F_CONFIG, opts->config) < 0 ||
-	    put_options(&p, opts->ssh_options) < 0 || put_opt_str(&p, CPR_F_HELPER, helper) < 0 ||
+	    put_opt_str(&p, CPR_F_CONFIG, opts->config) < 0 || put_options(&p, opts->ssh_options) < 0 ||
+	    put_opt_str(&p, CPR_F_HELPER, helper) < 0 ||
 	    cpr_field_put_u32(&p, CPR_F_VERBOSITY, (uint32_t)opts->verbosity) < 0 ||
 	    /* So that the relay reads a terminal stdin only while we are its foreground job. */
 	    cpr_field_put_u32(&p, CPR_F_CALLER_PGRP, (uint32_t)getpgrp()) < 0 ||

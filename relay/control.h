@@ -17,7 +17,11 @@
 int control_greet(int fd);
 
 /* What control_on_readable() found. */
-enum { CONTROL_MORE, CONTROL_GONE, CONTROL_EXIT };
+enum {
+	CONTROL_MORE,
+	CONTROL_GONE,
+	CONTROL_EXIT
+};
 
 /*
  * Reads one control message from FD (non-blocking) and starts the child it

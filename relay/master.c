@@ -73,7 +73,8 @@ static int caller_add(struct master *m, int fd)
 		m->cap = ncap;
 	}
 	evutil_make_socket_nonblocking(fd);
-	if (!(ev = event_new(m->ctx->base, fd, EV_READ | EV_PERSIST, on_caller, m)) || event_add(ev, NULL) < 0) {
+	if (!(ev = event_new(m->ctx->base, fd, EV_READ | EV_PERSIST, on_caller, m)) ||
+	    event_add(ev, NULL) < 0) {
 		if (ev)
 			event_free(ev);
 		goto fail;
