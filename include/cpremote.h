@@ -11,6 +11,13 @@
  * must not be used from two threads at once.  The library forks a relay
  * process once per caller process; it never appears in the caller's
  * waitpid(-1) and it never touches the caller's signal handlers.
+ * With a ControlPath (ssh_options "ControlMaster=auto", "ControlPath=P",
+ * "ControlPersist=N", or the same in the ssh_config) the children go to
+ * the relay listening at P, started by an earlier caller of the same
+ * user, or this caller starts one there that outlives it by N seconds
+ * (see cprun's README section "Sharing a connection between processes").
+ * A caller that ends leaves nothing running all the same: its children
+ * are ended when their handles' sockets close with it.
  *
  * Fork: a process forked from a caller (fork(2) without exec) does not
  * share its parent's relay.  Its first cpremote_run() starts a relay of
