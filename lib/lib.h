@@ -85,12 +85,21 @@ struct lib_mux {
 int lib_mux_settings(const struct cpremote_options *o, struct lib_mux *m);
 
 /*
- * Hands one child's fds to the relay O's settings name: the master at its
- * ControlPath (started when ControlMaster allows and none answers), else
- * this process's own relay.  Returns 0 or a negative code with the
- * thread's message set.  Thread-safe.
+ * With a ControlPath whose ControlPersist came from the ssh_config (not
+ * from O's -o list), sets *LISTP to O's -o list plus "ControlPersist=N",
+ * so that the master keeps its SSH connections as long as itself
+ * (malloc'ed, one free(), borrowing O's strings); else sets it to NULL.
+ * Returns 0 or -ENOMEM.
  */
-int lib_mux_send(const struct cpremote_options *o, uint8_t byte, const int *fds, int nfds);
+int lib_mux_options(const struct cpremote_options *o, const struct lib_mux *m, const char ***listp);
+
+/*
+ * Hands one child's fds to the relay that M (from lib_mux_settings())
+ * names: the master at its ControlPath (started when ControlMaster allows
+ * and none answers), else this process's own relay.  Returns 0 or a
+ * negative code with the thread's message set.  Thread-safe.
+ */
+int lib_mux_send(const struct lib_mux *m, uint8_t byte, const int *fds, int nfds);
 
 /* Sets this thread's message for cpremote_errmsg(), printf-style. */
 void lib_errmsg_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

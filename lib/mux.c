@@ -237,20 +237,17 @@ static int mux_send_locked(const struct lib_mux *m, uint8_t byte, const int *fds
 	return r;
 }
 
-int lib_mux_send(const struct cpremote_options *o, uint8_t byte, const int *fds, int nfds)
+int lib_mux_send(const struct lib_mux *m, uint8_t byte, const int *fds, int nfds)
 {
-	struct lib_mux m;
 	int r;
 
-	if ((r = lib_mux_settings(o, &m)) < 0)
-		return r;
-	if (m.path[0] == '\0')
+	if (m->path[0] == '\0')
 		return lib_relay_send(byte, fds, nfds);
 	pthread_mutex_lock(&mux_lock);
-	r = mux_send_locked(&m, byte, fds, nfds);
+	r = mux_send_locked(m, byte, fds, nfds);
 	pthread_mutex_unlock(&mux_lock);
 	/* ControlMaster no without a master: a relay of our own, as ssh connects by itself. */
-	if (m.mode == LIB_MUX_NO && (r == -ENOENT || r == -ECONNREFUSED))
+	if (m->mode == LIB_MUX_NO && (r == -ENOENT || r == -ECONNREFUSED))
 		return lib_relay_send(byte, fds, nfds);
 	if (r == -ENOENT || r == -ECONNREFUSED)
 		r = CPREMOTE_ERELAY;

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,8 +196,79 @@ static int settings_from(const char *master, const char *path, const char *persi
 	return 0;
 }
 
-/* The values from `ssh -G` for O.  0, or a negative code with the message set. */
+/*
+ * The answers of `ssh -G` this process had, so that many children on a
+ * few destinations (a fan-out) run it once per destination, not per child.
+ */
+#define CACHE_SLOTS 16
+static struct {
+	char *key;
+	struct lib_mux m;
+} cache[CACHE_SLOTS];
+static unsigned cache_next;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* What `ssh -G` depends on, as one string (malloc'ed), or NULL. */
+static char *cache_key(const struct cpremote_options *o)
+{
+	size_t n = 64;
+	char *k, *p;
+
+	n += strlen(o->host) + (o->user ? strlen(o->user) : 0) + (o->config ? strlen(o->config) : 0);
+	for (const char *const *x = o->ssh_options; x && *x; x++)
+		n += strlen(*x) + 1;
+	if (!(k = malloc(n)))
+		return NULL;
+	p = k + sprintf(k, "%s\n%s\n%d\n%s", o->host, o->user ? o->user : "", o->port,
+			o->config ? o->config : "");
+	for (const char *const *x = o->ssh_options; x && *x; x++)
+		p += sprintf(p, "\n%s", *x);
+	return k;
+}
+
+/* Looks KEY up (FOUND: copies into *M and returns 1) or stores *M under it. */
+static int cache_use(char *key, struct lib_mux *m, int store)
+{
+	int hit = 0;
+
+	pthread_mutex_lock(&cache_lock);
+	for (unsigned i = 0; i < CACHE_SLOTS && !store && !hit; i++)
+		if (cache[i].key && strcmp(cache[i].key, key) == 0) {
+			*m = cache[i].m;
+			hit = 1;
+		}
+	if (store) {
+		unsigned i = cache_next++ % CACHE_SLOTS;
+
+		free(cache[i].key);
+		cache[i].key = strdup(key);
+		cache[i].m = *m;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return hit;
+}
+
+static int settings_from_ssh_uncached(const struct cpremote_options *o, struct lib_mux *m);
+
+/* The values from `ssh -G` for O, once per destination.  0, or a negative code with the message set. */
 static int settings_from_ssh(const struct cpremote_options *o, struct lib_mux *m)
+{
+	char *key = cache_key(o);
+	int r;
+
+	if (key && cache_use(key, m, 0)) {
+		free(key);
+		return 0;
+	}
+	r = settings_from_ssh_uncached(o, m);
+	if (key && r == 0)
+		(void)cache_use(key, m, 1);
+	free(key);
+	return r;
+}
+
+/* `ssh -G` itself for O.  0, or a negative code with the message set. */
+static int settings_from_ssh_uncached(const struct cpremote_options *o, struct lib_mux *m)
 {
 	struct sshconf_query q = { .config = o->config,
 				   .user = o->user,
@@ -221,6 +293,32 @@ static int settings_from_ssh(const struct cpremote_options *o, struct lib_mux *m
 			  sshconf_get(&c, "controlpersist"), m);
 	sshconf_free(&c);
 	return r;
+}
+
+int lib_mux_options(const struct cpremote_options *o, const struct lib_mux *m, const char ***listp)
+{
+	size_t n = 0;
+	const char **list;
+	char *persist;
+
+	*listp = NULL;
+	if (m->path[0] == '\0' || opt_value(o->ssh_options, "ControlPersist"))
+		return 0;
+	for (const char *const *x = o->ssh_options; x && *x; x++)
+		n++;
+	/* The list, its NULL and the option's text in one block: one free(). */
+	if (!(list = malloc((n + 2) * sizeof *list + 48)))
+		return -ENOMEM;
+	persist = (char *)(list + n + 2);
+	if (m->persist_s < 0)
+		snprintf(persist, 48, "ControlPersist=yes");
+	else
+		snprintf(persist, 48, "ControlPersist=%ld", m->persist_s);
+	memcpy(list, o->ssh_options ? (const void *)o->ssh_options : (const void *)"", n * sizeof *list);
+	list[n] = persist;
+	list[n + 1] = NULL;
+	*listp = list;
+	return 0;
 }
 
 int lib_mux_settings(const struct cpremote_options *o, struct lib_mux *m)

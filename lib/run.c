@@ -243,12 +243,19 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 	struct cpremote_child *c = NULL;
 	struct cpr_buf frame = { 0 };
 	struct passed_fds pf = { .nfds = 0 };
+	struct lib_mux mux;
+	const char **mux_opts = NULL;
 	int r;
 
 	if (childp != NULL)
 		*childp = NULL;
 	if ((r = options_copy(caller_opts, childp, &copy)) < 0 || (r = validate(opts)) < 0)
 		return r;
+	/* Which relay serves it (a ControlMaster's, or our own), before the options are framed. */
+	if ((r = lib_mux_settings(opts, &mux)) < 0 || (r = lib_mux_options(opts, &mux, &mux_opts)) < 0)
+		goto out;
+	if (mux_opts)
+		opts->ssh_options = mux_opts;
 	if ((r = lib_spawn_frame(opts, &frame)) < 0)
 		goto out;
 	if ((c = child_new()) == NULL || (c->host = strdup(opts->host)) == NULL) {
@@ -260,7 +267,7 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 		lib_errmsg_set("%s: %s: %s", opts->host, opts->file, cpremote_strerror(r));
 		goto out;
 	}
-	if ((r = lib_mux_send(opts, pf.mask, pf.fds, pf.nfds)) < 0)
+	if ((r = lib_mux_send(&mux, pf.mask, pf.fds, pf.nfds)) < 0)
 		goto out;
 	/* The relay holds its own references now; ours would keep EOFs from happening. */
 	passed_close_owned(&pf);
@@ -282,5 +289,6 @@ out:
 	passed_close_owned(&pf);
 	cpremote_free(c);
 	cpr_buf_free(&frame);
+	free(mux_opts);
 	return r;
 }

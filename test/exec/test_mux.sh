@@ -175,6 +175,9 @@ ok $? "cprun runs with ControlMaster from an ssh_config file"
 ok $? "its ControlPath's tokens were expanded (cfg-127.0.0.2-$port-cprtest)"
 b=$("$CPRUN" -F "$WORK/ssh_config" h1 sh -c 'echo $PPID')
 is "$b" "$a" "the next one reuses that master"
+sleep 3 # longer than a connection's own idle time (2 s): the file's ControlPersist keeps it
+b=$("$CPRUN" -F "$WORK/ssh_config" h1 sh -c 'echo $PPID')
+is "$b" "$a" "3 s later too: the master kept its connection for the file's ControlPersist"
 "$CPRUN" -F "$WORK/ssh_config" -O exit h1 2>/dev/null
 ok $? "-O exit finds it through the file too"
 
