@@ -38,6 +38,23 @@ static struct mux_slot {
 } slots[MUX_SLOTS];
 static int nslots;
 static pthread_mutex_t mux_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* A fork must not copy mux_lock held by another thread (the child could never take it). */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&mux_lock);
+}
+
+static void atfork_release(void)
+{
+	pthread_mutex_unlock(&mux_lock);
+}
+
+static void atfork_register(void)
+{
+	(void)pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+}
 
 /* Copies PATH's directory into DIR (at least PATH's size). */
 static void dir_of(const char *path, char *dir)
@@ -158,7 +175,7 @@ static int master_get(const struct lib_mux *m)
 
 	if ((fd = path_safe(m->path)) < 0)
 		return fd;
-	/* ControlMaster yes listens anew, as ssh's does; no and auto use a live master first. */
+	/* No and auto use a live master without the lock; yes looks under it (below). */
 	if (m->mode != LIB_MUX_YES) {
 		fd = master_connect(m->path, &pid);
 		if (fd >= 0 || m->mode == LIB_MUX_NO || (fd != -ENOENT && fd != -ECONNREFUSED))
@@ -171,11 +188,15 @@ static int master_get(const struct lib_mux *m)
 		goto out;
 	}
 	/* Another first caller may have become the master while we waited for the lock. */
-	if (m->mode != LIB_MUX_YES) {
-		fd = master_connect(m->path, &pid);
-		if (fd >= 0 || (fd != -ENOENT && fd != -ECONNREFUSED))
-			goto out;
+	fd = master_connect(m->path, &pid);
+	if (fd >= 0 && m->mode == LIB_MUX_YES) {
+		/* As ssh: a live master keeps its socket, and this caller goes without one. */
+		close(fd);
+		fd = -EEXIST;
+		goto out;
 	}
+	if (fd >= 0 || (fd != -ENOENT && fd != -ECONNREFUSED))
+		goto out;
 	if ((fd = lfd = master_listen(m->path)) < 0)
 		goto out;
 	fd = lib_relay_spawn_master(lfd, m->path, m->persist_s, &pid);
@@ -243,11 +264,15 @@ int lib_mux_send(const struct lib_mux *m, uint8_t byte, const int *fds, int nfds
 
 	if (m->path[0] == '\0')
 		return lib_relay_send(byte, fds, nfds);
+	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&mux_lock);
 	r = mux_send_locked(m, byte, fds, nfds);
 	pthread_mutex_unlock(&mux_lock);
-	/* ControlMaster no without a master: a relay of our own, as ssh connects by itself. */
-	if (m->mode == LIB_MUX_NO && (r == -ENOENT || r == -ECONNREFUSED))
+	/*
+	 * ControlMaster no without a master, or yes with a live one at the
+	 * path: a relay of our own, as ssh then connects by itself.
+	 */
+	if ((m->mode == LIB_MUX_NO && (r == -ENOENT || r == -ECONNREFUSED)) || r == -EEXIST)
 		return lib_relay_send(byte, fds, nfds);
 	if (r == -ENOENT || r == -ECONNREFUSED)
 		r = CPREMOTE_ERELAY;

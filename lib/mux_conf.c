@@ -207,6 +207,23 @@ static struct {
 } cache[CACHE_SLOTS];
 static unsigned cache_next;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* A fork must not copy cache_lock held by another thread (the child could never take it). */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&cache_lock);
+}
+
+static void atfork_release(void)
+{
+	pthread_mutex_unlock(&cache_lock);
+}
+
+static void atfork_register(void)
+{
+	(void)pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+}
 
 /* What `ssh -G` depends on, as one string (malloc'ed), or NULL. */
 static char *cache_key(const struct cpremote_options *o)
@@ -231,6 +248,7 @@ static int cache_use(char *key, struct lib_mux *m, int store)
 {
 	int hit = 0;
 
+	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&cache_lock);
 	for (unsigned i = 0; i < CACHE_SLOTS && !store && !hit; i++)
 		if (cache[i].key && strcmp(cache[i].key, key) == 0) {

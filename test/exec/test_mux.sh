@@ -186,6 +186,11 @@ mux m8 60 h1 true
 a=$(mux m8 60 h1 sh -c 'echo $PPID')
 b=$("$CPRUN" -F "$DIR/ssh_config" -o ControlMaster=no -o ControlPath="$WORK/m8" -o ControlPersist=60 h1 sh -c 'echo $PPID')
 is "$b" "$a" "ControlMaster=no uses the live master"
+p8=$(master_pid m8)
+c=$("$CPRUN" -F "$DIR/ssh_config" -o ControlMaster=yes -o ControlPath="$WORK/m8" -o ControlPersist=60 h1 sh -c 'echo $PPID')
+[ -n "$c" ] && [ "$c" != "$a" ]
+ok $? "ControlMaster=yes beside a live master runs on a connection of its own, as ssh"
+is "$(master_pid m8)" "$p8" "and the live master keeps its socket"
 "$CPRUN" -F "$DIR/ssh_config" -o ControlMaster=no -o ControlPath="$WORK/none" h1 true
 ok $? "ControlMaster=no without a master runs on a relay of its own"
 [ ! -e "$WORK/none" ]
