@@ -96,12 +96,14 @@ out=$("$CPRUN" -F "$DIR/ssh_config" -o ControlMaster=auto -o ControlPath="$WORK/
 is "$?" 2 "a world-writable directory is refused (exit 2, bad configuration)"
 case $out in *"writable by no one else"*) r=0 ;; *) r=1 ;; esac
 ok $r "and the message says why: $out"
-mkdir -m 0700 "$WORK/theirs" && chown cprtest "$WORK/theirs"
-"$CPRUN" -F "$DIR/ssh_config" -o ControlMaster=auto -o ControlPath="$WORK/theirs/m" h1 true 2>/dev/null
-is "$?" 2 "a directory of another user is refused"
+# The other user: cprtest, which the test hosts create when run as root.
+if [ "$(id -u)" = 0 ] && id cprtest >/dev/null 2>&1; then
+	mkdir -m 0700 "$WORK/theirs" && chown cprtest "$WORK/theirs"
+	"$CPRUN" -F "$DIR/ssh_config" -o ControlMaster=auto -o ControlPath="$WORK/theirs/m" h1 true 2>/dev/null
+	is "$?" 2 "a directory of another user is refused"
 
-# 5. A master answering as another uid is refused by the caller.
-/usr/bin/python3 - "$WORK/m4" "$(id -u cprtest)" >"$WORK/listener.out" 2>&1 <<'EOF' &
+	# 5. A master answering as another uid is refused by the caller.
+	/usr/bin/python3 - "$WORK/m4" "$(id -u cprtest)" >"$WORK/listener.out" 2>&1 <<'EOF' &
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.bind(sys.argv[1])
@@ -112,32 +114,35 @@ while True:
     c, _ = s.accept()
     c.send(b"CPRRELAY\0\0\0\1\0\0\0\1")
 EOF
-LPID=$!
-for _ in $(seq 50); do grep -q listening "$WORK/listener.out" && break; sleep 0.1; done
-out=$(mux m4 0 h1 true 2>&1)
-is "$?" 2 "a master socket whose listener is another uid is refused"
-case $out in *"runs as uid $(id -u cprtest), not as you"*) r=0 ;; *) r=1 ;; esac
-ok $r "and the message names its uid: $out"
-kill "$LPID" 2>/dev/null
-wait "$LPID" 2>/dev/null
-LPID=
+	LPID=$!
+	for _ in $(seq 50); do grep -q listening "$WORK/listener.out" && break; sleep 0.1; done
+	out=$(mux m4 0 h1 true 2>&1)
+	is "$?" 2 "a master socket whose listener is another uid is refused"
+	case $out in *"runs as uid $(id -u cprtest), not as you"*) r=0 ;; *) r=1 ;; esac
+	ok $r "and the message names its uid: $out"
+	kill "$LPID" 2>/dev/null
+	wait "$LPID" 2>/dev/null
+	LPID=
 
-# 6. The master refuses a caller of another uid (reachable only through a careless chmod).
-mkdir -m 0711 "$WORK/d5"
-"$CPRUN" -F "$DIR/ssh_config" -o ControlMaster=auto -o ControlPath="$WORK/d5/m" \
-	-o ControlPersist=60 h1 true
-ok $? "a master in a 0711 directory starts"
-chmod 0666 "$WORK/d5/m"
-got=$(setpriv --reuid=cprtest --regid=cprtest --clear-groups /usr/bin/python3 -c '
+	# 6. The master refuses a caller of another uid (reachable only through a careless chmod).
+	mkdir -m 0711 "$WORK/d5"
+	"$CPRUN" -F "$DIR/ssh_config" -o ControlMaster=auto -o ControlPath="$WORK/d5/m" \
+		-o ControlPersist=60 h1 true
+	ok $? "a master in a 0711 directory starts"
+	chmod 0666 "$WORK/d5/m"
+	got=$(setpriv --reuid=cprtest --regid=cprtest --clear-groups /usr/bin/python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.settimeout(10)
 s.connect(sys.argv[1])
 print(len(s.recv(64)))' "$WORK/d5/m" 2>&1)
-is "$got" 0 "a caller of another uid gets no greeting, only end of file"
-grep -q "refused a caller of uid $(id -u cprtest)" "$WORK/d5/m.log"
-ok $? "the master logged the refusal in its ControlPath.log"
-"$CPRUN" -o ControlPath="$WORK/d5/m" -O exit h1 2>/dev/null
+	is "$got" 0 "a caller of another uid gets no greeting, only end of file"
+	grep -q "refused a caller of uid $(id -u cprtest)" "$WORK/d5/m.log"
+	ok $? "the master logged the refusal in its ControlPath.log"
+	"$CPRUN" -o ControlPath="$WORK/d5/m" -O exit h1 2>/dev/null
+else
+	for _ in 1 2 3 4 5 6 7; do t=$((t + 1)); echo "ok $t # SKIP not root, or no user cprtest"; done
+fi
 
 # 7. A killed master leaves a stale socket; the next caller replaces it.
 mux m6 60 h1 true
