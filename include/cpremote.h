@@ -253,7 +253,10 @@ void cpremote_free(cpremote_child *child);
  * idle time (-o ControlPersist=SECONDS, default 2 s after the last child on
  * a connection ended).  Children still running are ended on their hosts;
  * their handles then report CPREMOTE_ECONNLOST or CPREMOTE_ERELAY.  Does
- * not block; the next cpremote_run() connects again.
+ * not block; the next cpremote_run() connects again.  Of a shared relay
+ * (ControlPath) it only closes this process's sockets to it: the master
+ * and its connections stay for their ControlPersist (cpremote_control()
+ * with "exit" ends them).
  */
 void cpremote_shutdown(void);
 

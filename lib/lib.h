@@ -101,6 +101,12 @@ int lib_mux_options(const struct cpremote_options *o, const struct lib_mux *m, c
  */
 int lib_mux_send(const struct lib_mux *m, uint8_t byte, const int *fds, int nfds);
 
+/*
+ * Closes the control socket of this process's own relay, which then ends
+ * its connections and exits (cpremote_shutdown(), in mux.c).
+ */
+void lib_relay_shutdown(void);
+
 /* Sets this thread's message for cpremote_errmsg(), printf-style. */
 void lib_errmsg_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

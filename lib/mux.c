@@ -279,6 +279,16 @@ int lib_mux_send(const struct lib_mux *m, uint8_t byte, const int *fds, int nfds
 	return r;
 }
 
+/* This process's own relay ends; of the masters only our sockets to them are closed. */
+void cpremote_shutdown(void)
+{
+	lib_relay_shutdown();
+	pthread_mutex_lock(&mux_lock);
+	while (nslots > 0)
+		close(slots[--nslots].fd);
+	pthread_mutex_unlock(&mux_lock);
+}
+
 int cpremote_control(const struct cpremote_options *o, const char *command, long *pidp)
 {
 	struct lib_mux m;

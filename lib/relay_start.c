@@ -407,7 +407,7 @@ out:
  * done: it closes every connection and exits, and the helpers end what
  * still runs.  The next cpremote_run() starts a new relay.
  */
-void cpremote_shutdown(void)
+void lib_relay_shutdown(void)
 {
 	pthread_mutex_lock(&relay_lock);
 	if (relay_fd >= 0)
