@@ -194,6 +194,9 @@ head = ("**%s run** of %s on %s, %s, %s → %s CPUs, %s; 1/5/15-minute load aver
             meta.get("cores_start", "?"), meta.get("cores_end", "?"), meta.get("ssh", "?"),
             meta.get("load_start", "?"), meta.get("load_end", "?"), meta.get("reps", "?"), meta.get("sreps", "?"),
             meta.get("command", "scripts/bench")))
+busy = [(k[5:], v) for k, v in meta.items() if k.startswith("busy_") and k != "busy_end"]
+if busy:
+    head += "CPUs busy at the start of each section (over 2 s): %s.\n\n" % ", ".join("%s %s %%" % kv for kv in busy)
 if not publishable:
     head += "**Not publishable:** %s.\n\n" % "; ".join(whys or ["unknown"])
 if meta.get("hosts_why"):

@@ -15,6 +15,7 @@
 
 #include "cpremote.h"
 #include "cprun_ctl.h"
+#include "cprun_connect.h"
 #include "cprun_hosts.h"
 #include "cprun_multi.h"
 #include "cprun_status.h"
@@ -22,6 +23,7 @@
 #define USAGE                                                                                 \
 	"usage: cprun [options] HOST PROGRAM [ARGS...]\n"                                     \
 	"       cprun [options] -H HOST,...|@FILE [--no-prefix] PROGRAM [ARGS...]\n"          \
+	"       cprun [options] --connect HOST:PATH\n"                                        \
 	"\n"                                                                                  \
 	"Runs PROGRAM on HOST over SSH.  PROGRAM finds its IPC channel on the fd\n"           \
 	"named by $CHANNEL_FD; cprun's own channel is --channel-fd, else $CHANNEL_FD,\n"      \
@@ -53,12 +55,15 @@
 	"  -H @FILE           ... on the hosts of FILE: one a line, '#' comments\n"           \
 	"  --no-prefix        with -H: no \"HOST: \" before each line\n"                      \
 	"  --status-fd N      write how PROGRAM ended as one line on fd N (not with -H)\n"    \
+	"  --connect HOST:PATH  join stdin/stdout to the socket file PATH that a running\n"   \
+	"                     process serves on HOST (line editing on a terminal)\n"          \
 	"  --help, --version\n"                                                               \
 	"\n"                                                                                  \
 	"exit status: PROGRAM's own; 128+N when it died of signal N; 2 usage error;\n"        \
 	"126 PROGRAM could not be started; 127 PROGRAM not found on HOST; 255\n"              \
 	"connection, host key, authentication, helper or relay failure.  With -H,\n"          \
-	"the highest of the hosts' statuses.\n"
+	"the highest of the hosts' statuses.  With --connect: 0 when the server\n"            \
+	"closed the connection, 255 when it could not be attached to.\n"
 
 enum {
 	OPT_NODE = 256,
@@ -68,6 +73,7 @@ enum {
 	OPT_NO_UPLOAD,
 	OPT_NO_PREFIX,
 	OPT_STATUS_FD,
+	OPT_CONNECT,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -80,6 +86,7 @@ static const struct option long_opts[] = {
 	{ "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
 	{ "no-prefix", no_argument, NULL, OPT_NO_PREFIX },
 	{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+	{ "connect", required_argument, NULL, OPT_CONNECT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -275,6 +282,7 @@ int main(int argc, char **argv)
 	int node = 0, chan_fd = -1, own_chan[2] = { -1, -1 }, prefix = 1, multi = 0;
 	struct cprun_hosts hosts = { 0 };
 	cpremote_child *child = NULL;
+	const char *connect_to = NULL;
 	sigset_t fwd;
 	int c, r, sfd, code;
 	const char *ctl_cmd = NULL;
@@ -355,6 +363,9 @@ int main(int argc, char **argv)
 			if (fcntl(status_fd, F_SETFD, FD_CLOEXEC) < 0)
 				die(2, "--status-fd", strerror(errno));
 			break;
+		case OPT_CONNECT:
+			connect_to = optarg;
+			break;
 		case OPT_HELP:
 			fputs(USAGE, stdout);
 			return 0;
@@ -372,6 +383,19 @@ int main(int argc, char **argv)
 		o.host = argv[optind];
 		o.ssh_options = nssh > 0 ? ssh_opts : NULL;
 		code = cprun_ctl(ctl_cmd, &o);
+		free(ssh_opts);
+		free(env);
+		return code;
+	}
+	if (connect_to != NULL) {
+		/* Attaching to a running process (cprun_connect.c): no program, no -H. */
+		if (multi || argc > optind || nenv > 0 || o.cwd != NULL || node || chan_fd >= 0 ||
+		    status_fd >= 0)
+			usage_error("--connect takes no PROGRAM, -H, -e, -C, --node, --channel-fd or "
+				    "--status-fd",
+				    NULL);
+		o.ssh_options = nssh > 0 ? ssh_opts : NULL;
+		code = cprun_connect(&o, connect_to);
 		free(ssh_opts);
 		free(env);
 		return code;

@@ -58,6 +58,7 @@ uint32_t cpr_max_length(uint8_t type)
 {
 	switch (type) {
 	case CPR_SPAWN:
+	case CPR_CONNECT: /* l->r it carries the destination, as SPAWN does */
 		return CPR_MAX_SPAWN;
 	case CPR_DATA:
 		return CPR_MAX_DATA;

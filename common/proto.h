@@ -20,6 +20,8 @@
 #define CPR_HELLO_LEN 16 /* magic, u8 version, 3 zero bytes, u32 capabilities */
 /* Capability of the relay's hello: it takes CPR_REAPED frames (the helper sends none otherwise). */
 #define CPR_CAP_REAPED 1u
+/* Capability of the helper's hello: it takes CPR_CONNECT frames. */
+#define CPR_CAP_CONNECT 2u
 #define CPR_HEADER_LEN 12 /* u8 type, u8 stream, u16 zero, u32 child, u32 length */
 #define CPR_MAX_DATA (32u * 1024) /* largest DATA payload */
 #define CPR_MAX_SPAWN (4u * 1024 * 1024) /* largest SPAWN payload */
@@ -46,7 +48,9 @@ enum cpr_type {
 	CPR_PING = 9, /* child 0, u32 cookie, u32 seconds of silence that mean a lost link */
 	CPR_PONG = 10, /* child 0, the PING's cookie */
 	CPR_REAPED = 11, /* as EXIT, but only a notice: the child was reaped, its output is still open */
-	CPR_TYPE_MAX = 11,
+	/* 12 is kept for the terminal's RESIZE. */
+	CPR_CONNECT = 13, /* as SPAWN, but fields CPR_F_PATH: join the channel to a socket file on the host */
+	CPR_TYPE_MAX = 13,
 };
 
 enum cpr_stream {
@@ -67,6 +71,7 @@ enum cpr_spawn_stage {
 	CPR_STAGE_SETUP = 1, /* pipes, fork, bad request */
 	CPR_STAGE_CHDIR = 2, /* chdir to the cwd failed */
 	CPR_STAGE_EXEC = 3, /* execvp failed; errno says why */
+	CPR_STAGE_CONNECT = 4, /* CONNECT: the socket file could not be connected to; errno says why */
 };
 
 /* Tags of the TLV fields of SPAWN and ERROR payloads: u8 tag, u32 length, bytes. */
@@ -78,6 +83,7 @@ enum cpr_field {
 	CPR_F_CWD = 4,
 	CPR_F_FLAGS = 5, /* u32: CPR_SPAWN_NODE */
 	CPR_F_STDIO = 6, /* 3 bytes: enum cpr_stdio for stdin, stdout, stderr */
+	CPR_F_PATH = 7, /* CONNECT: the socket file on the host */
 	/* where: library -> relay only */
 	CPR_F_HOST = 16,
 	CPR_F_PORT = 17, /* u32 */

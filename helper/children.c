@@ -45,6 +45,15 @@ struct child *child_new(uint32_t id)
 	return c;
 }
 
+void connect_child_init(struct child *c, int fd)
+{
+	/* No process: "reaped" with status 0 at once, so EXIT follows the server's EOF. */
+	c->pid = -1;
+	c->reaped = 1;
+	c->status = 0;
+	c->chan_fd = c->out[CPR_CHANNEL].fd = c->in[CPR_CHANNEL].fd = fd;
+}
+
 void child_add(struct helper *h, struct child *c)
 {
 	c->next = h->children;

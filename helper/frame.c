@@ -7,20 +7,22 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "helper.h"
 
 /* Queues ERROR for a SPAWN that failed at STAGE with errno ERR. */
 static int send_spawn_error(struct helper *h, uint32_t id, const char *file, int stage, int err)
 {
-	static const char *stages[] = { "", "setup", "chdir", "exec" };
+	static const char *stages[] = { "", "setup", "chdir", "exec", "connect" };
 	struct cpr_buf p = { 0 };
 	char msg[512];
 	int r;
 
 	snprintf(msg, sizeof(msg), "%.300s: %s: %s", file ? file : "(no program)",
-		 stage >= 1 && stage <= 3 ? stages[stage] : "spawn", strerror(err));
+		 stage >= 1 && stage <= 4 ? stages[stage] : "spawn", strerror(err));
 	if ((r = cpr_field_put_u32(&p, CPR_F_CODE, (uint32_t)stage)) < 0 ||
 	    (r = cpr_field_put_u32(&p, CPR_F_ERRNO, (uint32_t)err)) < 0 ||
 	    (r = cpr_field_put_str(&p, CPR_F_MESSAGE, msg)) < 0)
@@ -63,6 +65,42 @@ out:
 }
 
 /*
+ * CONNECT: join a new "child" to the socket file the payload names, and
+ * answer SPAWNED (pid 0: no process of ours) or ERROR at stage CONNECT.
+ * < 0 only when the answer cannot be queued.
+ */
+static int on_connect(struct helper *h, uint32_t id, const uint8_t *p, uint32_t len)
+{
+	struct child *c = NULL;
+	char *path = NULL;
+	int fd, e, r;
+
+	if (id == 0 || child_find(h, id) != NULL) {
+		helper_warn("CONNECT for child id %u that is in use; ignored", id);
+		return 0;
+	}
+	if ((e = connect_req_path(p, len, &path)) < 0)
+		return send_spawn_error(h, id, NULL, CPR_STAGE_SETUP, -e);
+	if ((c = child_new(id)) == NULL) {
+		r = send_spawn_error(h, id, path, CPR_STAGE_SETUP, ENOMEM);
+		goto out;
+	}
+	fd = h->connect != NULL ? h->connect(path) : -ENOSYS;
+	if (fd < 0) {
+		r = send_spawn_error(h, id, path, CPR_STAGE_CONNECT, -fd);
+		goto out;
+	}
+	connect_child_init(c, fd);
+	child_add(h, c);
+	c = NULL;
+	r = cpr_frame_append_u32(&h->out, CPR_SPAWNED, 0, id, 0);
+out:
+	child_free(c);
+	free(path);
+	return r;
+}
+
+/*
  * SIGNAL: to the child's whole process group, as a terminal delivers
  * Ctrl-C, so that what the program started in the foreground gets it too.
  * The group outlives its leader: after the child was reaped, its group
@@ -73,6 +111,11 @@ static void on_signal(struct child *c, const uint8_t *p, uint32_t len)
 {
 	int sig;
 
+	/* A connection has no process: any signal ends it, as the caller's cpremote_kill() says. */
+	if (c->pid < 0 && c->chan_fd >= 0) {
+		shutdown(c->chan_fd, SHUT_RDWR);
+		return;
+	}
 	if (len != 4 || c->pid <= 0 || (sig = cpr_signal_from_wire(cpr_get_u32(p))) == 0)
 		return;
 	/* A program that left its group (setsid) still gets it itself. */
@@ -123,6 +166,8 @@ static int on_frame(struct helper *h, const struct cpr_header *f, const uint8_t 
 
 	if (f->type == CPR_SPAWN)
 		return on_spawn(h, f->child, p, f->length);
+	if (f->type == CPR_CONNECT)
+		return on_connect(h, f->child, p, f->length);
 	/* The relay's keepalive: proof that the link and the helper still work. */
 	if (f->type == CPR_PING) {
 		if (f->length >= 8)

@@ -4,7 +4,8 @@
  *   main.c      the poll loop, signals, the end of the children
  *   frame.c     the relay's bytes: hello, frames, their handlers
  *   outq.c      the queue of frames to the relay
- *   request.c   decoding SPAWN        spawn.c   starting a child
+ *   request.c   decoding SPAWN, CONNECT   spawn.c   starting a child
+ *   connect.c   CONNECT: connecting to a socket file (a "child" with no process)
  *   children.c  the children's streams, reaping, EXIT
  *   guard.c     the guardian process  util.c    clock, fds, settings
  * The helper is single-threaded and uses only libc.
@@ -65,6 +66,9 @@ struct spawn_req;
  */
 typedef int (*helper_spawn_fn)(const struct spawn_req *req, struct child *c, int *stage);
 
+/* Connects to a socket file; connect_socket_file() in the helper, NULL (refused) in the fuzz target. */
+typedef int (*helper_connect_fn)(const char *path);
+
 struct helper {
 	struct cpr_buf out; /* frames waiting to be written to fd 1 */
 	/*
@@ -73,6 +77,7 @@ struct helper {
 	 */
 	size_t out_opaque;
 	helper_spawn_fn spawn;
+	helper_connect_fn connect;
 	int hello_done; /* the relay's hello was read and is good */
 	int bad_hello; /* the link ended on a wrong or missing hello */
 	struct child *children;
@@ -112,6 +117,25 @@ void spawn_req_free(struct spawn_req *req);
  * left open or running.  Blocks only for the child's exec.
  */
 int spawn_child(const struct spawn_req *req, struct child *c, int *stage);
+
+/*
+ * The socket file a CONNECT payload names, as a new string in *pathp.
+ * Returns 0, -EINVAL for a payload without exactly one usable PATH, or
+ * -ENOMEM; *pathp is NULL on failure.
+ */
+int connect_req_path(const uint8_t *p, size_t len, char **pathp);
+
+/*
+ * Connects to the Unix stream socket file PATH as this helper's user.
+ * Returns the fd (non-blocking, close-on-exec), or -errno: -ENOENT,
+ * -ENOTSOCK (it exists but is no socket), -EACCES, -ECONNREFUSED (no one
+ * listens), -EAGAIN (the server's listen queue stayed full), ...  Blocks
+ * only while a server's listen queue is full, 5 s at most.
+ */
+int connect_socket_file(const char *path);
+
+/* Makes C a connection on FD (taken): no process, its channel the socket. */
+void connect_child_init(struct child *c, int fd);
 
 /*
  * Acts on what the relay sent, held in IN: its hello first, then every

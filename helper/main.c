@@ -236,7 +236,8 @@ out:
 /* Whether anything of C's may still run: the child itself, or others in its group. */
 static int child_alive(struct child *c)
 {
-	return !c->reaped || kill(-c->pid, 0) == 0;
+	/* A connection (pid -1) has no process: kill(1, ...) must never happen. */
+	return c->pid > 0 && (!c->reaped || kill(-c->pid, 0) == 0);
 }
 
 /*
@@ -253,6 +254,8 @@ static void end_children(struct helper *h, int sfd)
 	for (c = h->children; c != NULL; c = c->next) {
 		/* Closing our ends first: a child blocked writing a full pipe sees EPIPE, not a hang. */
 		child_close_fds(c);
+		if (c->pid <= 0)
+			continue; /* a connection: closing it was all */
 		kill(-c->pid, SIGTERM);
 		if (!c->reaped)
 			kill(c->pid, SIGTERM); /* in case it left its group */
@@ -266,6 +269,8 @@ static void end_children(struct helper *h, int sfd)
 			break;
 		if (kill_deadline == 0 && helper_now_ms() >= deadline) {
 			for (c = h->children; c != NULL; c = c->next) {
+				if (c->pid <= 0)
+					continue;
 				kill(-c->pid, SIGKILL);
 				if (!c->reaped)
 					kill(c->pid, SIGKILL);
@@ -318,7 +323,7 @@ static int tidy_fds(void)
 
 int main(int argc, char **argv)
 {
-	struct helper h = { .spawn = spawn_child };
+	struct helper h = { .spawn = spawn_child, .connect = connect_socket_file };
 	sigset_t mask;
 	int sfd = -1, r = 1, e;
 

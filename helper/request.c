@@ -1,5 +1,5 @@
 /*
- * request.c — decoding a SPAWN payload (untrusted bytes from the relay)
+ * request.c — decoding a SPAWN (or CONNECT) payload (untrusted bytes from the relay)
  * into a struct spawn_req.  Pure parsing: no fd, no process; the fuzz
  * target and the unit tests call it directly.
  */
@@ -123,4 +123,31 @@ int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 	return 0;
 bad:
 	return -EINVAL;
+}
+
+int connect_req_path(const uint8_t *p, size_t len, char **pathp)
+{
+	struct cpr_reader r = { p, len };
+	const uint8_t *v;
+	uint8_t tag;
+	uint32_t vlen;
+	int rc;
+
+	*pathp = NULL;
+	while ((rc = cpr_field_next(&r, &tag, &v, &vlen)) == 1) {
+		if (tag != CPR_F_PATH)
+			continue;
+		/* A second PATH would be ambiguous. */
+		if (*pathp != NULL || vlen == 0) {
+			rc = -EINVAL;
+			break;
+		}
+		if ((rc = field_str(v, vlen, pathp)) < 0)
+			break;
+	}
+	if (rc == 0 && *pathp != NULL)
+		return 0;
+	free(*pathp);
+	*pathp = NULL;
+	return rc == -ENOMEM ? -ENOMEM : -EINVAL;
 }

@@ -180,6 +180,29 @@ typedef struct cpremote_child cpremote_child;
 int cpremote_run(const struct cpremote_options *opts, cpremote_child **childp);
 
 /*
+ * Attaches to a process that already runs on opts->host and serves the
+ * Unix stream socket file PATH there (a REPL, a debug console, an admin
+ * interface): the helper connects to PATH as the logged-in user, and the
+ * caller's end is cpremote_channel_fd(), or opts->channel_fd with
+ * CPREMOTE_CHANNEL_FD.  Bytes pass both ways untouched, with half-close
+ * (shutdown(fd, SHUT_WR) reaches the server as end of file) and the same
+ * flow control as a channel.  Each call is its own stream over the one
+ * SSH connection to that destination; no TCP port is opened anywhere.
+ * opts names the destination only: .file, .argv, .env, .cwd, stdio and
+ * CPREMOTE_NODE must be unset (CPREMOTE_EINVAL).  A relative PATH is
+ * taken from the login directory.  Returns 0 and sets *childp, or a
+ * negative code with cpremote_errmsg() naming host, path and reason:
+ * CPREMOTE_ENOTFOUND when PATH does not exist, CPREMOTE_ESPAWN when it is
+ * no socket, permission is denied or no one listens.  cpremote_pid() is 0
+ * (no process was started); cpremote_wait() returns 1 with status 0 once
+ * the server has closed its end and all its bytes were handed over, or
+ * CPREMOTE_ECONNLOST; cpremote_kill() with any signal, and
+ * cpremote_free(), close the connection.  Blocks as cpremote_run() does
+ * (CPREMOTE_NOWAIT as there); the caller owns *childp.
+ */
+int cpremote_connect(const struct cpremote_options *opts, const char *path, cpremote_child **childp);
+
+/*
  * The caller's end of the child's channel: a connected AF_UNIX stream
  * socket, owned by the handle (closed by cpremote_free()).  Without
  * CPREMOTE_CHANNEL_FD it is a new socket; with it, -1 (the caller kept its fd).

@@ -136,10 +136,10 @@ void lib_error_fields(const uint8_t *payload, uint32_t len, int *code, const uin
 int lib_send_all(int fd, const void *buf, size_t len);
 
 /*
- * Encodes the SPAWN frame for OPTS into OUT.  Returns 0, or
- * CPREMOTE_EINVAL with the thread's message set when the request is too
- * large for one frame.
+ * Encodes the SPAWN frame for OPTS into OUT, or with PATH (not NULL) the
+ * CONNECT frame for that socket file.  Returns 0, or CPREMOTE_EINVAL with
+ * the thread's message set when the request is too large for one frame.
  */
-int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out);
+int lib_spawn_frame(const struct cpremote_options *opts, const char *path, struct cpr_buf *out);
 
 #endif

@@ -1,4 +1,7 @@
-/* run.c — cpremote_run(): hand a child's fds and spawn request to the relay, wait until it runs. */
+/*
+ * run.c — cpremote_run() and cpremote_connect(): hand a child's fds and
+ * spawn (or connect) request to the relay, wait until it runs.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -44,16 +47,48 @@ static int options_copy(const struct cpremote_options *opts, cpremote_child **ch
 	return 0;
 }
 
-/* Checks OPTS before anything is created.  Returns 0 or CPREMOTE_EINVAL with the message set. */
-static int validate(const struct cpremote_options *opts)
+/*
+ * What a connection to a socket file (cpremote_connect()) may not ask for:
+ * a program's fields, stdio.  Returns 0 or CPREMOTE_EINVAL with the message set.
+ */
+static int validate_connect(const struct cpremote_options *opts, const char *path)
+{
+	if (*path == '\0') {
+		lib_errmsg_set("%s: no socket path given", opts->host);
+		return CPREMOTE_EINVAL;
+	}
+	if (opts->file != NULL || opts->argv != NULL || opts->env != NULL || opts->cwd != NULL ||
+	    (opts->flags & CPREMOTE_NODE)) {
+		lib_errmsg_set("%s: %s: a connection runs no program (no file, argv, env, cwd or NODE)",
+			       opts->host, path);
+		return CPREMOTE_EINVAL;
+	}
+	for (int i = 0; i < 3; i++) {
+		if (opts->stdio[i].mode != CPREMOTE_STDIO_NULL) {
+			lib_errmsg_set("%s: %s: a connection has no stdio (stdio[%d] is set)", opts->host,
+				       path, i);
+			return CPREMOTE_EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Checks OPTS (and PATH, for a connection) before anything is created.
+ * Returns 0 or CPREMOTE_EINVAL with the message set.
+ */
+static int validate(const struct cpremote_options *opts, const char *path)
 {
 	const char *const *p;
+	int r;
 
 	if (opts->host == NULL || *opts->host == '\0') {
 		lib_errmsg_set("no host given");
 		return CPREMOTE_EINVAL;
 	}
-	if (opts->file == NULL || *opts->file == '\0') {
+	if (path != NULL && (r = validate_connect(opts, path)) < 0)
+		return r;
+	if (path == NULL && (opts->file == NULL || *opts->file == '\0')) {
 		lib_errmsg_set("%s: no program given", opts->host);
 		return CPREMOTE_EINVAL;
 	}
@@ -122,7 +157,7 @@ static struct cpremote_child *child_new(void)
  * Waits for the relay's answer to SPAWN.  Returns 0 with c->pid set, or
  * the error the relay reported (message set).
  */
-static int await_spawned(struct cpremote_child *c, const struct cpremote_options *opts)
+static int await_spawned(struct cpremote_child *c, const char *host, const char *what)
 {
 	struct cpr_header h;
 	const uint8_t *pl, *msg;
@@ -132,12 +167,11 @@ static int await_spawned(struct cpremote_child *c, const struct cpremote_options
 	for (;;) {
 		r = lib_status_next(c, 1, &h, &pl);
 		if (r == CPREMOTE_ERELAY) {
-			lib_errmsg_set("%s: %s: the relay ended before the program started", opts->host,
-				       opts->file);
+			lib_errmsg_set("%s: %s: the relay ended before the program started", host, what);
 			return r;
 		}
 		if (r < 0) {
-			lib_errmsg_set("%s: %s: reading from the relay: %s", opts->host, opts->file,
+			lib_errmsg_set("%s: %s: reading from the relay: %s", host, what,
 				       cpremote_strerror(r));
 			return r;
 		}
@@ -152,13 +186,33 @@ static int await_spawned(struct cpremote_child *c, const struct cpremote_options
 			lib_errmsg_set_bytes(msg, msglen, code);
 			return code;
 		case CPR_EXIT:
-			lib_errmsg_set("%s: %s: exit reported before the start", opts->host, opts->file);
+			lib_errmsg_set("%s: %s: exit reported before the start", host, what);
 			return CPREMOTE_EPROTO;
 		default:
 			/* Nothing else belongs here before SPAWNED; tolerate it as the protocol does. */
 			break;
 		}
 	}
+}
+
+/*
+ * The request could not be written: the relay may have answered it at
+ * once and closed (a request it cannot afford, e.g. out of fds).  Returns
+ * the code of that ERROR with its message set, else 0.  Never blocks long:
+ * the relay's end is closed, so a read returns what it wrote, or EOF.
+ */
+static int relay_refusal(struct cpremote_child *c)
+{
+	struct cpr_header h;
+	const uint8_t *pl, *msg;
+	uint32_t msglen;
+	int code;
+
+	if (lib_status_next(c, 1, &h, &pl) < 0 || h.type != CPR_ERROR)
+		return 0;
+	lib_error_fields(pl, h.length, &code, &msg, &msglen);
+	lib_errmsg_set_bytes(msg, msglen, code);
+	return code < 0 ? code : CPREMOTE_ESPAWN;
 }
 
 /* The fds of one start, as lib_relay_send() passes them, and which of them are ours to close. */
@@ -233,11 +287,12 @@ static int child_fds_make(struct cpremote_child *c, const struct cpremote_option
 }
 
 /*
- * Starts a child: fds to the relay on the control socket, SPAWN on the
- * new status socket, then blocks until SPAWNED or ERROR.  Returns 0 with
- * *childp set, or a negative code with cpremote_errmsg() set.
+ * Starts a child, or with PATH a connection to that socket file: fds to
+ * the relay on the control socket, SPAWN (CONNECT) on the new status
+ * socket, then blocks until SPAWNED or ERROR.  Returns 0 with *childp
+ * set, or a negative code with cpremote_errmsg() set.
  */
-int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **childp)
+static int start(const struct cpremote_options *caller_opts, const char *path, cpremote_child **childp)
 {
 	struct cpremote_options copy, *opts = &copy;
 	struct cpremote_child *c = NULL;
@@ -245,26 +300,28 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 	struct passed_fds pf = { .nfds = 0 };
 	struct lib_mux mux;
 	const char **mux_opts = NULL;
+	const char *what;
 	int r;
 
 	if (childp != NULL)
 		*childp = NULL;
-	if ((r = options_copy(caller_opts, childp, &copy)) < 0 || (r = validate(opts)) < 0)
+	if ((r = options_copy(caller_opts, childp, &copy)) < 0 || (r = validate(opts, path)) < 0)
 		return r;
 	/* Which relay serves it (a ControlMaster's, or our own), before the options are framed. */
 	if ((r = lib_mux_settings(opts, &mux)) < 0 || (r = lib_mux_options(opts, &mux, &mux_opts)) < 0)
 		goto out;
 	if (mux_opts)
 		opts->ssh_options = mux_opts;
-	if ((r = lib_spawn_frame(opts, &frame)) < 0)
+	what = path != NULL ? path : opts->file;
+	if ((r = lib_spawn_frame(opts, path, &frame)) < 0)
 		goto out;
 	if ((c = child_new()) == NULL || (c->host = strdup(opts->host)) == NULL) {
 		r = -ENOMEM;
-		lib_errmsg_set("%s: %s: out of memory", opts->host, opts->file);
+		lib_errmsg_set("%s: %s: out of memory", opts->host, what);
 		goto out;
 	}
 	if ((r = child_fds_make(c, opts, &pf)) < 0) {
-		lib_errmsg_set("%s: %s: %s", opts->host, opts->file, cpremote_strerror(r));
+		lib_errmsg_set("%s: %s: %s", opts->host, what, cpremote_strerror(r));
 		goto out;
 	}
 	if ((r = lib_mux_send(&mux, pf.mask, pf.fds, pf.nfds)) < 0)
@@ -274,13 +331,17 @@ int cpremote_run(const struct cpremote_options *caller_opts, cpremote_child **ch
 
 	r = lib_send_all(c->status_fd, cpr_buf_peek(&frame), cpr_buf_len(&frame));
 	if (r < 0) {
-		lib_errmsg_set("%s: %s: the relay did not take the request: %s", opts->host, opts->file,
-			       cpremote_strerror(r));
-		r = CPREMOTE_ERELAY;
+		int sent = r;
+
+		if ((r = relay_refusal(c)) == 0) {
+			lib_errmsg_set("%s: %s: the relay did not take the request: %s", opts->host, what,
+				       cpremote_strerror(sent));
+			r = CPREMOTE_ERELAY;
+		}
 		goto out;
 	}
 	/* Without waiting, SPAWNED or ERROR is read later by cpremote_wait(). */
-	if (!(opts->flags & CPREMOTE_NOWAIT) && (r = await_spawned(c, opts)) < 0)
+	if (!(opts->flags & CPREMOTE_NOWAIT) && (r = await_spawned(c, opts->host, what)) < 0)
 		goto out;
 	*childp = c;
 	c = NULL;
@@ -291,4 +352,20 @@ out:
 	cpr_buf_free(&frame);
 	free(mux_opts);
 	return r;
+}
+
+int cpremote_run(const struct cpremote_options *opts, cpremote_child **childp)
+{
+	return start(opts, NULL, childp);
+}
+
+int cpremote_connect(const struct cpremote_options *opts, const char *path, cpremote_child **childp)
+{
+	if (path == NULL) {
+		lib_errmsg_set("no socket path given");
+		if (childp != NULL)
+			*childp = NULL;
+		return CPREMOTE_EINVAL;
+	}
+	return start(opts, path, childp);
 }

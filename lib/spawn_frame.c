@@ -1,4 +1,4 @@
-/* spawn_frame.c — encodes a caller's options as the SPAWN frame the relay reads. */
+/* spawn_frame.c — encodes a caller's options as the SPAWN (or CONNECT) frame the relay reads. */
 #include <stdlib.h>
 #include <strings.h>
 #include <unistd.h>
@@ -36,16 +36,35 @@ static int put_opt_str(struct cpr_buf *b, uint8_t tag, const char *s)
 	return s == NULL ? 0 : cpr_field_put_str(b, tag, s);
 }
 
+/* The fields of what runs: the program, or for a connection PATH alone.  0, or < 0 when too large. */
+static int put_what(struct cpr_buf *p, const struct cpremote_options *opts, const char *path)
+{
+	const char *only_file[2] = { opts->file, NULL };
+	uint8_t stdio[3];
+
+	if (path != NULL)
+		return cpr_field_put_str(p, CPR_F_PATH, path);
+	for (int i = 0; i < 3; i++)
+		stdio[i] = opts->stdio[i].mode == CPREMOTE_STDIO_NULL ? CPR_STDIO_NULL : CPR_STDIO_PIPE;
+	if (cpr_field_put_str(p, CPR_F_FILE, opts->file) < 0 ||
+	    put_list(p, CPR_F_ARG, opts->argv != NULL ? opts->argv : only_file) < 0 ||
+	    put_list(p, CPR_F_ENV, opts->env) < 0 || put_opt_str(p, CPR_F_CWD, opts->cwd) < 0 ||
+	    cpr_field_put_u32(p, CPR_F_FLAGS, (opts->flags & CPREMOTE_NODE) ? CPR_SPAWN_NODE : 0) < 0 ||
+	    cpr_field_put(p, CPR_F_STDIO, stdio, sizeof(stdio)) < 0)
+		return -1;
+	return 0;
+}
+
 /*
- * Encodes OPTS (already validated) as one SPAWN frame for child id 0.
- * Returns 0, or CPREMOTE_EINVAL with the message set when it is too large.
+ * Encodes OPTS (already validated) as one SPAWN frame for child id 0, or
+ * with PATH as a CONNECT frame.  Returns 0, or CPREMOTE_EINVAL with the
+ * message set when it is too large.
  */
-int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
+int lib_spawn_frame(const struct cpremote_options *opts, const char *path, struct cpr_buf *out)
 {
 	struct cpr_buf p = { .limit = CPR_MAX_SPAWN };
 	const char *helper = opts->helper;
-	const char *only_file[2] = { opts->file, NULL };
-	uint8_t stdio[3];
+	const char *what = path != NULL ? path : opts->file;
 	int r = CPREMOTE_EINVAL;
 
 	if (helper == NULL) {
@@ -55,8 +74,6 @@ int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
 		if (helper != NULL && *helper == '\0')
 			helper = NULL;
 	}
-	for (int i = 0; i < 3; i++)
-		stdio[i] = opts->stdio[i].mode == CPREMOTE_STDIO_NULL ? CPR_STDIO_NULL : CPR_STDIO_PIPE;
 
 	if (cpr_field_put_str(&p, CPR_F_HOST, opts->host) < 0 ||
 	    (opts->port > 0 && cpr_field_put_u32(&p, CPR_F_PORT, (uint32_t)opts->port) < 0) ||
@@ -69,17 +86,14 @@ int lib_spawn_frame(const struct cpremote_options *opts, struct cpr_buf *out)
 	    cpr_field_put_u32(&p, CPR_F_CALLER_PGRP, (uint32_t)getpgrp()) < 0 ||
 	    ((opts->flags & CPREMOTE_ACCEPT_NEW) && cpr_field_put_u32(&p, CPR_F_ACCEPT_NEW, 1) < 0) ||
 	    ((opts->flags & CPREMOTE_NO_UPLOAD) && cpr_field_put_u32(&p, CPR_F_NO_UPLOAD, 1) < 0) ||
-	    cpr_field_put_str(&p, CPR_F_FILE, opts->file) < 0 ||
-	    put_list(&p, CPR_F_ARG, opts->argv != NULL ? opts->argv : only_file) < 0 ||
-	    put_list(&p, CPR_F_ENV, opts->env) < 0 || put_opt_str(&p, CPR_F_CWD, opts->cwd) < 0 ||
-	    cpr_field_put_u32(&p, CPR_F_FLAGS, (opts->flags & CPREMOTE_NODE) ? CPR_SPAWN_NODE : 0) < 0 ||
-	    cpr_field_put(&p, CPR_F_STDIO, stdio, sizeof(stdio)) < 0) {
-		lib_errmsg_set("%s: %s: arguments, environment and options exceed %u bytes", opts->host,
-			       opts->file, CPR_MAX_SPAWN);
+	    put_what(&p, opts, path) < 0) {
+		lib_errmsg_set("%s: %s: arguments, environment and options exceed %u bytes", opts->host, what,
+			       CPR_MAX_SPAWN);
 		goto out;
 	}
-	if (cpr_frame_append(out, CPR_SPAWN, 0, 0, cpr_buf_peek(&p), (uint32_t)cpr_buf_len(&p)) < 0) {
-		lib_errmsg_set("%s: %s: out of memory", opts->host, opts->file);
+	if (cpr_frame_append(out, path != NULL ? CPR_CONNECT : CPR_SPAWN, 0, 0, cpr_buf_peek(&p),
+			     (uint32_t)cpr_buf_len(&p)) < 0) {
+		lib_errmsg_set("%s: %s: out of memory", opts->host, what);
 		goto out;
 	}
 	r = 0;

@@ -107,19 +107,6 @@ int carrier_write(struct carrier *c, const void *p, size_t n, const char **why)
 	return k;
 }
 
-int carrier_pending(struct carrier *c)
-{
-	if (c->is_cmd || !c->ssh.ch)
-		return 0;
-	/*
-	 * Each poll takes packets off the socket only when its own stream's
-	 * buffer is empty, so both answering 0 means nothing is left inside
-	 * libssh that no socket event would announce.  SSH_EOF on stdout
-	 * counts: the next read reports the end.
-	 */
-	return ssh_channel_poll(c->ssh.ch, 0) != 0 || ssh_channel_poll(c->ssh.ch, 1) > 0;
-}
-
 int carrier_read(struct carrier *c, void *buf, size_t n)
 {
 	if (c->is_cmd)

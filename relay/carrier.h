@@ -49,14 +49,6 @@ int carrier_write(struct carrier *c, const void *p, size_t n, const char **why);
 /* Reads up to N bytes without blocking.  Returns the count, 0 when none is there, < 0 when the stream ended. */
 int carrier_read(struct carrier *c, void *buf, size_t n);
 
-/*
- * Whether bytes already taken off the socket wait inside libssh (stdout
- * or stderr of the channel): reading stderr moves packets of stdout into
- * libssh's buffers too, and no socket event will announce those.  Always
- * 0 for a command.  May take packets off the socket (never blocks).
- */
-int carrier_pending(struct carrier *c);
-
 /* Whether another write may take bytes at once (the SSH window; a pipe says so by EAGAIN). */
 int carrier_room(const struct carrier *c);
 

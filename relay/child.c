@@ -305,6 +305,32 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 
 /* ---- frames from the helper ---- */
 
+/* Why a CONNECT failed, in words for a person; the system's (or TEXT, the helper's) for the rarer errors. */
+static const char *connect_reason(uint32_t err, const char *text)
+{
+	switch (err) {
+	case ENOENT:
+		return "no such file or directory";
+	case ENOTDIR:
+		return "a part of the path is not a directory";
+	case ENOTSOCK:
+		return "not a socket";
+	case EACCES:
+	case EPERM:
+		return "permission denied";
+	case ECONNREFUSED:
+		return "no process listens on it (connection refused)";
+	case EAGAIN:
+		return "its server accepts no connection (listen queue full)";
+	case ENAMETOOLONG:
+		return "path too long for a socket address";
+	case EPROTOTYPE:
+		return "not a stream socket";
+	default:
+		return err ? strerror((int)err) : text;
+	}
+}
+
 static void on_spawn_error(struct rchild *c, const uint8_t *p, uint32_t len)
 {
 	struct cpr_reader r = { p, len };
@@ -324,7 +350,11 @@ static void on_spawn_error(struct rchild *c, const uint8_t *p, uint32_t len)
 	}
 	if (!text[0])
 		snprintf(text, sizeof text, "%s", err ? strerror((int)err) : "the helper gave no reason");
-	if (stage == CPR_STAGE_EXEC && (err == ENOENT || err == ENOTDIR)) {
+	if (stage == CPR_STAGE_CONNECT) {
+		code = err == ENOENT || err == ENOTDIR ? CPREMOTE_ENOTFOUND : CPREMOTE_ESPAWN;
+		snprintf(msg, sizeof msg, "%s: cannot connect to %s: %s", c->host, c->file,
+			 connect_reason(err, text));
+	} else if (stage == CPR_STAGE_EXEC && (err == ENOENT || err == ENOTDIR)) {
 		code = CPREMOTE_ENOTFOUND;
 		snprintf(msg, sizeof msg, "%s: %s: not found", c->host, c->file);
 	} else if (stage == CPR_STAGE_EXEC &&
@@ -503,14 +533,37 @@ static void on_confirm_timeout(evutil_socket_t fd, short what, void *arg)
 	rchild_fail(c, CPREMOTE_ESPAWN, msg);
 }
 
+/*
+ * Whether C's request may go now.  A CONNECT waits for the helper's hello
+ * (on a warm connection it has come): an older helper would take the
+ * unknown frame for a protocol violation and end the connection of every
+ * child there, so one without CPR_CAP_CONNECT fails C alone.
+ */
+static int request_may_go(struct rchild *c)
+{
+	long caps = c->spawn_type == CPR_CONNECT ? conn_helper_caps(c->conn) : 0;
+	char msg[512];
+
+	if (c->spawn_type != CPR_CONNECT || (caps >= 0 && (caps & CPR_CAP_CONNECT)))
+		return 1;
+	if (caps >= 0) {
+		snprintf(msg, sizeof msg,
+			 "%s: cannot connect to %s: the helper there is too old to attach to socket files "
+			 "(leave --helper out, or install this version's cpremote-helper)",
+			 c->host, c->file);
+		rchild_fail(c, CPREMOTE_EHELPER, msg);
+	}
+	return 0;
+}
+
 void rchild_send_spawn(struct rchild *c)
 {
 	struct timeval tv;
 
-	if (c->state != R_QUEUED || c->dead)
+	if (c->state != R_QUEUED || c->dead || !request_may_go(c))
 		return;
 	c->state = R_SPAWNING;
-	if (conn_send(c->conn, CPR_SPAWN, 0, c->id, cpr_buf_peek(&c->spawn),
+	if (conn_send(c->conn, c->spawn_type, 0, c->id, cpr_buf_peek(&c->spawn),
 		      (uint32_t)cpr_buf_len(&c->spawn)) < 0) {
 		rchild_fail(c, CPREMOTE_ECONNLOST, "connection lost");
 		return;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -121,14 +122,15 @@ static void drop_command(struct cmdlink *l)
 
 void cmdlink_drain_stderr(struct cmdlink *l)
 {
-	char buf[4096];
+	char buf[4096], line[4 * sizeof buf + 1];
 	ssize_t n;
 
 	if (l->err < 0)
 		return;
 	while ((n = read(l->err, buf, sizeof buf)) > 0) {
 		relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, buf, (size_t)n);
-		rlog(l->ctx, 1, "%s: %.*s", l->key->host, (int)n, buf);
+		relay_escape(line, sizeof line, buf, (size_t)n);
+		rlog(l->ctx, 1, "%s: %s", l->key->host, line);
 	}
 	if (n == 0) {
 		if (l->er)
@@ -328,6 +330,33 @@ out:
 	return rc;
 }
 
+/*
+ * openssh://: the relay's keepalive takes ServerAliveInterval and
+ * ServerAliveCountMax from the -o options, as the libssh link does, so
+ * that the helper's silence limit (which each PING carries) follows what
+ * the user asked of ssh, and a frozen link ends the far side's children
+ * as soon.  Values ssh would refuse are left to ssh to refuse; the
+ * ssh_config file's values stay ssh's own.
+ */
+static void keepalive_from_options(struct session_opts *so, char *const *opts)
+{
+	static const char interval[] = "ServerAliveInterval", count[] = "ServerAliveCountMax";
+
+	for (; opts && *opts; opts++) {
+		size_t n = strcspn(*opts, "= \t");
+		const char *v = *opts + n + strspn(*opts + n, "= \t");
+		char *end;
+		long x = strtol(v, &end, 10);
+
+		if (*v == '\0' || *end != '\0' || x < 0 || x > 86400)
+			continue;
+		if (n == sizeof interval - 1 && strncasecmp(*opts, interval, n) == 0)
+			so->keepalive_s = (int)x;
+		else if (n == sizeof count - 1 && strncasecmp(*opts, count, n) == 0 && x >= 1)
+			so->keepalive_count = (int)x;
+	}
+}
+
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct cmdlink *l = arg;
@@ -349,6 +378,8 @@ int cmdlink_start(struct cmdlink *l, const struct relay_ctx *ctx, const struct c
 			       .out = -1,
 			       .err = -1 };
 	l->so = session_opts_default();
+	if (strncmp(key->host, "openssh://", 10) == 0)
+		keepalive_from_options(&l->so, key->options);
 	l->kick = event_new(ctx->base, -1, 0, on_kick, l);
 	l->deadline = evtimer_new(ctx->base, on_deadline, l);
 	if (!l->kick || !l->deadline)

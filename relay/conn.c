@@ -40,6 +40,7 @@ struct kid {
 	void *child;
 	const struct conn_child_ops *ops;
 	const struct cpr_buf *spawn;
+	uint8_t type; /* CPR_SPAWN, or CPR_CONNECT for a connection to a socket file */
 };
 
 struct conn {
@@ -52,6 +53,7 @@ struct conn {
 	struct keepalive ka;
 	struct event *idle; /* ControlPersist: how long the connection outlives its last child */
 	int ready; /* the helper's hello arrived */
+	uint32_t helper_caps; /* from that hello: CPR_CAP_CONNECT */
 	int dead; /* failed or closed: freed by the sweep */
 	struct cpr_buf in, out;
 	struct kid *kids;
@@ -216,6 +218,10 @@ static void on_ready(struct conn *k)
 		evtimer_add(k->idle, &idle); /* every child left during the handshake */
 	keepalive_start(&k->ka);
 	rlog(k->ctx, 1, "%s: helper ready", k->key.host);
+	/* CONNECTs wait for the hello (conn_helper_caps()); on_ready may not detach, so the table holds still. */
+	for (size_t i = 0; i < k->nkids; i++)
+		if (k->kids[i].type == CPR_CONNECT)
+			k->kids[i].ops->on_ready(k->kids[i].child);
 }
 
 /* Waits for the helper's hello among whatever the login shell printed.  Returns 0, or the code K failed with. */
@@ -245,37 +251,27 @@ static int find_hello(struct conn *k)
 				 k->key.host, k->helper, version, CPR_VERSION);
 	}
 	cpr_buf_consume(&k->in, (size_t)n);
+	k->helper_caps = caps;
 	on_ready(k);
 	return 0;
 }
 
-/* Writes queued frames into the channel as far as the SSH window allows.  Returns bytes written, or the code K failed with. */
-static ssize_t pump_out(struct conn *k)
-{
-	ssize_t total = 0;
-
-	while (cpr_buf_len(&k->out) > 0) {
-		const char *why;
-		int n = carrier_write(&k->link, cpr_buf_peek(&k->out), cpr_buf_len(&k->out), &why);
-		if (n < 0) {
-			return conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost: %s", k->key.host, why);
-		}
-		if (n == 0)
-			break; /* the SSH window is full: a window adjust will come */
-		cpr_buf_consume(&k->out, (size_t)n);
-		total += n;
-	}
-	return total;
-}
-
-/* The channel failed: the helper never started, or the running one was lost.  Returns the code. */
-static int channel_failed(struct conn *k)
+/*
+ * The channel failed: the helper never started, or the running one was
+ * lost.  The far side's last stderr line says why, when there is one (a
+ * write may fail before the read that would have found it: a tunnel
+ * command that could not start), else WRITE_ERR (NULL on a read).
+ * Returns the code.
+ */
+static int channel_failed(struct conn *k, const char *write_err)
 {
 	const char *why;
 	char more[80] = "";
 
 	carrier_drain_stderr(&k->link);
 	why = carrier_stderr_line(&k->link);
+	if (!*why && write_err)
+		why = write_err;
 	/* Only the tail was kept: say how much there was. */
 	if (!k->link.is_cmd && k->link.ssh.stderr_total > LINK_STDERR_TAIL)
 		snprintf(more, sizeof more, " (the end of %llu bytes on its stderr)",
@@ -287,6 +283,24 @@ static int channel_failed(struct conn *k)
 			 why, more);
 }
 
+/* Writes queued frames into the channel as far as the SSH window allows.  Returns bytes written, or the code K failed with. */
+static ssize_t pump_out(struct conn *k)
+{
+	ssize_t total = 0;
+
+	while (cpr_buf_len(&k->out) > 0) {
+		const char *why;
+		int n = carrier_write(&k->link, cpr_buf_peek(&k->out), cpr_buf_len(&k->out), &why);
+		if (n < 0)
+			return channel_failed(k, why);
+		if (n == 0)
+			break; /* the SSH window is full: a window adjust will come */
+		cpr_buf_consume(&k->out, (size_t)n);
+		total += n;
+	}
+	return total;
+}
+
 /* Takes what the helper sent (frames and stderr).  Returns bytes read, or the code K failed with. */
 static ssize_t pump_in(struct conn *k)
 {
@@ -294,17 +308,10 @@ static ssize_t pump_in(struct conn *k)
 	ssize_t total = 0;
 	int n, rc;
 
-	/*
-	 * Stderr only until the helper runs: reading it makes libssh take in
-	 * packets of stdout too, and a channel closed in the same batch then
-	 * refuses the stdout bytes it already holds (a lost last line).  Once
-	 * the helper runs, stderr is read at keepalive ticks.
-	 */
-	if (!k->ready)
-		carrier_drain_stderr(&k->link);
+	/* Stderr needs no read here: each carrier takes it as it arrives. */
 	while ((n = carrier_read(&k->link, buf, sizeof buf)) != 0) {
 		if (n < 0)
-			return channel_failed(k);
+			return channel_failed(k, NULL);
 		total += n;
 		keepalive_heard(&k->ka);
 		/* Frames are taken out as they arrive, so this holds at most one frame. */
@@ -366,7 +373,8 @@ static void on_exec(void *arg)
 	if (k->ka.interval_s > 0)
 		keepalive_ping(&k->ka, &k->out);
 	for (size_t i = 0; i < k->nkids; i++)
-		if (k->kids[i].id < k->resend_below)
+		/* A CONNECT is never sent before the hello, so never to the stub. */
+		if (k->kids[i].id < k->resend_below && k->kids[i].type == CPR_SPAWN)
 			conn_send(k, CPR_SPAWN, 0, k->kids[i].id, cpr_buf_peek(k->kids[i].spawn),
 				  (uint32_t)cpr_buf_len(k->kids[i].spawn));
 	k->resend_below = 0;
@@ -386,7 +394,6 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *k = arg;
 
-	carrier_drain_stderr(&k->link);
 	switch (keepalive_tick(&k->ka, k->nkids > 0)) {
 	case KA_LOST:
 		conn_fail(k, CPREMOTE_ECONNLOST, "%s: connection lost: no answer for %d s (keepalive)",
@@ -467,7 +474,8 @@ struct conn *conn_attach(const struct relay_ctx *ctx, struct spawn_request *r,
 		k->capkids = cap;
 	}
 	*id = k->next_id++;
-	k->kids[k->nkids++] = (struct kid){ *id, child, ops, spawn };
+	k->kids[k->nkids++] = (struct kid){ *id, child, ops, spawn,
+					    r->type == CPR_CONNECT ? CPR_CONNECT : CPR_SPAWN };
 	k->spawn_bytes += cpr_buf_len(spawn);
 	evtimer_del(k->idle); /* no longer idle */
 	return k;
@@ -476,6 +484,11 @@ struct conn *conn_attach(const struct relay_ctx *ctx, struct spawn_request *r,
 int conn_can_send(const struct conn *k)
 {
 	return !k->dead && carrier_running(&k->link);
+}
+
+long conn_helper_caps(const struct conn *k)
+{
+	return k->ready ? (long)k->helper_caps : -1;
 }
 
 void conn_detach(struct conn *k, uint32_t id)
@@ -504,8 +517,9 @@ int conn_send(struct conn *k, uint8_t type, uint8_t stream, uint32_t child, cons
 	if (k->overflow)
 		return -ENOBUFS;
 	/* SPAWN frames are bounded by the table (spawn_bytes), the others by the credits. */
-	if (type != CPR_SPAWN && cpr_buf_len(&k->out) + CPR_HEADER_LEN + len >
-					 OUT_BASE + k->nkids * OUT_PER_KID + k->spawn_bytes) {
+	if (type != CPR_SPAWN && type != CPR_CONNECT &&
+	    cpr_buf_len(&k->out) + CPR_HEADER_LEN + len >
+		    OUT_BASE + k->nkids * OUT_PER_KID + k->spawn_bytes) {
 		k->overflow = 1;
 		carrier_want_write(&k->link);
 		return -ENOBUFS;

@@ -28,7 +28,7 @@ struct conn_child_ops {
 	void (*on_frame)(void *child, const struct cpr_header *h, const uint8_t *payload);
 	/* The connection failed or was lost (CODE, MESSAGE for the caller); it forgot the child. */
 	void (*on_lost)(void *child, int code, const char *message);
-	/* The child's SPAWN frame may be queued now. */
+	/* The child's SPAWN frame may be queued now (for a CONNECT child: again once the helper's hello came). */
 	void (*on_ready)(void *child);
 };
 
@@ -45,6 +45,13 @@ struct conn *conn_attach(const struct relay_ctx *ctx, struct spawn_request *r,
 
 /* Whether frames may be queued now (the helper has been started). */
 int conn_can_send(const struct conn *k);
+
+/*
+ * The capabilities of the helper's hello (CPR_CAP_CONNECT), or -1 before
+ * it has arrived.  A CONNECT child waits for it: its on_ready is called
+ * again when the hello comes.
+ */
+long conn_helper_caps(const struct conn *k);
 
 /* Forgets child ID (it is finished). */
 void conn_detach(struct conn *k, uint32_t id);

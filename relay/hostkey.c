@@ -17,6 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
 #include "cpremote.h"
 #include "hostkey.h"
 #include "log.h"
@@ -41,20 +45,27 @@ struct scan {
 	int unread_errno;
 };
 
-/* The name known_hosts records the host under: "addr", or "[addr]:port" off port 22; lower case. */
-static void known_hosts_name(ssh_session s, char *out, size_t len)
+/*
+ * The name known_hosts records the host under, lower case: HostKeyAlias as
+ * it is, else "name", or "[name]:port" off port 22, as ssh writes them.
+ */
+static void known_hosts_name(ssh_session s, const struct hostkey_policy *p, char *out, size_t len)
 {
 	char *h = NULL;
+	const char *name = p->hostname;
 	unsigned int port = 22;
 
-	ssh_options_get(s, SSH_OPTIONS_HOST, &h);
+	if (!name)
+		ssh_options_get(s, SSH_OPTIONS_HOST, &h), name = h;
 	ssh_options_get_port(s, &port);
-	if (port == 22)
-		snprintf(out, len, "%s", h ? h : "?");
+	if (p->alias)
+		snprintf(out, len, "%s", p->alias);
+	else if (port == 22)
+		snprintf(out, len, "%s", name ? name : "?");
 	else
-		snprintf(out, len, "[%s]:%u", h ? h : "?", port);
-	for (char *p = out; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
+		snprintf(out, len, "[%s]:%u", name ? name : "?", port);
+	for (char *q = out; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
 	ssh_string_free_char(h);
 }
 
@@ -250,10 +261,30 @@ static int open_append(const char *path)
 	return open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 }
 
-/* Appends the server's entry to the user's known_hosts PATH.  Returns 0, or -1 with MSG set. */
-static int record(ssh_session s, const char *host, const char *path, char *msg, size_t msglen)
+/*
+ * NAME as HashKnownHosts writes it, "|1|" base64(salt) "|" base64(HMAC-SHA1
+ * of NAME keyed with the salt), into OUT.  Returns 0 or -1.
+ */
+static int hashed_name(const char *name, char *out, size_t len)
 {
-	char *entry = NULL, last = '\n';
+	unsigned char salt[20], mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	char b64salt[64], b64mac[64];
+
+	if (RAND_bytes(salt, sizeof salt) != 1 ||
+	    !HMAC(EVP_sha1(), salt, sizeof salt, (const unsigned char *)name, strlen(name), mac, &maclen))
+		return -1;
+	EVP_EncodeBlock((unsigned char *)b64salt, salt, sizeof salt);
+	EVP_EncodeBlock((unsigned char *)b64mac, mac, (int)maclen);
+	snprintf(out, len, "|1|%s|%s", b64salt, b64mac);
+	return 0;
+}
+
+/* Appends the server's entry (SC's name, hashed when HASH, and key) to the user's known_hosts PATH.  Returns 0, or -1 with MSG set. */
+static int record(const struct scan *sc, int hash, const char *host, const char *path, char *msg,
+		  size_t msglen)
+{
+	char name[sizeof sc->name + 64], last = '\n';
 	struct stat st;
 	int fd = -1, r = -1;
 
@@ -261,16 +292,17 @@ static int record(ssh_session s, const char *host, const char *path, char *msg, 
 		snprintf(msg, msglen, "%s: cannot record the host key: no known_hosts file", host);
 		return -1;
 	}
-	if (ssh_session_export_known_hosts_entry(s, &entry) != SSH_OK) {
-		snprintf(msg, msglen, "%s: cannot record the host key: %s", host, ssh_get_error(s));
+	if (hash ? hashed_name(sc->name, name, sizeof name) < 0
+		 : snprintf(name, sizeof name, "%s", sc->name) < 0) {
+		snprintf(msg, msglen, "%s: cannot record the host key: cannot hash its name", host);
 		return -1;
 	}
 	fd = open_append(path);
 	/* A last line without its newline would swallow the new entry. */
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
 		last = '\n';
-	if (fd < 0 || (last != '\n' && write_all(fd, "\n", 1) < 0) ||
-	    write_all(fd, entry, strlen(entry)) < 0) {
+	if (fd < 0 || (last != '\n' && write_all(fd, "\n", 1) < 0) || write_all(fd, name, strlen(name)) < 0 ||
+	    write_all(fd, sc->tail, strlen(sc->tail)) < 0 || write_all(fd, "\n", 1) < 0) {
 		snprintf(msg, msglen, "%s: cannot record the host key in %s: %s", host, path,
 			 strerror(errno));
 		goto out;
@@ -279,7 +311,6 @@ static int record(ssh_session s, const char *host, const char *path, char *msg, 
 out:
 	if (fd >= 0)
 		close(fd);
-	ssh_string_free_char(entry);
 	return r;
 }
 
@@ -318,10 +349,25 @@ static int refuse(const struct scan *sc, const char *host, const char *fp, const
 	return CPREMOTE_EHOSTKEY_UNKNOWN;
 }
 
-int session_check_host_key(ssh_session s, const char *host, int accept_new, char *msg, size_t msglen)
+/* The files of LIST, or libssh's one for OPT (*MINE holds it, for the caller to free), into SC. */
+static void scan_files(struct scan *sc, ssh_session s, char *const *list, enum ssh_options_e opt, char **mine)
+{
+	if (!list) {
+		ssh_options_get(s, opt, mine);
+		if (*mine)
+			scan_file(sc, *mine);
+		return;
+	}
+	for (; *list; list++)
+		scan_file(sc, *list);
+}
+
+int session_check_host_key(ssh_session s, const char *host, const struct hostkey_policy *p, char *msg,
+			   size_t msglen)
 {
 	struct scan sc = { 0 };
 	char *kh = NULL, *gkh = NULL, *fp = NULL, *b64 = NULL;
+	const char *first, *gfirst;
 	unsigned char *hash = NULL;
 	size_t hlen = 0;
 	int r = CPREMOTE_ECONNECT;
@@ -339,23 +385,22 @@ int session_check_host_key(ssh_session s, const char *host, int accept_new, char
 		goto out;
 	}
 	sprintf(sc.tail, " %s %s", ssh_key_type_to_char(ssh_key_type(sc.key)), b64);
-	known_hosts_name(s, sc.name, sizeof sc.name);
-	ssh_options_get(s, SSH_OPTIONS_KNOWNHOSTS, &kh);
-	ssh_options_get(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, &gkh);
-	if (kh)
-		scan_file(&sc, kh);
-	if (gkh)
-		scan_file(&sc, gkh);
+	known_hosts_name(s, p, sc.name, sizeof sc.name);
+	scan_files(&sc, s, p->user_files, SSH_OPTIONS_KNOWNHOSTS, &kh);
+	scan_files(&sc, s, p->global_files, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, &gkh);
+	first = p->user_files ? p->user_files[0] : kh;
+	gfirst = p->global_files ? p->global_files[0] : gkh;
 	if (sc.unread) {
 		snprintf(msg, msglen, "%s: cannot check the host key: cannot read %s: %s", host, sc.unread,
 			 strerror(sc.unread_errno));
 	} else if (!sc.revoked.line && sc.known.line) {
 		r = 0;
 	} else if (sc.revoked.line || sc.changed.line || sc.other.line || sc.ca.line ||
-		   !(accept_new > 0 || (accept_new == HOSTKEY_AS_CONFIG && config_strict_off(s, kh, gkh)))) {
-		r = refuse(&sc, host, fp ? fp : "?", kh, msg, msglen);
-	} else if (record(s, host, kh, msg, msglen) == 0) {
-		relay_log(1, "%s: added host key %s to %s", host, fp ? fp : "?", kh);
+		   !(p->accept_new > 0 ||
+		     (p->accept_new == HOSTKEY_AS_CONFIG && config_strict_off(s, first, gfirst)))) {
+		r = refuse(&sc, host, fp ? fp : "?", first, msg, msglen);
+	} else if (record(&sc, p->hash, host, first, msg, msglen) == 0) {
+		relay_log(1, "%s: added host key %s to %s", host, fp ? fp : "?", first);
 		r = 0;
 	} else {
 		r = CPREMOTE_EHOSTKEY_UNKNOWN;

@@ -1,7 +1,8 @@
 /*
  * link.c — an SSH connection brought up to a running helper (see link.h).
  * A state machine advanced on every socket event, asking
- * ssh_get_poll_flags() what to wait for next.
+ * ssh_get_poll_flags() what to wait for next.  Over 500 lines: one state
+ * machine, whose states and retries read best side by side.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,28 +35,47 @@ static void link_fail(struct link *l, int code, const char *fmt, ...)
 }
 
 /*
- * Helper stderr is consumed as it comes (libssh would otherwise hold it
- * all, and the helper block once the SSH window is full): the last
- * LINK_STDERR_TAIL bytes are kept for messages, the first LINK_STDERR_LOG
- * shown with -v, the rest only counted.
+ * Keeps helper stderr: the last LINK_STDERR_TAIL bytes for messages, the
+ * first LINK_STDERR_LOG shown with -v, the rest only counted.
  */
+static void keep_stderr(struct link *l, const char *p, size_t n)
+{
+	char line[4 * 4096 + 1];
+
+	relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, p, n);
+	if (l->stderr_total < LINK_STDERR_LOG) {
+		relay_escape(line, sizeof line, p, n < 4096 ? n : 4096);
+		rlog(l->ctx, 1, "%s: helper: %s", l->key->host, line);
+	} else if (l->stderr_total - (uint64_t)n < LINK_STDERR_LOG) {
+		rlog(l->ctx, 1, "%s: helper: (more on stderr, not shown)", l->key->host);
+	}
+	l->stderr_total += (uint64_t)n;
+}
+
+/*
+ * libssh hands every data packet to this callback as it takes the packet
+ * in, whichever read or poll made it do so.  Stderr is consumed here, so
+ * it is read continuously and never held by libssh (whose window would
+ * otherwise fill and block the helper), without a read of its own: a
+ * stderr read makes libssh take in stdout packets and a CHANNEL_CLOSE
+ * with them, stranding the stdout bytes where no socket event announces
+ * them.  Stdout is left in libssh's buffer for carrier_read().
+ */
+static int on_channel_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr, void *arg)
+{
+	(void)s;
+	(void)ch;
+	if (!is_stderr)
+		return 0;
+	keep_stderr(arg, data, len);
+	return (int)len;
+}
+
 void link_drain_stderr(struct link *l)
 {
-	char buf[4096], line[4 * sizeof buf + 1];
-	int n;
-
-	if (!l->ch)
-		return;
-	while ((n = ssh_channel_read_nonblocking(l->ch, buf, sizeof buf, 1)) > 0) {
-		relay_keep_tail(l->stderr_tail, LINK_STDERR_TAIL, &l->stderr_len, buf, (size_t)n);
-		if (l->stderr_total < LINK_STDERR_LOG) {
-			relay_escape(line, sizeof line, buf, (size_t)n);
-			rlog(l->ctx, 1, "%s: helper: %s", l->key->host, line);
-		} else if (l->stderr_total - (uint64_t)n < LINK_STDERR_LOG) {
-			rlog(l->ctx, 1, "%s: helper: (more on stderr, not shown)", l->key->host);
-		}
-		l->stderr_total += (uint64_t)n;
-	}
+	/* A poll takes in what the socket holds; the callback keeps its stderr. */
+	if (l->ch)
+		ssh_channel_poll(l->ch, 1);
 }
 
 const char *link_stderr_line(struct link *l)
@@ -121,26 +141,22 @@ static void new_session(struct link *l)
 		snprintf(l->config_error, sizeof l->config_error, "out of memory");
 		return;
 	}
-	if (session_configure(l->s, l->key, l->verbosity, &l->so, l->config_error, sizeof l->config_error) <
-		    0 &&
+	if (session_configure(l->s, l->ctx, l->key, l->verbosity, &l->so, l->config_error,
+			      sizeof l->config_error) < 0 &&
 	    !l->config_error[0])
 		snprintf(l->config_error, sizeof l->config_error, "bad options");
 }
 
-/* Forgets the failed session and starts a new one after a backoff with jitter. */
-static void retry_later(struct link *l)
+/* Forgets the failed session and starts a new one in MS milliseconds. */
+static void retry_in(struct link *l, long ms)
 {
-	long ms = RETRY_BASE_MS << l->attempts;
-	struct timeval tv;
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 
-	ms += random() % (ms + 1);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	rlog(l->ctx, 1, "%s: handshake dropped (%s); retrying in %ld ms", l->key->host, ssh_get_error(l->s),
-	     ms);
-	l->attempts++;
-	event_free(l->rd);
-	event_free(l->wr);
+	/* No socket yet when the connect failed at once. */
+	if (l->rd)
+		event_free(l->rd);
+	if (l->wr)
+		event_free(l->wr);
 	l->rd = l->wr = NULL;
 	l->fd = -1;
 	ssh_disconnect(l->s);
@@ -149,6 +165,38 @@ static void retry_later(struct link *l)
 	if (l->config_error[0])
 		tv = (struct timeval){ 0 };
 	event_add(l->kick, &tv);
+}
+
+/* A handshake the server dropped: again after a backoff with jitter. */
+static void retry_later(struct link *l)
+{
+	long ms = RETRY_BASE_MS << l->attempts;
+
+	ms += random() % (ms + 1);
+	rlog(l->ctx, 1, "%s: handshake dropped (%s); retrying in %ld ms", l->key->host, ssh_get_error(l->s),
+	     ms);
+	l->attempts++;
+	retry_in(l, ms);
+}
+
+/*
+ * A connect refused (or unreachable) while ConnectionAttempts allows
+ * another: again in a second, as ssh does, with a fresh ConnectTimeout.
+ */
+static int retry_connect(struct link *l)
+{
+	const char *e = ssh_get_error(l->s);
+
+	if (l->tries + 1 >= l->so.connection_attempts || strstr(e, "resolve") ||
+	    (!strstr(e, "refused") && !strstr(e, "unreachable") && !strstr(e, "No route")))
+		return 0;
+	l->tries++;
+	rlog(l->ctx, 1, "%s: cannot connect (%s); attempt %d of %d in 1 s (ConnectionAttempts)", l->key->host,
+	     e, l->tries + 1, l->so.connection_attempts);
+	evtimer_del(l->deadline);
+	l->attempts = 0; /* on_kick() arms the deadline again */
+	retry_in(l, 1000);
+	return 1;
 }
 
 /* What a state's step returns. */
@@ -197,16 +245,18 @@ static int st_connecting(struct link *l)
 		return ST_FAILED;
 	}
 	if (rc != SSH_OK) {
+		if (retry_connect(l))
+			return ST_FAILED;
 		if (handshake_dropped(l) && !session_error_is_final(l->s) &&
 		    l->attempts + 1 < HANDSHAKE_ATTEMPTS) {
 			retry_later(l);
 			return ST_FAILED;
 		}
 		link_fail(l, CPREMOTE_ECONNECT, "%s: cannot connect: %s%s", l->key->host,
-			  session_error_message(l->s), l->attempts ? " (after retries)" : "");
+			  session_error_message(l->s), l->attempts || l->tries ? " (after retries)" : "");
 		return ST_FAILED;
 	}
-	rc = session_check_host_key(l->s, l->key->host, l->so.accept_new, msg, sizeof msg);
+	rc = session_check_host_key(l->s, l->key->host, &l->so.hk, msg, sizeof msg);
 	if (rc != 0) {
 		link_fail(l, rc, "%s", msg);
 		return ST_FAILED;
@@ -223,7 +273,13 @@ static int new_channel(struct link *l)
 		link_fail(l, CPREMOTE_ECONNECT, "%s: %s", l->key->host, ssh_get_error(l->s));
 		return ST_FAILED;
 	}
+	memset(&l->data_cb, 0, sizeof l->data_cb);
+	l->data_cb.userdata = l;
+	l->data_cb.channel_data_function = on_channel_data;
+	ssh_callbacks_init(&l->data_cb);
+	ssh_set_channel_callbacks(l->ch, &l->data_cb);
 	l->state = L_OPEN;
+	l->env_i = 0;
 	return ST_NEXT;
 }
 
@@ -262,8 +318,36 @@ static int call_done(struct link *l, int rc, enum link_state next, int code, con
 
 static int st_open(struct link *l)
 {
-	return call_done(l, ssh_channel_open_session(l->ch), L_EXEC, CPREMOTE_ECONNECT,
+	return call_done(l, ssh_channel_open_session(l->ch), L_ENV, CPREMOTE_ECONNECT,
 			 "cannot open a session");
+}
+
+/*
+ * SendEnv and SetEnv: one env request per variable.  sshd refuses the
+ * names its AcceptEnv does not list; ssh goes on then, and so does this.
+ */
+static int st_env(struct link *l)
+{
+	char name[256];
+
+	for (; l->so.env && l->so.env[l->env_i]; l->env_i++) {
+		const char *e = l->so.env[l->env_i];
+		size_t n = strcspn(e, "=");
+		int rc;
+
+		if (n >= sizeof name)
+			continue;
+		memcpy(name, e, n);
+		name[n] = '\0';
+		rc = ssh_channel_request_env(l->ch, name, e + n + 1);
+		if (rc == SSH_AGAIN)
+			return ST_WAIT;
+		if (rc != SSH_OK)
+			rlog(l->ctx, 1, "%s: the server did not accept the variable %s (AcceptEnv)",
+			     l->key->host, name);
+	}
+	l->state = L_EXEC;
+	return ST_NEXT;
 }
 
 static int st_exec(struct link *l)
@@ -311,8 +395,13 @@ static int st_upload(struct link *l)
 typedef int state_fn(struct link *l);
 
 static state_fn *const states[] = {
-	[L_CONNECTING] = st_connecting, [L_AUTH] = st_auth,     [L_OPEN] = st_open, [L_EXEC] = st_exec,
-	[L_RUNNING] = st_running,       [L_UPLOAD] = st_upload,
+	[L_CONNECTING] = st_connecting,
+	[L_AUTH] = st_auth,
+	[L_OPEN] = st_open,
+	[L_ENV] = st_env,
+	[L_EXEC] = st_exec,
+	[L_RUNNING] = st_running,
+	[L_UPLOAD] = st_upload,
 };
 
 void link_step(struct link *l)
@@ -331,9 +420,14 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct link *l = arg;
 	struct timeval tv = { .tv_sec = l->so.handshake_timeout_s };
+	char msg[512];
 
 	if (l->config_error[0]) {
 		link_fail(l, CPREMOTE_EINVAL, "%s: %s", l->key->host, l->config_error);
+		return;
+	}
+	if (session_resolve(l->s, &l->so, msg, sizeof msg) < 0) {
+		link_fail(l, CPREMOTE_ECONNECT, "%s: cannot connect: %s", l->key->host, msg);
 		return;
 	}
 	if (l->attempts == 0)
@@ -433,6 +527,7 @@ void link_free(struct link *l)
 		ssh_channel_free(l->ch);
 	}
 	upload_free(&l->up);
+	session_opts_free(&l->so);
 	if (l->s) {
 		ssh_disconnect(l->s);
 		ssh_free(l->s);

@@ -1,7 +1,8 @@
 /*
  * link.h — one SSH connection brought up to a running helper (link.c):
- * connect (with retries when the server drops the handshake), host key
- * check, public-key authentication, a session channel, the exec of the
+ * connect (with retries when the server drops the handshake, and as
+ * ConnectionAttempts says when it refuses), host key check, public-key
+ * authentication, a session channel, its environment, the exec of the
  * helper or of the run stub, and the upload of the helper over a second
  * channel when the stub asks for it.  libssh is driven without blocking
  * from the relay's loop.  The bottom layer of a connection: it knows
@@ -13,6 +14,7 @@
 
 #include <stdint.h>
 
+#include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
 #include "bootstrap.h"
@@ -28,6 +30,7 @@ enum link_state {
 	L_CONNECTING,
 	L_AUTH,
 	L_OPEN,
+	L_ENV, /* SendEnv and SetEnv, one request each, before the exec */
 	L_EXEC,
 	L_RUNNING, /* the exec channel runs the helper (or the stub): the owner moves bytes */
 	L_UPLOAD, /* the host had no helper: it is being installed over a second channel */
@@ -61,12 +64,15 @@ struct link {
 	char config_error[512];
 	struct session_opts so;
 	int attempts; /* handshakes dropped by the server so far */
+	int tries; /* connects refused so far (ConnectionAttempts) */
+	size_t env_i; /* the next variable of so.env to send */
 	int installed; /* uploaded once on this connection: not again */
 	struct upload up;
 	char stderr_tail[LINK_STDERR_TAIL + 1];
 	size_t stderr_len;
 	uint64_t stderr_total; /* every byte the helper wrote to stderr */
 	char stderr_safe[4 * LINK_STDERR_TAIL + 1]; /* the last line, escaped (link_stderr_line) */
+	struct ssh_channel_callbacks_struct data_cb; /* takes stderr as it arrives (link.c) */
 };
 
 /*
@@ -97,9 +103,11 @@ void link_handshake_done(struct link *l);
 int link_upload(struct link *l, const struct helper_blob *b);
 
 /*
- * Takes all the remote side wrote to stderr so far, never blocking: its
- * tail is kept for messages, its start shown (escaped) with -v, the rest
- * counted in stderr_total.  Bounded memory whatever the helper writes.
+ * The remote side's stderr is taken continuously, as libssh receives it
+ * (a channel callback): its tail is kept for messages, its start shown
+ * (escaped) with -v, the rest counted in stderr_total.  Bounded memory
+ * whatever the helper writes.  This call also takes in what the socket
+ * holds now, never blocking: for a final message when the channel failed.
  */
 void link_drain_stderr(struct link *l);
 

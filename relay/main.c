@@ -24,6 +24,7 @@
 #include "log.h"
 #include "master.h"
 #include "proto.h"
+#include "session.h"
 
 /* The relay's context: one per process, handed to every object it creates. */
 static struct relay_ctx ctx;
@@ -84,6 +85,7 @@ int main(int argc, char **argv)
 	master_free(master);
 	rchild_free_all();
 	conn_close_all();
+	session_cache_free();
 	if (control_ev)
 		event_free(control_ev);
 	event_base_free(ctx.base);

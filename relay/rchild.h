@@ -65,6 +65,7 @@ struct rchild {
 	uint8_t stdio_mask; /* which stdio fds the caller attached */
 
 	struct cpr_buf spawn;
+	uint8_t spawn_type; /* CPR_SPAWN, or CPR_CONNECT: FILE names a socket file, no process runs */
 	struct event *confirm_ev; /* the deadline for SPAWNED or ERROR once SPAWN is sent */
 	int exited;
 	uint8_t exit_info[4];

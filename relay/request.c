@@ -82,7 +82,15 @@ static int take_field(struct spawn_request *r, uint8_t tag, const uint8_t *v, ui
 	case CPR_F_CALLER_PGRP:
 		set_u32(&r->caller_pgrp, v, len, 0);
 		return 0;
+	case CPR_F_PATH:
+		if (r->type != CPR_CONNECT)
+			return 0;
+		if (set_str(&r->file, v, len) < 0)
+			return -ENOMEM;
+		return cpr_field_put(&r->spawn, tag, v, len) < 0 ? -ENOMEM : 0;
 	case CPR_F_FILE:
+		if (r->type == CPR_CONNECT)
+			return 0; /* a connection runs nothing */
 		if (set_str(&r->file, v, len) < 0)
 			return -ENOMEM;
 		/* fall through */
@@ -90,6 +98,8 @@ static int take_field(struct spawn_request *r, uint8_t tag, const uint8_t *v, ui
 	case CPR_F_ENV:
 	case CPR_F_CWD:
 	case CPR_F_FLAGS:
+		if (r->type == CPR_CONNECT)
+			return 0;
 		return cpr_field_put(&r->spawn, tag, v, len) < 0 ? -ENOMEM : 0;
 	default:
 		return 0; /* STDIO is derived from the fds actually passed */
@@ -107,6 +117,13 @@ int request_parse(const uint8_t *p, uint32_t len, uint8_t mask, struct spawn_req
 	while ((rc = cpr_field_next(&rd, &tag, &v, &vlen)) == 1)
 		if (take_field(r, tag, v, vlen) < 0)
 			goto nomem;
+	if (r->type == CPR_CONNECT) {
+		if (rc < 0 || !r->key.host || !r->file || !*r->key.host || !*r->file || mask != 0)
+			return cpr_err_set(e, CPREMOTE_EINVAL,
+					   "bad connect request (host and path are required, stdio is not "
+					   "taken)");
+		return 0;
+	}
 	if (rc < 0 || !r->key.host || !r->file || !*r->key.host || !*r->file) {
 		return cpr_err_set(e, CPREMOTE_EINVAL, "bad spawn request (host and program are required)");
 	}

@@ -28,17 +28,20 @@ struct conn_key {
 
 /* One parsed request. */
 struct spawn_request {
+	uint8_t type; /* set before request_parse(): CPR_CONNECT, else (0 too) a SPAWN */
 	struct conn_key key;
 	int verbosity; /* CPR_F_VERBOSITY: raises the relay's, never splits */
 	int caller_pgrp; /* CPR_F_CALLER_PGRP, 0 when not sent: stays in the relay */
-	char *file; /* the program, for messages */
-	struct cpr_buf spawn; /* the SPAWN payload for the helper, CPR_F_STDIO included */
+	char *file; /* the program (CONNECT: the socket file), for messages */
+	struct cpr_buf spawn; /* the SPAWN (or CONNECT) payload for the helper, CPR_F_STDIO included */
 };
 
 /*
  * Parses the SPAWN payload P (LEN bytes) of the library into R (zeroed by
  * the caller); MASK says which stdio fds were passed (bit 0 stdin, 1
- * stdout, 2 stderr), from which CPR_F_STDIO is derived.  Returns 0, or a
+ * stdout, 2 stderr), from which CPR_F_STDIO is derived.  A CONNECT (R's
+ * type) needs CPR_F_PATH instead of a program and takes no stdio fds; its
+ * payload carries the PATH alone.  Returns 0, or a
  * negative code (CPREMOTE_EINVAL, -ENOMEM) with a message in E; R must
  * be released with request_free() either way.  Never reads past LEN.
  */

@@ -1,127 +1,20 @@
 /*
  * session.c — setting up a libssh session the way ssh(1) would: the
- * ssh_config, the command-line options that override it, and the
- * error that no retry can mend.  The known_hosts check is hostkey.c.
+ * ssh_config and the command line evaluated once (by ssh -G, else by
+ * libssh's parser), and the error that no retry can mend.  What each
+ * keyword does is sshkw.c; the known_hosts check is hostkey.c.
  */
+#include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/socket.h>
 
 #include "cpremote.h"
 #include "session.h"
-
-/* Reads a whole number of at least MIN into *OUT.  Returns 0, or CPREMOTE_EINVAL with MSG set. */
-static int seconds(const char *name, const char *value, long min, int *out, char *msg, size_t msglen)
-{
-	char *end;
-	long v = strtol(value, &end, 10);
-
-	if (*value == '\0' || *end != '\0' || v < min || v > 86400) {
-		snprintf(msg, msglen, "bad value for -o %s: \"%s\" (a whole number from %ld)", name, value,
-			 min);
-		return CPREMOTE_EINVAL;
-	}
-	*out = (int)v;
-	return 0;
-}
-
-/*
- * StrictHostKeyChecking, which wins over the ssh_config's.  "no" records an
- * unknown key as accept-new does and never lets a changed one through
- * (ssh's "no" would); "ask" is "yes", since there is never a prompt.
- */
-static int strict_host_key_checking(const char *value, struct session_opts *so, char *msg, size_t msglen)
-{
-	static const char *const strict[] = { "yes", "true", "ask" };
-	static const char *const accept[] = { "accept-new", "no", "false", "off" };
-
-	for (size_t i = 0; i < sizeof strict / sizeof strict[0]; i++)
-		if (strcasecmp(value, strict[i]) == 0) {
-			so->accept_new = HOSTKEY_STRICT;
-			return 0;
-		}
-	for (size_t i = 0; i < sizeof accept / sizeof accept[0]; i++)
-		if (strcasecmp(value, accept[i]) == 0) {
-			so->accept_new = HOSTKEY_ACCEPT_NEW;
-			return 0;
-		}
-	snprintf(msg, msglen, "bad value for -o StrictHostKeyChecking: \"%s\" (yes, accept-new or no)",
-		 value);
-	return CPREMOTE_EINVAL;
-}
-
-/* ControlPersist: seconds, or yes (a day: the master's own clock ends it) and no (0). */
-static int control_persist(const char *value, struct session_opts *so, char *msg, size_t msglen)
-{
-	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0) {
-		so->idle_close_s = 86400;
-		return 0;
-	}
-	if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0) {
-		so->idle_close_s = 0;
-		return 0;
-	}
-	return seconds("ControlPersist", value, 0, &so->idle_close_s, msg, msglen);
-}
-
-/* Sets an "-o Option=value" the way ssh -o would.  Returns 0 or CPREMOTE_EINVAL with MSG set. */
-static int apply_option(ssh_session s, struct session_opts *so, const char *opt, char *msg, size_t msglen)
-{
-	static const struct {
-		const char *name;
-		enum ssh_options_e o1, o2;
-	} map[] = {
-		{ "Ciphers", SSH_OPTIONS_CIPHERS_C_S, SSH_OPTIONS_CIPHERS_S_C },
-		{ "MACs", SSH_OPTIONS_HMAC_C_S, SSH_OPTIONS_HMAC_S_C },
-		{ "KexAlgorithms", SSH_OPTIONS_KEY_EXCHANGE, SSH_OPTIONS_KEY_EXCHANGE },
-		{ "HostKeyAlgorithms", SSH_OPTIONS_HOSTKEYS, SSH_OPTIONS_HOSTKEYS },
-		{ "Port", SSH_OPTIONS_PORT_STR, SSH_OPTIONS_PORT_STR },
-		{ "User", SSH_OPTIONS_USER, SSH_OPTIONS_USER },
-		{ "IdentityFile", SSH_OPTIONS_ADD_IDENTITY, SSH_OPTIONS_ADD_IDENTITY },
-		{ "UserKnownHostsFile", SSH_OPTIONS_KNOWNHOSTS, SSH_OPTIONS_KNOWNHOSTS },
-		{ "GlobalKnownHostsFile", SSH_OPTIONS_GLOBAL_KNOWNHOSTS, SSH_OPTIONS_GLOBAL_KNOWNHOSTS },
-		{ "Compression", SSH_OPTIONS_COMPRESSION, SSH_OPTIONS_COMPRESSION },
-		{ "ProxyCommand", SSH_OPTIONS_PROXYCOMMAND, SSH_OPTIONS_PROXYCOMMAND },
-	};
-	char name[64];
-	const char *value;
-	size_t n = strcspn(opt, "= \t");
-
-	if (n == 0 || n >= sizeof name || opt[n] == '\0')
-		goto bad;
-	memcpy(name, opt, n);
-	name[n] = '\0';
-	value = opt + n + strspn(opt + n, "= \t");
-	if (strcasecmp(name, "ConnectTimeout") == 0)
-		return seconds(name, value, 1, &so->handshake_timeout_s, msg, msglen);
-	if (strcasecmp(name, "ServerAliveInterval") == 0)
-		return seconds(name, value, 0, &so->keepalive_s, msg, msglen);
-	if (strcasecmp(name, "ControlPersist") == 0)
-		return control_persist(value, so, msg, msglen);
-	if (strcasecmp(name, "ServerAliveCountMax") == 0)
-		return seconds(name, value, 1, &so->keepalive_count, msg, msglen);
-	if (strcasecmp(name, "StrictHostKeyChecking") == 0)
-		return strict_host_key_checking(value, so, msg, msglen);
-	/* Always on or not applicable: no prompts are ever shown. */
-	if (strcasecmp(name, "BatchMode") == 0 || strcasecmp(name, "LogLevel") == 0 ||
-	    strcasecmp(name, "IdentitiesOnly") == 0)
-		return 0;
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-		if (strcasecmp(name, map[i].name) != 0)
-			continue;
-		if (ssh_options_set(s, map[i].o1, value) < 0 ||
-		    (map[i].o2 != map[i].o1 && ssh_options_set(s, map[i].o2, value) < 0)) {
-			snprintf(msg, msglen, "bad value for -o %s: \"%s\"%s%s", name, value,
-				 *ssh_get_error(s) ? ": " : "", ssh_get_error(s));
-			return CPREMOTE_EINVAL;
-		}
-		return 0;
-	}
-bad:
-	snprintf(msg, msglen, "unsupported option -o %s", opt);
-	return CPREMOTE_EINVAL;
-}
+#include "sshconf.h"
+#include "sshkw.h"
 
 #define HANDSHAKE_TIMEOUT_S 30
 #define IDLE_CLOSE_S 2
@@ -131,48 +24,194 @@ bad:
 struct session_opts session_opts_default(void)
 {
 	return (struct session_opts){ .handshake_timeout_s = HANDSHAKE_TIMEOUT_S,
+				      .connection_attempts = 1,
 				      .keepalive_s = KEEPALIVE_INTERVAL_S,
 				      .keepalive_count = KEEPALIVE_COUNT,
-				      .idle_close_s = IDLE_CLOSE_S };
+				      .idle_close_s = IDLE_CLOSE_S,
+				      .family = AF_UNSPEC,
+				      .hk = { .accept_new = HOSTKEY_AS_CONFIG } };
 }
 
-int session_configure(ssh_session s, const struct conn_key *d, int verbosity, struct session_opts *so,
-		      char *msg, size_t msglen)
+static void strv_free(char **v)
 {
-	int one = 1, level;
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
 
-	so->accept_new = HOSTKEY_AS_CONFIG;
-	ssh_set_blocking(s, 0);
-	if (ssh_options_set(s, SSH_OPTIONS_HOST, d->host) < 0)
-		goto libssh_error;
+void session_opts_free(struct session_opts *so)
+{
+	strv_free(so->hk.user_files);
+	strv_free(so->hk.global_files);
+	strv_free(so->env);
+	free(so->hk.alias);
+	free(so->hk.hostname);
+	*so = session_opts_default();
+}
+
+/* What ssh -G prints with no configuration at all, to tell what a file or -o changed; evaluated once. */
+static struct sshconf defaults;
+static int have_defaults;
+
+/* The OpenSSH client: CPREMOTE_SSH, as for the openssh:// transport, else ssh on PATH. */
+static const char *ssh_binary(void)
+{
+	const char *e = getenv("CPREMOTE_SSH");
+
+	return e && *e ? e : "ssh";
+}
+
+void session_cache_free(void)
+{
+	sshconf_free(&defaults);
+	have_defaults = 0;
+}
+
+/*
+ * After ssh -G refused the command line, the -o option of D it refuses on
+ * its own, named in MSG with ssh's words, so that the user sees which
+ * (ssh names only the keyword, in lower case).  MSG is left as it is when
+ * none is refused alone.
+ */
+static void name_bad_option(const struct conn_key *d, char *msg, size_t msglen)
+{
+	for (char **o = d->options; o && *o; o++) {
+		const char *one[] = { *o, NULL };
+		struct sshconf_query q = {
+			.ssh = ssh_binary(), .config = "/dev/null", .options = one, .host = d->host
+		};
+		struct sshconf c = { 0 };
+		char why[512];
+
+		if (sshconf_eval(&q, &c, why, sizeof why) == CPREMOTE_EINVAL) {
+			snprintf(msg, msglen, "bad option -o %s: %s", *o, why);
+			return;
+		}
+		sshconf_free(&c);
+	}
+}
+
+/*
+ * The evaluation by ssh -G, applied through the keyword table.  Returns
+ * 0, -ENOENT when there is no ssh client, or CPREMOTE_EINVAL with MSG set.
+ */
+static int by_ssh(ssh_session s, const struct relay_ctx *ctx, const struct conn_key *d,
+		  struct session_opts *so, char *msg, size_t msglen)
+{
+	struct sshconf_query q = { .ssh = ssh_binary(),
+				   .config = d->config,
+				   .user = d->user,
+				   .port = d->port,
+				   .identity = d->identity,
+				   .options = (const char *const *)d->options,
+				   .host = d->host };
+	struct sshconf_query dq = { .ssh = q.ssh, .config = "/dev/null", .host = "cpremote-defaults" };
+	struct sshconf c = { 0 };
+	struct sshkw_target t = { s, so, ctx, d->host, d->config, &c, 0 };
+	int r = sshconf_eval(&q, &c, msg, msglen);
+
+	if (r == CPREMOTE_EINVAL && strstr(msg, "command-line"))
+		name_bad_option(d, msg, msglen);
+	if (r == 0 && !have_defaults && (r = sshconf_eval(&dq, &defaults, msg, msglen)) == 0)
+		have_defaults = 1;
+	if (r == 0)
+		r = sshkw_apply_all(&t, &defaults, msg, msglen);
+	sshconf_free(&c);
+	return r == -ENOENT || r == 0 ? r : CPREMOTE_EINVAL;
+}
+
+/* The fallback without an OpenSSH client: libssh's parser for the file, the table for -o. */
+static int by_libssh(ssh_session s, const struct relay_ctx *ctx, const struct conn_key *d,
+		     struct session_opts *so, char *msg, size_t msglen)
+{
+	static const struct sshconf none;
+	struct sshkw_target t = { s, so, ctx, d->host, d->config, &none, 1 };
+
 	/* ssh_config first, so that the command line wins as with ssh. */
 	if (ssh_options_parse_config(s, d->config) < 0) {
 		snprintf(msg, msglen, "cannot read ssh config %s", d->config ? d->config : "~/.ssh/config");
 		return CPREMOTE_EINVAL;
 	}
-	if (d->user && ssh_options_set(s, SSH_OPTIONS_USER, d->user) < 0)
-		goto libssh_error;
-	if (d->port > 0 && ssh_options_set(s, SSH_OPTIONS_PORT, &d->port) < 0)
-		goto libssh_error;
-	if (d->identity && ssh_options_set(s, SSH_OPTIONS_ADD_IDENTITY, d->identity) < 0)
-		goto libssh_error;
+	if ((d->user && ssh_options_set(s, SSH_OPTIONS_USER, d->user) < 0) ||
+	    (d->port > 0 && ssh_options_set(s, SSH_OPTIONS_PORT, &d->port) < 0) ||
+	    (d->identity && ssh_options_set(s, SSH_OPTIONS_ADD_IDENTITY, d->identity) < 0)) {
+		snprintf(msg, msglen, "%s", ssh_get_error(s));
+		return CPREMOTE_EINVAL;
+	}
 	for (char **o = d->options; o && *o; o++)
-		if (apply_option(s, so, *o, msg, msglen) < 0)
+		if (sshkw_apply_option(&t, *o, msg, msglen) < 0)
 			return CPREMOTE_EINVAL;
+	return 0;
+}
+
+int session_configure(ssh_session s, const struct relay_ctx *ctx, const struct conn_key *d, int verbosity,
+		      struct session_opts *so, char *msg, size_t msglen)
+{
+	int one = 1, level, r;
+
+	session_opts_free(so);
+	ssh_set_blocking(s, 0);
+	if (ssh_options_set(s, SSH_OPTIONS_HOST, d->host) < 0) {
+		snprintf(msg, msglen, "%s", ssh_get_error(s));
+		return CPREMOTE_EINVAL;
+	}
+	r = by_ssh(s, ctx, d, so, msg, msglen);
+	if (r == -ENOENT) {
+		rlog(ctx, 1, "%s: ssh_config read by libssh's parser (no OpenSSH client %s)", d->host,
+		     ssh_binary());
+		msg[0] = '\0';
+		r = by_libssh(s, ctx, d, so, msg, msglen);
+	} else if (r == 0) {
+		rlog(ctx, 1, "%s: ssh_config evaluated by OpenSSH (%s -G)", d->host, ssh_binary());
+	}
+	if (r < 0)
+		return r;
+	if (!so->hk.hostname) {
+		char *h = NULL;
+
+		ssh_options_get(s, SSH_OPTIONS_HOST, &h);
+		so->hk.hostname = h ? strdup(h) : NULL;
+		ssh_string_free_char(h);
+	}
 	if (d->accept_new)
-		so->accept_new = HOSTKEY_ACCEPT_NEW;
+		so->hk.accept_new = HOSTKEY_ACCEPT_NEW;
 	/* Small frames must not wait for Nagle and delayed ACKs. */
 	ssh_options_set(s, SSH_OPTIONS_NODELAY, &one);
 	/* Only keys: never a password or keyboard prompt. */
 	ssh_options_set(s, SSH_OPTIONS_PASSWORD_AUTH, &(int){ 0 });
 	ssh_options_set(s, SSH_OPTIONS_KBDINT_AUTH, &(int){ 0 });
 	ssh_options_set(s, SSH_OPTIONS_GSSAPI_AUTH, &(int){ 0 });
+	if (so->debug + 1 > verbosity)
+		verbosity = so->debug + 1;
 	level = verbosity >= 3 ? SSH_LOG_PROTOCOL : verbosity == 2 ? SSH_LOG_WARNING : SSH_LOG_NOLOG;
 	ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &level);
 	return 0;
-libssh_error:
-	snprintf(msg, msglen, "%s", ssh_get_error(s));
-	return CPREMOTE_EINVAL;
+}
+
+int session_resolve(ssh_session s, const struct session_opts *so, char *msg, size_t msglen)
+{
+	struct addrinfo hints = { .ai_family = so->family, .ai_socktype = SOCK_STREAM }, *res = NULL;
+	const char *name = so->hk.hostname, *fam = so->family == AF_INET ? "inet" : "inet6";
+	char addr[NI_MAXHOST];
+	int rc;
+
+	if (so->family == AF_UNSPEC || so->proxied || !name)
+		return 0;
+	rc = getaddrinfo(name, NULL, &hints, &res);
+	if (rc == 0)
+		rc = getnameinfo(res->ai_addr, res->ai_addrlen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST);
+	if (res)
+		freeaddrinfo(res);
+	if (rc != 0) {
+		snprintf(msg, msglen, "cannot resolve %s as AddressFamily %s asks: %s", name, fam,
+			 gai_strerror(rc));
+		return CPREMOTE_ECONNECT;
+	}
+	if (ssh_options_set(s, SSH_OPTIONS_HOST, addr) < 0) {
+		snprintf(msg, msglen, "%s", ssh_get_error(s));
+		return CPREMOTE_ECONNECT;
+	}
+	return 0;
 }
 
 /* libssh's words for what failed to negotiate, and the option that sets each. */

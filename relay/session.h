@@ -9,29 +9,52 @@
 #include "log.h"
 #include "request.h"
 
-/* What the options decide beyond libssh's own settings. */
+/* What the options decide beyond libssh's own settings (sshkw.c fills it). */
 struct session_opts {
 	int handshake_timeout_s; /* ConnectTimeout */
+	int connection_attempts; /* ConnectionAttempts: tries of a refused connect, a second apart */
 	int keepalive_s; /* ServerAliveInterval (0: off) */
 	int keepalive_count; /* ServerAliveCountMax */
-	/* A HOSTKEY_* value: StrictHostKeyChecking from -o, or --accept-new */
-	int accept_new;
 	int idle_close_s; /* ControlPersist: how long a connection outlives its last child */
+	int quiet; /* LogLevel QUIET, FATAL or ERROR: no warnings */
+	int debug; /* LogLevel DEBUG1..3 (1..3): libssh's log as with -v..-vvv */
+	int family; /* AddressFamily: AF_UNSPEC, AF_INET or AF_INET6 */
+	int proxied; /* a ProxyCommand or ProxyJump carries the connection */
+	struct hostkey_policy hk; /* StrictHostKeyChecking, known_hosts files, HostKeyAlias, HashKnownHosts */
+	char **env; /* SendEnv and SetEnv: "NAME=VALUE" for every session channel, NULL-terminated, or NULL */
 };
 
-/* The defaults of struct session_opts, before any option. */
+/* The defaults of struct session_opts, before any option (nothing allocated). */
 struct session_opts session_opts_default(void);
 
+/* Releases what SO holds and sets it back to the defaults. */
+void session_opts_free(struct session_opts *so);
+
 /*
- * Makes S non-blocking and configures it for K: host, the ssh_config (K's
- * file, else ~/.ssh/config), then user, port, identity and "-o" options,
- * which win over the config as with ssh; VERBOSITY sets libssh's log
- * level.  Never allows a password or keyboard prompt.  SO must hold the
- * defaults; the options may change them.  Returns 0, or CPREMOTE_EINVAL
- * with a message in MSG.
+ * Makes S non-blocking and configures it for K and fills *SO (released
+ * first, then released by the caller with session_opts_free()).  The
+ * ssh_config is evaluated once for the file and the command line: by
+ * OpenSSH's `ssh -G` (K's -F, -l, -p, -i and -o passed to it) when the
+ * client is installed, each keyword it prints then applied or refused
+ * through sshkw.c; else by libssh's parser, with the -o options through
+ * the same table.  CTX logs which ran (-v) and the warnings.  VERBOSITY
+ * sets libssh's log level.  Never allows a password or keyboard prompt.
+ * May block while ssh -G runs (at most SSHCONF_TIMEOUT_MS).  Returns 0,
+ * or CPREMOTE_EINVAL with a message in MSG.
  */
-int session_configure(ssh_session s, const struct conn_key *k, int verbosity, struct session_opts *so,
-		      char *msg, size_t msglen);
+int session_configure(ssh_session s, const struct relay_ctx *ctx, const struct conn_key *k, int verbosity,
+		      struct session_opts *so, char *msg, size_t msglen);
+
+/* Releases the cached ssh -G defaults (at the relay's exit). */
+void session_cache_free(void);
+
+/*
+ * Resolves S's host for SO's AddressFamily (when not "any" and not
+ * proxied) and connects to that address, known_hosts still checked under
+ * the name.  Blocks on the resolver, as libssh's connect does.  Returns
+ * 0, or CPREMOTE_ECONNECT with a message in MSG.
+ */
+int session_resolve(ssh_session s, const struct session_opts *so, char *msg, size_t msglen);
 
 /*
  * Whether the error that ended S's handshake is one a new attempt cannot

@@ -23,7 +23,7 @@ extern char **environ;
 /* ssh's stderr kept for a message: its last lines say what it refused. */
 #define STDERR_KEEP 2048
 /* The most arguments a query makes: fixed ones plus two per -o. */
-#define FIXED_ARGS 12
+#define FIXED_ARGS 14
 
 static long now_ms(void)
 {
@@ -58,6 +58,10 @@ static char **query_argv(const struct sshconf_query *q, char *portbuf, size_t po
 		snprintf(portbuf, portlen, "%d", q->port);
 		argv[i++] = "-p";
 		argv[i++] = portbuf;
+	}
+	if (q->identity) {
+		argv[i++] = "-i";
+		argv[i++] = (char *)q->identity;
 	}
 	if (q->jump) {
 		argv[i++] = "-J";
@@ -238,6 +242,12 @@ int sshconf_eval(const struct sshconf_query *q, struct sshconf *out, char *msg, 
 	pid = -1;
 	if (r < 0)
 		goto out;
+	/* A spawn that reports a failed exec as exit 127 (valgrind's does): no ssh binary. */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && textlen == 0) {
+		snprintf(msg, msglen, "cannot run %s -G", argv[0]);
+		r = -ENOENT;
+		goto out;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		describe_stderr(errbuf, shown, sizeof shown);
 		snprintf(msg, msglen, "%s", shown[0] ? shown : "ssh -G refused the configuration");

@@ -18,6 +18,7 @@ struct sshconf_query {
 	const char *user; /* -l USER, or NULL */
 	int port; /* -p PORT, or 0 */
 	const char *jump; /* -J DESTINATIONS, or NULL */
+	const char *identity; /* -i FILE, or NULL */
 	const char *const *options; /* NULL-terminated "Keyword=value" list for -o, or NULL */
 	const char *host; /* the destination as the user wrote it (required) */
 };

@@ -17,10 +17,10 @@
 
 /* ---- the caller's request ---- */
 
-/* Parses the SPAWN payload P and puts the child on its connection.  Fails C on a bad request. */
-static void on_request(struct rchild *c, const uint8_t *p, uint32_t len)
+/* Parses the SPAWN (or CONNECT, TYPE) payload P and puts the child on its connection.  Fails C on a bad request. */
+static void on_request(struct rchild *c, uint8_t type, const uint8_t *p, uint32_t len)
 {
-	struct spawn_request r = { 0 };
+	struct spawn_request r = { .type = type };
 	struct cpr_err e;
 	int rc = request_parse(p, len, c->stdio_mask, &r, &e);
 
@@ -31,6 +31,7 @@ static void on_request(struct rchild *c, const uint8_t *p, uint32_t len)
 	if (r.verbosity > c->ctx->verbose)
 		c->ctx->verbose = r.verbosity;
 	c->caller_pgrp = r.caller_pgrp;
+	c->spawn_type = type;
 	c->host = strdup(r.key.host);
 	c->file = r.file;
 	r.file = NULL;
@@ -61,11 +62,11 @@ static void on_status_closed(struct rchild *c)
 	}
 }
 
-/* One frame from the library: the SPAWN request first, then SIGNALs. */
+/* One frame from the library: the SPAWN (or CONNECT) request first, then SIGNALs. */
 static void on_library_frame(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
 {
-	if (h->type == CPR_SPAWN && c->state == R_REQUEST) {
-		on_request(c, p, h->length);
+	if ((h->type == CPR_SPAWN || h->type == CPR_CONNECT) && c->state == R_REQUEST) {
+		on_request(c, h->type, p, h->length);
 	} else if (h->type == CPR_SIGNAL && h->length == 4) {
 		/* A caller that did not wait for the start may signal before it. */
 		if (c->state == R_RUNNING)
@@ -140,7 +141,8 @@ static int adopt_fds(struct rchild *c, uint8_t mask, int *fds, int nfds)
 	return bad ? -EBADF : 0;
 }
 
-void rchild_new(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds)
+/* The child of one control message (see rchild_new()); NULL when it could not be made. */
+static struct rchild *child_from_fds(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds)
 {
 	struct rchild *c = nfds >= 2 ? rchild_alloc(ctx) : NULL;
 	int bad;
@@ -148,7 +150,7 @@ void rchild_new(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds)
 	if (!c) {
 		for (int j = 0; j < nfds; j++)
 			close(fds[j]);
-		return;
+		return NULL;
 	}
 	bad = adopt_fds(c, mask, fds, nfds) < 0;
 	c->status_in.limit = REQUEST_LIMIT;
@@ -157,7 +159,21 @@ void rchild_new(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds)
 	bad |= rchild_stream_events(c) < 0;
 	if (bad || !c->status_ev) {
 		rchild_fail(c, CPREMOTE_ERELAY, "relay: bad file descriptors for the child");
-		return;
+		return NULL;
 	}
 	event_add(c->status_ev, NULL);
+	return c;
+}
+
+void rchild_new(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds)
+{
+	(void)child_from_fds(ctx, mask, fds, nfds);
+}
+
+void rchild_refuse(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds, int code, const char *msg)
+{
+	struct rchild *c = child_from_fds(ctx, mask, fds, nfds);
+
+	if (c)
+		rchild_fail(c, code, msg);
 }

@@ -2,7 +2,7 @@
  * transport.h — destinations reached through a local command rather than
  * libssh (transport.c): which destination names one, and the argv that
  * carries the helper's stream.  A leaf: pure string work, unit-tested on
- * its own (test/transport/test_transport_argv.c).  doc/PROTOCOL.md,
+ * its own (test/transport/test_transport_argv.c).  README.md,
  * "Transports", lists the forms.
  */
 #ifndef CPREMOTE_RELAY_TRANSPORT_H

@@ -20,6 +20,10 @@
  * crash), the target and its grandchild get SIGTERM then SIGKILL after the
  * helper's grace period, the helper and sshd's processes for the
  * connection end, and no fd, zombie or temporary file is left.
+ *
+ * With a second argument "openssh" the same fault is injected with the
+ * hosts named openssh://h1 and openssh://h2: the local ssh binary carries
+ * the helper's stream (relay/cmdlink.c) instead of libssh.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +39,8 @@
 #include "tap.h"
 
 static const char *fault;
+static const char *scheme = ""; /* "" (libssh) or "openssh://" */
+static char host1[64], host2[64];
 static struct fault_proxy proxy;
 static int use_proxy;
 static char port_str[16];
@@ -125,7 +131,7 @@ static void after(const struct fault_proc *ps, const char *what)
 /* The options of a run on h1, through the proxy when the fault needs it. */
 static void options(struct cpremote_options *o, const char **ssh_opts)
 {
-	fixture_options(o, "h1");
+	fixture_options(o, host1);
 	if (use_proxy) {
 		o->port = proxy.port;
 		ssh_opts[0] = proxy.kh_option;
@@ -143,7 +149,7 @@ static void warm_up(void)
 	cpremote_child *c = NULL;
 	int st = -1;
 
-	fixture_options(&o, "h2");
+	fixture_options(&o, host2);
 	o.file = "true";
 	ok_int(cpremote_run(&o, &c), 0, "warm-up: true runs on h2");
 	ok_int(fixture_wait_child(c, &st, FAULT_DETECT_S), 1, "warm-up: true ends");
@@ -270,7 +276,7 @@ static void cprun_case(void)
 		args[na++] = "-o";
 		args[na++] = "ServerAliveCountMax=2";
 	}
-	args[na++] = "h1";
+	args[na++] = host1;
 	for (int i = 0; targv[i] != NULL; i++)
 		args[na++] = targv[i];
 	args[na] = NULL;
@@ -331,7 +337,7 @@ static void caller_case(void)
 	if ((cpid = fork()) == 0) {
 		dup2(out[1], 1);
 		putenv(tag);
-		execl(caller, "fault_caller", config, "h1", targv[0], targv[1], targv[2], (char *)NULL);
+		execl(caller, "fault_caller", config, host1, targv[0], targv[1], targv[2], (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
@@ -356,11 +362,15 @@ int main(int argc, char **argv)
 {
 	static char files0[65536], files1[65536];
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: test_fault FAULT\n");
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "openssh") != 0)) {
+		fprintf(stderr, "usage: test_fault FAULT [openssh]\n");
 		return 2;
 	}
 	fault = argv[1];
+	if (argc == 3)
+		scheme = "openssh://";
+	snprintf(host1, sizeof(host1), "%sh1", scheme);
+	snprintf(host2, sizeof(host2), "%sh2", scheme);
 	fixture_dir();
 	signal(SIGPIPE, SIG_IGN);
 	putenv((char *)fault_tag());

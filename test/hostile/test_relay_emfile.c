@@ -4,7 +4,9 @@
  * procinfo) to what it has open plus the fds of one spawn request, so that
  * the request is taken but the new connection it needs finds no fd.  The
  * failure must say that the relay is out of file descriptors, not blame
- * the host key or the options; the relay must stay up, and once the limit
+ * the host key or the options.  Then, on a running connection, a limit
+ * that leaves no room even for the request's own fds: it must be answered
+ * with the same clear message; the relay must stay up, and once the limit
  * is raised again, the next spawn works.
  */
 #include <dirent.h>
@@ -151,6 +153,13 @@ int main(void)
 	 */
 	exhaust(relay, "h3", NULL, 3, "new connection");
 	ok(run_echo("h3"), "after the new connection's failure: a child on h3 runs");
+	/*
+	 * The request itself: with no fd to spare, the relay must still take
+	 * the request whole and answer it (not drop it, which the caller sees
+	 * only as a broken pipe: "the relay did not take the request").
+	 */
+	exhaust(relay, "h2", NULL, 0, "request on a running connection");
+	ok(run_echo("h2"), "after the request's refusal: a child on h2 runs");
 	if (tap_failed)
 		fixture_dump_logs();
 	return tap_done();

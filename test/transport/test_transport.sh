@@ -18,28 +18,12 @@ CFG=$DIR/ssh_config
 WORK=$(mktemp -d /tmp/cpremote-transport.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-t=0 failed=0
-ok() { # ok COND-EXIT-CODE DESCRIPTION
-	t=$((t + 1))
-	if [ "$1" = 0 ]; then echo "ok $t - $2"; else echo "not ok $t - $2"; failed=1; fi
-}
-is() { # is GOT WANT DESCRIPTION
-	[ "$1" = "$2" ]
-	local r=$?
-	[ $r = 0 ] || echo "# got '$1', want '$2'"
-	ok $r "$3"
-}
+. "$SRC/checks.sh"
 run() { timeout 60 "$CPRUN" -F "$CFG" "$@"; }
 
 SSH_EXEC="exec:ssh -F $CFG -T -o BatchMode=yes h3"
 for dest in "exec:sh -c" "$SSH_EXEC" openssh://h2; do
-	out=$(echo in-put | run "$dest" sh -c 'cat; echo err >&2; exit 7' 2>"$WORK/err")
-	is $? 7 "$dest: the exit code arrives"
-	is "$out" in-put "$dest: stdin and stdout"
-	grep -qx err "$WORK/err"
-	ok $? "$dest: stderr"
-	run "$dest" sh -c 'kill -TERM $$' 2>/dev/null
-	is $? $((128 + 15)) "$dest: death by a signal"
+	stream_checks "$dest"
 	python3 "$SRC/hmac_check.py" "$CPRUN" "$HMAC_CHILD" "$dest" -F "$CFG"
 	ok $? "$dest: HMAC-SHA256 of 1 MiB through the channel"
 done

@@ -3,13 +3,16 @@
  * called directly (no process): the SPAWN request decoder (good fields,
  * defaults, bad TLVs, NULs, wrong sizes, oversized lengths, a missing or
  * empty FILE) and the frame handler (hello, PING, bad headers, partial
- * frames, frames for unknown children, a SPAWN that the parser refuses).
+ * frames, frames for unknown children, a SPAWN that the parser refuses,
+ * CONNECT with a socketpair standing for the socket file).
  * Spawning is replaced by a function that records the request: the
  * process side is tested through the real helper in test_helper.c.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "helper.h"
 #include "proto.h"
@@ -267,6 +270,85 @@ static void test_reader_gone(void)
 	cpr_buf_free(&h.out);
 }
 
+/* The server's end of the last fake connection: the test plays the serving process. */
+static int server_end = -1;
+
+/* The connect the frame handler calls: a socketpair stands for the socket file "/ok.sock". */
+static int fake_connect(const char *path)
+{
+	int sv[2];
+
+	if (strcmp(path, "/ok.sock") != 0)
+		return -ENOTSOCK;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+		return -errno;
+	server_end = sv[1];
+	return sv[0];
+}
+
+/*
+ * CONNECT: SPAWNED with pid 0, or ERROR at stage connect; no PATH is a
+ * bad request; the channel carries bytes both ways; a SIGNAL ends it; the
+ * server's end of file brings EOF and EXIT (exited 0).
+ */
+static void test_connect(void)
+{
+	struct helper h = { 0 };
+	struct cpr_buf in = { 0 }, p = { 0 };
+	uint8_t hello[CPR_HELLO_LEN];
+	const uint8_t *pl;
+	struct cpr_header f;
+	struct child *c;
+	char types[256], got[8] = "";
+
+	helper_reset(&h);
+	h.connect = fake_connect;
+	cpr_hello_encode(hello, 0);
+	cpr_buf_append(&in, hello, sizeof(hello));
+	put(&p, CPR_F_PATH, "/ok.sock");
+	feed(&in, CPR_CONNECT, 0, 8, &p);
+	cpr_buf_free(&p);
+	put(&p, CPR_F_PATH, "/etc/hostname");
+	feed(&in, CPR_CONNECT, 0, 9, &p);
+	cpr_buf_free(&p);
+	put(&p, CPR_F_FILE, "prog");
+	feed(&in, CPR_CONNECT, 0, 10, &p);
+	cpr_buf_free(&p);
+	ok_int(helper_input(&h, &in), 0, "connect: three CONNECT frames taken");
+	ok_str(out_types(&h, types, sizeof(types)), "2,3,3",
+	       "connect: SPAWNED, ERROR (not a socket), ERROR (no PATH)");
+	cpr_frame_next(cpr_buf_peek(&h.out) + CPR_HELLO_LEN, cpr_buf_len(&h.out) - CPR_HELLO_LEN, &f, &pl);
+	ok(f.child == 8 && f.length == 4 && cpr_get_u32(pl) == 0, "connect: SPAWNED carries pid 0");
+	c = child_find(&h, 8);
+	ok(c != NULL && c->pid == -1 && c->reaped, "connect: a child with no process, counted as reaped");
+	cpr_buf_consume(&h.out, cpr_buf_len(&h.out) - CPR_HELLO_LEN);
+
+	cpr_buf_append(&p, "hi", 2);
+	feed(&in, CPR_DATA, CPR_CHANNEL, 8, &p);
+	cpr_buf_free(&p);
+	helper_input(&h, &in);
+	ok(read(server_end, got, sizeof(got) - 1) == 2 && strcmp(got, "hi") == 0,
+	   "connect: DATA reaches the server");
+	ok_int(write(server_end, "yo", 2), 2, "connect: the server answers");
+	child_read(&h, c, CPR_CHANNEL);
+	ok_str(out_types(&h, types, sizeof(types)), "4", "connect: its answer goes to the relay as DATA");
+	ok_int(children_finish(&h), 0, "connect: no EXIT while the connection is open");
+	ok(child_find(&h, 8) != NULL, "connect: ... the child is still there");
+
+	cpr_frame_append_u32(&in, CPR_SIGNAL, 0, 8, 15);
+	helper_input(&h, &in);
+	ok_int(read(server_end, got, sizeof(got)), 0,
+	       "connect: a SIGNAL shuts the connection down: the server reads EOF");
+	child_read(&h, c, CPR_CHANNEL);
+	children_finish(&h);
+	ok_str(out_types(&h, types, sizeof(types)), "4,5,8", "connect: then EOF and EXIT");
+	ok(child_find(&h, 8) == NULL, "connect: ... and the child is gone");
+	close(server_end);
+	cpr_buf_free(&in);
+	helper_reset(&h);
+	cpr_buf_free(&h.out);
+}
+
 int main(void)
 {
 	helper_warn_quiet = 1;
@@ -274,5 +356,6 @@ int main(void)
 	test_bad();
 	test_frames();
 	test_reader_gone();
+	test_connect();
 	return tap_done();
 }

@@ -187,10 +187,63 @@ static void test_options(void)
 	cpr_buf_free(&b);
 }
 
+/* parse() for a CONNECT request. */
+static int parse_connect(const struct cpr_buf *b, uint8_t mask, struct spawn_request *r, struct cpr_err *e)
+{
+	memset(r, 0, sizeof *r);
+	r->type = CPR_CONNECT;
+	e->msg[0] = '\0';
+	return request_parse(cpr_buf_peek(b), (uint32_t)cpr_buf_len(b), mask, r, e);
+}
+
+/* A CONNECT: PATH instead of a program; only PATH goes to the helper; no stdio fds taken. */
+static void test_connect(void)
+{
+	struct cpr_buf b = { 0 };
+	struct spawn_request r;
+	struct cpr_err e;
+	struct cpr_reader rd;
+	uint8_t tag;
+	const uint8_t *v;
+	uint32_t len;
+	int fields = 0, path_ok = 0;
+
+	build(&b, 0, 0);
+	cpr_field_put_str(&b, CPR_F_PATH, "/tmp/app/console.sock");
+	ok_int(parse_connect(&b, 0, &r, &e), 0, "connect: a request with PATH parses");
+	ok(r.file && strcmp(r.file, "/tmp/app/console.sock") == 0, "connect: the path is what messages name");
+	ok(r.key.host && strcmp(r.key.host, "h1") == 0, "connect: the destination is taken as for SPAWN");
+	rd = (struct cpr_reader){ cpr_buf_peek(&r.spawn), cpr_buf_len(&r.spawn) };
+	while (cpr_field_next(&rd, &tag, &v, &len) == 1) {
+		fields++;
+		path_ok |= tag == CPR_F_PATH && len == strlen("/tmp/app/console.sock");
+	}
+	ok(fields == 1 && path_ok, "connect: the helper gets PATH alone (no program, argv or STDIO)");
+	request_free(&r);
+
+	ok_int(parse_connect(&b, 2, &r, &e), CPREMOTE_EINVAL, "connect: stdio fds passed with it: refused");
+	request_free(&r);
+	cpr_buf_free(&b);
+
+	build(&b, 0, 0);
+	ok_int(parse_connect(&b, 0, &r, &e), CPREMOTE_EINVAL,
+	       "connect: no PATH (a program instead): refused");
+	ok(strstr(e.msg, "host and path are required") != NULL, "connect: the message says what is missing");
+	request_free(&r);
+	cpr_buf_free(&b);
+
+	cpr_field_put_str(&b, CPR_F_HOST, "h1");
+	cpr_field_put_str(&b, CPR_F_PATH, "/x.sock");
+	ok_int(parse(&b, 0, &r, &e), CPREMOTE_EINVAL, "a SPAWN's PATH does not stand for its program");
+	request_free(&r);
+	cpr_buf_free(&b);
+}
+
 int main(void)
 {
 	test_fields();
 	test_bad();
+	test_connect();
 	test_key();
 	test_options();
 	return tap_done();

@@ -39,7 +39,8 @@ static int show(void)
 	printf("relay=%s\n", path);
 	o.host = "h";
 	o.file = "f";
-	if (lib_spawn_frame(&o, &f) < 0 || cpr_frame_next(cpr_buf_peek(&f), cpr_buf_len(&f), &h, &pl) <= 0)
+	if (lib_spawn_frame(&o, NULL, &f) < 0 ||
+	    cpr_frame_next(cpr_buf_peek(&f), cpr_buf_len(&f), &h, &pl) <= 0)
 		return 1;
 	rd = (struct cpr_reader){ pl, h.length };
 	while (cpr_field_next(&rd, &tag, &v, &vlen) == 1) {

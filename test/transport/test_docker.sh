@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# test_docker.sh — docker:// against Debian's real dockerd.  The script
+# starts its own daemon, confined: `dockerd --bridge=none --iptables=false
+# --ip-forward=false --ip-masq=false` on a private socket with its own
+# data and exec roots under a temporary directory (containerd too: dockerd
+# starts its own under the exec root), and stops it and removes every file
+# it made at the end.  The image is built here, nothing pulled: a root
+# filesystem holding only Debian's static busybox and its applet links (no
+# python, no node, no socat), imported with `docker import`; containers run
+# with --network none.  Checked: zero-install upload into the container
+# and the cache the next time, stdio, exit codes, a signal, a container or
+# a docker client that is not there, the HMAC channel check, -l USER as
+# --user, one fan-out mixing libssh, docker:// and openssh://, the
+# container killed mid-run (cprun 255, the library CPREMOTE_ECONNLOST), the
+# caller SIGKILLed (the container's processes end), and the daemon gone
+# with its files at the end.  Speaks TAP.  Needs root and dockerd; skips
+# without.
+set -u
+
+skip() { echo "1..0 # SKIP $1"; exit 0; }
+[ "$(id -u)" = 0 ] || skip "not root: dockerd runs only as root here"
+command -v dockerd >/dev/null || skip "no dockerd (Debian's docker.io)"
+BUSYBOX=/bin/busybox
+[ -x $BUSYBOX ] && ! ldd $BUSYBOX >/dev/null 2>&1 || skip "no static $BUSYBOX (Debian's busybox-static)"
+CPRUN=${CPRUN:?}
+SRC=${CPREMOTE_TEST_SRC:?}/transport
+HMAC_CHILD=${HMAC_CHILD_STATIC:?}
+# Debian's docker client when there, so that client and daemon match.
+DOCKER_CLI=$(command -v /usr/bin/docker || command -v docker) || skip "no docker client"
+
+WORK=$(mktemp -d /tmp/cpremote-docker.XXXXXX)
+export DOCKER_HOST=unix://$WORK/docker.sock
+DAEMON=
+
+# What dockerd and its containerd make outside their roots, whatever the
+# flags: a trust key in /etc/docker, plugin and shim socket directories
+# under /run.  Those that were not there before the daemon started are
+# removed after it (directories only when empty: another daemon may use them).
+OUTSIDE="/etc/docker/key.json /run/docker/plugins /run/docker /run/containerd/s /run/containerd"
+before=
+for f in $OUTSIDE; do [ -e "$f" ] && before="$before $f"; done
+
+stop_daemon() {
+	if [ -n "$DAEMON" ]; then
+		"$DOCKER_CLI" ps -aq 2>/dev/null | xargs -r "$DOCKER_CLI" rm -f >/dev/null 2>&1
+		kill -TERM "$DAEMON" 2>/dev/null
+		for _ in $(seq 150); do kill -0 "$DAEMON" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$DAEMON" 2>/dev/null
+		wait "$DAEMON" 2>/dev/null
+		DAEMON=
+	fi
+	# dockerd unmounts what it mounted when it stops; whatever is left is
+	# unmounted before the files go, so that rm never crosses into a mount.
+	grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
+	rm -rf "$WORK"
+	for f in $OUTSIDE; do
+		case " $before " in *" $f "*) continue ;; esac
+		if [ -d "$f" ]; then rmdir "$f" 2>/dev/null; else rm -f "$f"; fi
+	done
+}
+trap stop_daemon EXIT
+
+. "$SRC/checks.sh"
+bail() { # bail DESCRIPTION: the rest cannot run
+	ok 1 "$1"
+	sed 's/^/# /' "$WORK/dockerd.log" | tail -n 20
+	echo "1..$t"
+	exit 1
+}
+
+# The docker client the relay runs is the one found as `docker` on PATH.
+mkdir -p "$WORK/bin"
+ln -s "$DOCKER_CLI" "$WORK/bin/docker"
+export PATH=$WORK/bin:$PATH
+dk() { timeout 60 "$DOCKER_CLI" "$@"; }
+
+dockerd --bridge=none --iptables=false --ip-forward=false --ip-masq=false --storage-driver vfs \
+	-H "$DOCKER_HOST" --data-root "$WORK/data" --exec-root "$WORK/exec" --pidfile "$WORK/dockerd.pid" \
+	>"$WORK/dockerd.log" 2>&1 &
+DAEMON=$!
+up=1
+for _ in $(seq 300); do dk version >/dev/null 2>&1 && { up=0; break; }; sleep 0.1; done
+[ $up = 0 ] || bail "dockerd answers on its private socket"
+
+# The image: busybox, its applets, a user for -l, a /tmp; nothing else.
+root=$WORK/rootfs
+mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/home/cpruser"
+cp $BUSYBOX "$root/bin/busybox"
+for a in $($BUSYBOX --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
+printf 'root:x:0:0::/:/bin/sh\ncpruser:x:1000:1000::/home/cpruser:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\ncpruser:x:1000:\n' >"$root/etc/group"
+chown 1000:1000 "$root/home/cpruser"
+chmod 1777 "$root/tmp"
+tar -C "$root" -c . | dk import - cpremote-busybox >/dev/null || bail "the busybox image is imported"
+start() { dk run -d --network none cpremote-busybox sleep 100000; }
+c1=$(start) || bail "a container starts"
+
+dk exec "$c1" sh -c 'command -v python3 python node socat perl' >"$WORK/found"
+is "$(cat "$WORK/found")" "" "the container has no python, node, socat or perl"
+
+# Zero-install: no helper named, none in the container.
+unset CPREMOTE_HELPER
+run() { timeout 60 "$CPRUN" "$@"; }
+out=$(run -v "docker://$c1" sh -c 'echo fresh' 2>"$WORK/err")
+is "$out" fresh "zero-install into the container"
+grep -q "uploading" "$WORK/err"
+ok $? "... the helper was uploaded through docker exec"
+out=$(run -v "docker://$c1" sh -c 'echo again' 2>"$WORK/err")
+is "$out" again "... and found in the container's cache the next time"
+! grep -q "uploading" "$WORK/err"
+ok $? "... without a second upload"
+
+stream_checks "docker://$c1"
+run docker://no-such-container-cpremote true 2>"$WORK/err"
+is $? 255 "a container that does not exist: 255"
+grep -qi "no such container" "$WORK/err"
+ok $? "... with docker's stderr shown" || sed 's/^/# /' "$WORK/err"
+CPREMOTE_DOCKER=$WORK/no-such-docker run "docker://$c1" true 2>"$WORK/err"
+is $? 255 "no docker client: 255"
+grep -q "cannot run $WORK/no-such-docker" "$WORK/err"
+ok $? "... saying so" || sed 's/^/# /' "$WORK/err"
+
+dk cp "$HMAC_CHILD" "$c1:/bin/hmac_child" && python3 "$SRC/hmac_check.py" "$CPRUN" /bin/hmac_child "docker://$c1"
+ok $? "HMAC-SHA256 of 1 MiB through the channel"
+
+out=$(run -l cpruser "docker://$c1" sh -c 'id -un; echo $HOME' 2>"$WORK/err")
+is "$(echo $out)" "cpruser /home/cpruser" "-l cpruser runs as that user (docker exec --user)"
+dk exec "$c1" sh -c 'ls /home/cpruser/.cache/cpremote' | grep -q cpremote-helper
+ok $? "... with the helper installed in that user's cache"
+
+# One fan-out over three transports.  The helper goes to the container
+# at the path the test hosts run it from (CPREMOTE_HELPER of the tests),
+# so that none is uploaded into the test hosts' shared user.
+if [ -n "${CPREMOTE_TEST_DIR:-}" ]; then
+	helper=${CPREMOTE_TEST_BUILD:?}/../helper/cpremote-helper
+	c3=$(start)
+	dk exec "$c3" mkdir -p "$(dirname "$helper")" && dk cp "$helper" "$c3:$helper"
+	out=$(CPREMOTE_HELPER=$helper run -F "$CPREMOTE_TEST_DIR/ssh_config" -H "h1,docker://$c3,openssh://h2" \
+		sh -c 'echo up' 2>"$WORK/err")
+	is $? 0 "cprun -H h1,docker://C,openssh://h2: one fan-out over three transports"
+	is "$(echo "$out" | grep -c ': up$')" 3 "... every host's output arrives" || sed 's/^/# /' "$WORK/err"
+fi
+
+# procs C PATTERN: whether a process of container C matches PATTERN.
+procs() { dk top "$1" -o pid,args 2>/dev/null | grep -q -- "$2"; }
+# wait_proc C PATTERN: until one runs (0), or 10 s (1).
+wait_proc() { for _ in $(seq 100); do procs "$1" "$2" && return 0; sleep 0.1; done; return 1; }
+
+# The container killed mid-run: cprun and the library learn it.
+c2=$(start)
+run "docker://$c2" sleep 4711 2>"$WORK/err" &
+pid=$!
+wait_proc "$c2" "sleep 4711"
+ok $? "a target runs in the second container"
+dk kill "$c2" >/dev/null
+wait $pid
+is $? 255 "docker kill of the container mid-run: cprun exits 255"
+grep -q "connection lost" "$WORK/err"
+ok $? "... as a lost connection" || sed 's/^/# /' "$WORK/err"
+
+c2=$(start)
+timeout 60 "${LOST_CALLER:?}" "docker://$c2" sh -c 'echo go; exec sleep 4712' >"$WORK/lost" &
+pid=$!
+for _ in $(seq 100); do grep -q started "$WORK/lost" && break; sleep 0.1; done
+dk kill "$c2" >/dev/null
+wait $pid
+ok $? "... and the library's cpremote_wait() returns CPREMOTE_ECONNLOST"
+sed 's/^/# /' "$WORK/lost"
+
+# The caller SIGKILLed (cprun itself, not a timeout around it): the
+# tunnel ends and the helper ends the target.
+"$CPRUN" "docker://$c1" sh -c 'sleep 4713 & exec sleep 4714' &
+pid=$!
+wait_proc "$c1" "sleep 4714"
+ok $? "a target and its background child run in the container"
+kill -KILL $pid
+wait $pid 2>/dev/null
+gone=1
+for _ in $(seq 200); do
+	procs "$c1" "sleep 471[34]\|cpremote-helper" || { gone=0; break; }
+	sleep 0.1
+done
+ok $gone "caller SIGKILLed: the target, its child and the helper in the container end" || dk top "$c1" -o pid,args | sed 's/^/# /'
+
+daemon_pid=$DAEMON
+stop_daemon
+kill -0 "$daemon_pid" 2>/dev/null
+is $? 1 "dockerd has stopped"
+left=
+for f in $WORK $OUTSIDE; do
+	case " $before " in *" $f "*) ;; *) [ -e "$f" ] && left="$left $f" ;; esac
+done
+is "$left" "" "... and left none of its files behind"
+
+echo "1..$t"
+exit $failed
