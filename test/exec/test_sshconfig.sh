@@ -130,9 +130,9 @@ frozen() {
 	local pid=0 t0 spid
 	"$@" >"$WORK/fz.out" 2>"$WORK/fz.err" </dev/null &
 	pid=$!
-	for _ in $(seq 100); do [ -s "$WORK/fz.out" ] && break; sleep 0.1; done
+	for _ in $(seq 300); do [ -s "$WORK/fz.out" ] && break; sleep 0.1; done
 	spid=$(head -1 "$WORK/fz.out")
-	case $spid in '' | *[!0-9]*) SECS=-1; kill "$pid"; return ;; esac
+	case $spid in '' | *[!0-9]*) SECS=-1; diag "no pid within 30 s: $(tail -2 "$WORK/fz.err")"; kill "$pid"; return ;; esac
 	[ "$(cat "/proc/$spid/comm" 2>/dev/null)" = sshd ] || diag "pid $spid is $(cat "/proc/$spid/comm" 2>/dev/null)"
 	PIDS="$PIDS $spid"
 	t0=$(now)
