@@ -2,7 +2,8 @@
  * cprun_multi.c — cprun -H: starts one program on every host through
  * libcpremote, then one poll loop (no threads) over every child's stdout,
  * stderr and exit fd writes their lines prefixed by host, forwards
- * signals, and sums the results up.
+ * signals, and sums the results up.  With -b each host's stdout is
+ * gathered instead (cprun_gather.c) and printed once all have ended.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cprun_dest.h"
+#include "cprun_gather.h"
 #include "cprun_lines.h"
 #include "cprun_multi.h"
 #include "cprun_status.h"
@@ -33,6 +36,8 @@ struct run {
 	int code; /* cprun's status for this host */
 	char why[64]; /* "exit 1", "signal 9", or cpremote_strerror()'s text */
 	int out_lost; /* writing its output to our stdout or stderr failed (a full disk) */
+	struct cprun_gather out; /* with -b: its stdout, until it is printed */
+	size_t share; /* with -b: the most OUT may hold; 0: stdout is written as it comes */
 };
 
 /* The progress line on a terminal: drawn while children run, erased before output. */
@@ -81,6 +86,41 @@ static void __attribute__((format(printf, 2, 3))) report(struct progress *pg, co
 }
 
 /*
+ * With -b, R's stdout outgrew its share (WHY -ENOBUFS) or memory: what it gathered is written out
+ * as it would have been without -b, and the rest follows as it comes, so
+ * that nothing is lost and memory stays bounded.  Returns 0 or -errno.
+ */
+static int spill(struct run *r, int why, struct progress *pg)
+{
+	int w;
+
+	if (why == -ENOBUFS)
+		report(pg, "%s: more than %zu bytes of output: written as it comes, not gathered", r->host,
+		       r->share);
+	else
+		report(pg, "%s: gathering output: %s: written as it comes", r->host, strerror(-why));
+	w = cprun_lines_feed(&r->lines[1], 1, r->prefix, r->out.buf, r->out.len);
+	cprun_gather_free(&r->out);
+	r->share = 0;
+	return w;
+}
+
+/* Takes N bytes of stream I of R: gathered (-b stdout), else written by lines.  0 or -errno. */
+static int take(struct run *r, int i, const char *buf, size_t n, struct progress *pg)
+{
+	if (i == 1 && r->share > 0) {
+		int g = cprun_gather_add(&r->out, buf, n, r->share);
+
+		if (g == 0)
+			return 0;
+		if ((g = spill(r, g, pg)) < 0)
+			return g;
+	}
+	progress_clear(pg);
+	return cprun_lines_feed(&r->lines[i], i, r->prefix, buf, n);
+}
+
+/*
  * Copies what stream I (1 or 2) of R has now to our fd I.  Returns 1 while
  * it stays open, 0 once it ended (flushed and closed).
  */
@@ -97,8 +137,7 @@ static int pump(struct run *r, int i, struct progress *pg)
 		if (n < 0 && errno == EAGAIN)
 			return 1;
 		if (n > 0) {
-			progress_clear(pg);
-			int w = cprun_lines_feed(&r->lines[i], i, r->prefix, buf, (size_t)n);
+			int w = take(r, i, buf, (size_t)n, pg);
 
 			if (w < 0) {
 				/*
@@ -176,9 +215,18 @@ static void finish(struct run *r, struct progress *pg)
 static void start(struct run *r, const struct cpremote_options *base, struct progress *pg)
 {
 	struct cpremote_options o = *base;
+	struct cprun_dest dest;
+	char err[256];
 	int e;
 
-	o.host = r->host;
+	/* main() checked every destination: this cannot fail but for memory. */
+	if (cprun_dest_apply(r->host, &o, &dest, err, sizeof(err)) < 0) {
+		r->code = 255;
+		snprintf(r->why, sizeof(r->why), "bad destination");
+		report(pg, "%s: %s", r->host, err);
+		r->done = 1;
+		return;
+	}
 	o.stdio[0].mode = CPREMOTE_STDIO_NULL;
 	o.stdio[1].mode = CPREMOTE_STDIO_PIPE;
 	o.stdio[2].mode = CPREMOTE_STDIO_PIPE;
@@ -186,6 +234,7 @@ static void start(struct run *r, const struct cpremote_options *base, struct pro
 	/* Every host's handshake goes on at once; the start is confirmed through the exit fd. */
 	o.flags |= CPREMOTE_NOWAIT;
 	e = cpremote_run(&o, &r->child);
+	cprun_dest_free(&dest);
 	if (e < 0) {
 		r->code = cprun_status_run_error(e);
 		snprintf(r->why, sizeof(r->why), "%s", cpremote_strerror(e));
@@ -204,15 +253,15 @@ static void start(struct run *r, const struct cpremote_options *base, struct pro
 }
 
 /*
- * Prints "cprun: K of N hosts succeeded (h4: exit 1, ...)" and returns the
- * worst status.  The line is built first and written at once, so that it
- * stays one line on a shared stderr.
+ * Prints "cprun: K of N hosts succeeded (h4: exit 1, ...)" (not when
+ * QUIET) and returns the worst status.  The line is built first and
+ * written at once, so that it stays one line on a shared stderr.
  */
-static int summary(struct run *runs, size_t n)
+static int summary(struct run *runs, size_t n, int quiet)
 {
 	size_t ok = 0, named = 0, len = 0;
 	char *line = NULL;
-	FILE *f = open_memstream(&line, &len);
+	FILE *f;
 	int worst = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -221,7 +270,7 @@ static int summary(struct run *runs, size_t n)
 		if (runs[i].code > worst)
 			worst = runs[i].code;
 	}
-	if (f == NULL)
+	if (quiet || (f = open_memstream(&line, &len)) == NULL)
 		return worst;
 	fprintf(f, "cprun: %zu of %zu host%s succeeded", ok, n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++) {
@@ -263,17 +312,44 @@ static int all_exited(const struct run *runs, size_t n)
  * behind hold their output: says so, prints the lines each host has begun,
  * and gives cprun's exit status.  Freeing the handles ends those processes.
  */
-static int drain_interrupted(struct run *runs, size_t n, int sig, struct progress *pg)
+static int drain_interrupted(struct run *runs, size_t n, int sig, struct progress *pg, int quiet)
 {
 	progress_clear(pg);
 	for (size_t i = 0; i < n; i++)
 		for (int s = 1; s <= 2 && !runs[i].done; s++)
 			(void)cprun_lines_flush(&runs[i].lines[s], s, runs[i].prefix);
-	fprintf(stderr,
-		"cprun: the programs exited; processes they left hold their output open: "
-		"stopped waiting for them on SIG%s\n",
-		sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
+	if (!quiet)
+		fprintf(stderr,
+			"cprun: the programs exited; processes they left hold their output open: "
+			"stopped waiting for them on SIG%s\n",
+			sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
 	return 128 + sig;
+}
+
+/*
+ * With -b: writes every distinct output gathered once, under its hosts
+ * (cprun_gather_print()).  A failed write is said; the status then is
+ * not a success (1), as for a host whose output was lost.
+ */
+static int print_gathered(struct run *runs, size_t n, struct progress *pg)
+{
+	const char **hosts = calloc(n, sizeof(*hosts));
+	struct cprun_gather *g = calloc(n, sizeof(*g));
+	int w = -ENOMEM;
+
+	if (hosts != NULL && g != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			hosts[i] = runs[i].host;
+			g[i] = runs[i].out; /* borrowed: freed with the run */
+		}
+		progress_clear(pg);
+		w = cprun_gather_print(1, hosts, g, n);
+	}
+	free(hosts);
+	free(g);
+	if (w < 0 && w != -EPIPE)
+		report(pg, "stdout: %s", strerror(-w));
+	return w < 0 ? 1 : 0;
 }
 
 /*
@@ -281,15 +357,15 @@ static int drain_interrupted(struct run *runs, size_t n, int sig, struct progres
  * host, pump every output, finish, summarise), whose steps share the run
  * table and the poll set.
  */
-int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *hosts, int prefix,
-		const int *signals, int nsignals)
+int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *hosts,
+		const struct cprun_multi_opts *mo)
 {
-	struct progress pg = { .on = isatty(2), .shown = 0, .done = 0 };
+	struct progress pg = { .on = isatty(2) && !mo->quiet, .shown = 0, .done = 0 };
 	struct run *runs = NULL;
 	struct pollfd *pfd = NULL;
 	size_t *owner = NULL, n = hosts->n, done = 0;
 	sigset_t fwd;
-	int sfd = -1, code = 255;
+	int sfd = -1, code = 255, gathered = 0, lost;
 
 	runs = calloc(n, sizeof(*runs));
 	pfd = calloc(3 * n + 1, sizeof(*pfd));
@@ -302,11 +378,12 @@ int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *h
 		size_t len = strlen(hosts->v[i]) + 3;
 
 		runs[i].host = hosts->v[i];
+		runs[i].share = mo->gather ? cprun_gather_share(n) : 0;
 		if ((runs[i].prefix = malloc(len)) == NULL) {
 			fputs("cprun: out of memory\n", stderr);
 			goto out;
 		}
-		if (prefix)
+		if (mo->prefix)
 			snprintf(runs[i].prefix, len, "%s: ", hosts->v[i]);
 		else
 			runs[i].prefix[0] = '\0';
@@ -323,8 +400,8 @@ int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *h
 	}
 
 	sigemptyset(&fwd);
-	for (int i = 0; i < nsignals; i++)
-		sigaddset(&fwd, signals[i]);
+	for (int i = 0; i < mo->nsignals; i++)
+		sigaddset(&fwd, mo->signals[i]);
 	if (sigprocmask(SIG_BLOCK, &fwd, NULL) < 0 ||
 	    (sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		report(&pg, "signalfd: %s", strerror(errno));
@@ -364,7 +441,7 @@ int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *h
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				forward(runs, n, (int)si.ssi_signo);
 				if (cprun_status_ends_drain((int)si.ssi_signo) && all_exited(runs, n)) {
-					code = drain_interrupted(runs, n, (int)si.ssi_signo, &pg);
+					code = drain_interrupted(runs, n, (int)si.ssi_signo, &pg, mo->quiet);
 					goto out;
 				}
 			}
@@ -385,15 +462,24 @@ int cprun_multi(const struct cpremote_options *base, const struct cprun_hosts *h
 		}
 	}
 	progress_clear(&pg);
-	code = summary(runs, n);
+	/* The groups before the summary, so that the summary stays the last line. */
+	lost = mo->gather && print_gathered(runs, n, &pg) != 0;
+	gathered = 1;
+	code = summary(runs, n, mo->quiet);
+	if (lost && code == 0)
+		code = 1;
 out:
 	progress_clear(&pg);
+	/* Also after an interruption: what was gathered is not lost. */
+	if (mo->gather && !gathered && runs != NULL)
+		(void)print_gathered(runs, n, &pg);
 	if (sfd >= 0)
 		close(sfd);
 	for (size_t i = 0; runs != NULL && i < n; i++) {
 		cpremote_free(runs[i].child);
 		cprun_lines_free(&runs[i].lines[1]);
 		cprun_lines_free(&runs[i].lines[2]);
+		cprun_gather_free(&runs[i].out);
 		free(runs[i].prefix);
 	}
 	free(runs);

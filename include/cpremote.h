@@ -41,8 +41,11 @@
  * pipe, where MSG_NOSIGNAL does not apply).  The library itself never
  * raises SIGPIPE: its own writes to the relay use MSG_NOSIGNAL.
  *
- * Environment: CPREMOTE_RELAY (the relay program to start) and
- * CPREMOTE_HELPER (the helper's path on the host) are read with
+ * Environment: CPREMOTE_RELAY (the relay program to start),
+ * CPREMOTE_HELPER (the helper's path on the host) and CPREMOTE_SSH_CONFIG
+ * (the ssh_config file when .config is NULL, so that a harness points
+ * every caller at its hosts' config at once; "none" there or in .config
+ * reads no file, as ssh -F none) are read with
  * secure_getenv(), so a setuid or setgid program ignores them.  Without
  * CPREMOTE_RELAY the relay installed beside the library is started (found
  * from where the library was loaded: libexecdir of the same prefix, or
@@ -143,9 +146,10 @@ struct cpremote_options {
 	const char *user;
 	int port;
 	const char *identity; /* private key file; the agent and default keys otherwise */
-	const char *config; /* ssh_config file; ~/.ssh/config otherwise */
+	const char *config; /* ssh_config file; $CPREMOTE_SSH_CONFIG, else ~/.ssh/config */
 	const char *const *ssh_options; /* NULL-terminated "Option=value" list, as ssh -o */
-	const char *helper; /* helper path on the host; $CPREMOTE_HELPER, else "cpremote-helper" */
+	const char
+		*helper; /* helper path on the host (~/ is home); $CPREMOTE_HELPER, else "cpremote-helper" */
 	int verbosity; /* 0 quiet; 1..3 as ssh -v, -vv, -vvv (to stderr of the relay) */
 
 	const char *file; /* required: program to run (PATH searched on the host) */

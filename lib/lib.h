@@ -142,4 +142,12 @@ int lib_send_all(int fd, const void *buf, size_t len);
  */
 int lib_spawn_frame(const struct cpremote_options *opts, const char *path, struct cpr_buf *out);
 
+/*
+ * The ssh_config file OPTS asks for: opts->config, else
+ * $CPREMOTE_SSH_CONFIG when set and not empty (read with secure_getenv(),
+ * so a setuid caller ignores it), else NULL (the relay's default,
+ * ~/.ssh/config).  "none" is /dev/null: no config at all, as ssh -F none.
+ */
+const char *lib_ssh_config(const struct cpremote_options *opts);
+
 #endif

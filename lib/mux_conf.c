@@ -164,8 +164,8 @@ static int config_may_set(const struct cpremote_options *o)
 	const char *home = getenv("HOME");
 
 	/* -F FILE replaces both the user's and the system's file, as in ssh. */
-	if (o->config)
-		return conf_may_set(o->config, 0);
+	if (lib_ssh_config(o))
+		return conf_may_set(lib_ssh_config(o), 0);
 	snprintf(user, sizeof user, "%s/.ssh/config", home ? home : "");
 	return conf_may_set(user, 0) || conf_may_set("/etc/ssh/ssh_config", 0);
 }
@@ -231,13 +231,14 @@ static char *cache_key(const struct cpremote_options *o)
 	size_t n = 64;
 	char *k, *p;
 
-	n += strlen(o->host) + (o->user ? strlen(o->user) : 0) + (o->config ? strlen(o->config) : 0);
+	n += strlen(o->host) + (o->user ? strlen(o->user) : 0) +
+	     (lib_ssh_config(o) ? strlen(lib_ssh_config(o)) : 0);
 	for (const char *const *x = o->ssh_options; x && *x; x++)
 		n += strlen(*x) + 1;
 	if (!(k = malloc(n)))
 		return NULL;
 	p = k + sprintf(k, "%s\n%s\n%d\n%s", o->host, o->user ? o->user : "", o->port,
-			o->config ? o->config : "");
+			lib_ssh_config(o) ? lib_ssh_config(o) : "");
 	for (const char *const *x = o->ssh_options; x && *x; x++)
 		p += sprintf(p, "\n%s", *x);
 	return k;
@@ -288,7 +289,7 @@ static int settings_from_ssh(const struct cpremote_options *o, struct lib_mux *m
 /* `ssh -G` itself for O.  0, or a negative code with the message set. */
 static int settings_from_ssh_uncached(const struct cpremote_options *o, struct lib_mux *m)
 {
-	struct sshconf_query q = { .config = o->config,
+	struct sshconf_query q = { .config = lib_ssh_config(o),
 				   .user = o->user,
 				   .port = o->port,
 				   .options = o->ssh_options,

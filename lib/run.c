@@ -48,6 +48,29 @@ static int options_copy(const struct cpremote_options *opts, cpremote_child **ch
 }
 
 /*
+ * An ssh_config named (-F, or $CPREMOTE_SSH_CONFIG) that cannot be
+ * opened is an error naming it, as with ssh, not a file passed over in
+ * silence.  Returns 0 or CPREMOTE_EINVAL with the message set.
+ */
+static int check_ssh_config(const struct cpremote_options *opts)
+{
+	const char *config = lib_ssh_config(opts);
+	int fd;
+
+	if (config == NULL)
+		return 0;
+	do
+		fd = open(config, O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		lib_errmsg_set("%s: cannot open ssh config file %s: %s", opts->host, config, strerror(errno));
+		return CPREMOTE_EINVAL;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
  * What a connection to a socket file (cpremote_connect()) may not ask for:
  * a program's fields, stdio.  Returns 0 or CPREMOTE_EINVAL with the message set.
  */
@@ -135,7 +158,7 @@ static int validate(const struct cpremote_options *opts, const char *path)
 		lib_errmsg_set("%s: %s: argv is empty", opts->host, opts->file);
 		return CPREMOTE_EINVAL;
 	}
-	return 0;
+	return check_ssh_config(opts);
 }
 
 /* A handle with nothing open yet. */

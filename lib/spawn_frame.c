@@ -1,5 +1,6 @@
 /* spawn_frame.c — encodes a caller's options as the SPAWN (or CONNECT) frame the relay reads. */
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -34,6 +35,18 @@ static int put_options(struct cpr_buf *b, const char *const *list)
 static int put_opt_str(struct cpr_buf *b, uint8_t tag, const char *s)
 {
 	return s == NULL ? 0 : cpr_field_put_str(b, tag, s);
+}
+
+/* See lib.h. */
+const char *lib_ssh_config(const struct cpremote_options *opts)
+{
+	const char *config = opts->config;
+
+	/* secure_getenv: a setuid caller must not read the invoker's choice of ProxyCommand. */
+	if (config == NULL && (config = secure_getenv("CPREMOTE_SSH_CONFIG")) != NULL && *config == '\0')
+		config = NULL;
+	/* As ssh -F none: no file (the relay reads one empty file, not ~/.ssh/config). */
+	return config != NULL && strcmp(config, "none") == 0 ? "/dev/null" : config;
 }
 
 /* The fields of what runs: the program, or for a connection PATH alone.  0, or < 0 when too large. */
@@ -79,8 +92,8 @@ int lib_spawn_frame(const struct cpremote_options *opts, const char *path, struc
 	    (opts->port > 0 && cpr_field_put_u32(&p, CPR_F_PORT, (uint32_t)opts->port) < 0) ||
 	    put_opt_str(&p, CPR_F_USER, opts->user) < 0 ||
 	    put_opt_str(&p, CPR_F_IDENTITY, opts->identity) < 0 ||
-	    put_opt_str(&p, CPR_F_CONFIG, opts->config) < 0 || put_options(&p, opts->ssh_options) < 0 ||
-	    put_opt_str(&p, CPR_F_HELPER, helper) < 0 ||
+	    put_opt_str(&p, CPR_F_CONFIG, lib_ssh_config(opts)) < 0 ||
+	    put_options(&p, opts->ssh_options) < 0 || put_opt_str(&p, CPR_F_HELPER, helper) < 0 ||
 	    cpr_field_put_u32(&p, CPR_F_VERBOSITY, (uint32_t)opts->verbosity) < 0 ||
 	    /* So that the relay reads a terminal stdin only while we are its foreground job. */
 	    cpr_field_put_u32(&p, CPR_F_CALLER_PGRP, (uint32_t)getpgrp()) < 0 ||

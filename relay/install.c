@@ -1,4 +1,5 @@
 /* install.c — the bootstrap decisions of a connection (see install.h). */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,16 +7,41 @@
 #include "cpremote.h"
 #include "install.h"
 
-/* The helper's path in single quotes, each quote written as '\'' so any POSIX shell takes it whole. */
+/*
+ * The length of a leading "~", "~/", "~USER" or "~USER/" of HELPER that
+ * the host's shell is to expand, USER of the portable name
+ * characters only, so that nothing else in it is ever left unquoted; 0
+ * when there is none.
+ */
+static size_t tilde_prefix(const char *helper)
+{
+	size_t n = 1;
+
+	if (helper[0] != '~')
+		return 0;
+	/* Not "~-" nor "~+": bash and ksh make those $OLDPWD and $PWD. */
+	while (isalnum((unsigned char)helper[n]) || helper[n] == '_' ||
+	       (n > 1 && (helper[n] == '.' || helper[n] == '-')))
+		n++;
+	/* The slash too: a quoted one would end the tilde-prefix unexpanded. */
+	return helper[n] == '/' ? n + 1 : helper[n] == '\0' ? n : 0;
+}
+
+/*
+ * The helper's path in single quotes, each quote written as '\'' so any
+ * POSIX shell takes it whole; a leading "~/" or "~USER/" stays outside
+ * the quotes, so that the host's shell makes it a home directory, as ssh
+ * users expect of a remote path.
+ */
 static char *helper_command(const char *helper)
 {
-	size_t n = strlen(helper);
+	size_t n = strlen(helper), tilde = tilde_prefix(helper);
 	char *cmd = malloc(4 * n + 16), *p;
 
 	if (!cmd)
 		return NULL;
-	p = cmd + sprintf(cmd, "exec '");
-	for (const char *h = helper; *h; h++) {
+	p = cmd + sprintf(cmd, "exec %.*s'", (int)tilde, helper);
+	for (const char *h = helper + tilde; *h; h++) {
 		if (*h == '\'')
 			p += sprintf(p, "'\\''");
 		else

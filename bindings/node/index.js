@@ -62,8 +62,8 @@ function nodeCommand(o, modulePath, args) {
 // cprun's command line for one child.
 function cprunArgs(o, host, modulePath, args) {
   const a = [];
-  const config = o.sshConfig !== undefined ? o.sshConfig : process.env.CPREMOTE_SSH_CONFIG;
-  if (config) a.push('-F', config);
+  // Without sshConfig, cprun itself takes $CPREMOTE_SSH_CONFIG (and refuses a missing file).
+  if (o.sshConfig) a.push('-F', o.sshConfig);
   if (o.user) a.push('-l', o.user);
   if (o.port) a.push('-p', String(o.port));
   if (o.identity) a.push('-i', o.identity);
@@ -72,7 +72,7 @@ function cprunArgs(o, host, modulePath, args) {
     if (k === '' || k.includes('=')) throw new TypeError(`cpremote: bad environment name ${JSON.stringify(k)}`);
     a.push('-e', `${k}=${v}`);
   }
-  if (o.cwd) a.push('-C', o.cwd);
+  if (o.cwd) a.push('--chdir', o.cwd);
   if (o.acceptNew) a.push('--accept-new');
   const cmd = nodeCommand(o, modulePath, args);
   a.push(...cmd.flags, '--channel-fd', String(CHANNEL_FD), '--status-fd', String(STATUS_FD));

@@ -15,11 +15,27 @@
 
 static void test_exec_command(void)
 {
+	/* A leading ~/ or ~USER/ is left to the host's shell, nothing else. */
+	static const struct {
+		const char *helper, *want, *what;
+	} tilde[] = {
+		{ "~/bin/it's", "exec ~/'bin/it'\\''s'", "a leading ~/ is left to the host's shell" },
+		{ "~cpr.test-1/h", "exec ~cpr.test-1/'h'", "so is ~USER/" },
+		{ "~-/h", "exec '~-/h'", "~- (bash's $OLDPWD) stays quoted" },
+		{ "~a;b/h", "exec '~a;b/h'", "a ~ prefix with other characters stays quoted" },
+	};
 	char *cmd = install_exec_command(0, "/opt/it's here/cpremote-helper");
 
 	ok(cmd && strcmp(cmd, "exec '/opt/it'\\''s here/cpremote-helper'") == 0,
 	   "a named helper is exec'ed single-quoted, its quote escaped");
 	free(cmd);
+	for (size_t i = 0; i < sizeof(tilde) / sizeof(tilde[0]); i++) {
+		cmd = install_exec_command(0, tilde[i].helper);
+		ok(cmd && strcmp(cmd, tilde[i].want) == 0, tilde[i].what);
+		if (cmd && strcmp(cmd, tilde[i].want) != 0)
+			printf("#   got %s\n", cmd);
+		free(cmd);
+	}
 	cmd = install_exec_command(1, "cpremote-helper");
 	ok(cmd && strcmp(cmd, bootstrap_run_command()) == 0, "without a helper the run stub is exec'ed");
 	free(cmd);

@@ -1,8 +1,10 @@
 /*
  * test_secure_env.c — a setuid program linking the library ignores
- * CPREMOTE_RELAY and CPREMOTE_HELPER (secure_getenv), so an invoker cannot
- * make it run a relay of their choice with its privileges, nor a helper of
- * their choice on the host.  This test copies itself twice, once plain and
+ * CPREMOTE_RELAY, CPREMOTE_HELPER and CPREMOTE_SSH_CONFIG (secure_getenv),
+ * so an invoker cannot make it run a relay of their choice with its
+ * privileges, nor a helper of their choice on the host, nor read an
+ * ssh_config (a ProxyCommand) of their choice.  A plain program takes
+ * CPREMOTE_SSH_CONFIG as the default ssh_config.  This test copies itself twice, once plain and
  * once setuid root, and runs both as "nobody" with the two variables set;
  * the copies (argument --show) print what the library would use.  Needs
  * root (to make the setuid copy); skips otherwise.
@@ -21,6 +23,7 @@
 
 #define EVIL_RELAY "/nonexistent/evil-relay"
 #define EVIL_HELPER "/nonexistent/evil-helper"
+#define EVIL_CONFIG "/nonexistent/evil-config"
 
 /* In a copy: the relay the library would start and the helper its SPAWN would name. */
 static int show(void)
@@ -33,7 +36,7 @@ static int show(void)
 	char path[PATH_MAX];
 	uint32_t vlen;
 	uint8_t tag;
-	int found = 0;
+	int found = 0, config = 0;
 
 	lib_relay_path(path, sizeof(path));
 	printf("relay=%s\n", path);
@@ -48,7 +51,13 @@ static int show(void)
 			printf("helper=%.*s\n", (int)vlen, (const char *)v);
 			found = 1;
 		}
+		if (tag == CPR_F_CONFIG) {
+			printf("config=%.*s\n", (int)vlen, (const char *)v);
+			config = 1;
+		}
 	}
+	if (!config)
+		printf("config=(none)\n");
 	if (!found)
 		printf("helper=(none)\n");
 	cpr_buf_free(&f);
@@ -88,6 +97,7 @@ static void run_as_nobody(const char *prog, char *out, size_t size)
 
 	snprintf(cmd, sizeof(cmd),
 		 "CPREMOTE_RELAY=" EVIL_RELAY " CPREMOTE_HELPER=" EVIL_HELPER
+		 " CPREMOTE_SSH_CONFIG=" EVIL_CONFIG
 		 " setpriv --reuid=65534 --regid=65534 --clear-groups %s --show",
 		 prog);
 	out[0] = '\0';
@@ -118,10 +128,12 @@ int main(int argc, char **argv)
 	run_as_nobody(plain, out, sizeof(out));
 	ok_contains(out, "relay=" EVIL_RELAY "\n", "plain: CPREMOTE_RELAY is used");
 	ok_contains(out, "helper=" EVIL_HELPER "\n", "plain: CPREMOTE_HELPER is used");
+	ok_contains(out, "config=" EVIL_CONFIG "\n", "plain: CPREMOTE_SSH_CONFIG is the default ssh_config");
 	run_as_nobody(suid, out, sizeof(out));
 	ok_contains(out, "relay=", "setuid: the copy ran");
 	ok(strstr(out, EVIL_RELAY) == NULL, "setuid: CPREMOTE_RELAY is ignored");
 	ok_contains(out, "helper=(none)\n", "setuid: CPREMOTE_HELPER is ignored");
+	ok_contains(out, "config=(none)\n", "setuid: CPREMOTE_SSH_CONFIG is ignored");
 	if (tap_failed)
 		printf("#   setuid copy printed: %s\n", out);
 

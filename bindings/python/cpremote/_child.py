@@ -122,8 +122,10 @@ def run(host, argv, *, env=None, cwd=None, stdin=None, stdout=None, stderr=None,
     stream, PIPE makes Child.stdin/.stdout/.stderr binary file objects,
     DEVNULL is the remote /dev/null, an int fd or a file object is used
     as is, and stderr=STDOUT goes where stdout goes.
-    ssh_config: the ssh_config file; default $CPREMOTE_SSH_CONFIG when set,
-    else ~/.ssh/config.  user, port, identity: override it.  ssh_options:
+    ssh_config: the ssh_config file; default $CPREMOTE_SSH_CONFIG when set
+    (read by libcpremote itself), else ~/.ssh/config; one that cannot be
+    opened raises InvalidArgument naming it.  user, port, identity:
+    override it.  ssh_options:
     "Option=value" strings, as ssh -o.  node: also set NODE_CHANNEL_FD for
     a Node.js child.  accept_new: add an unknown host key to known_hosts.
     helper: the helper's path on the host.  verbose: 0..3, as ssh -v.
@@ -134,8 +136,6 @@ def run(host, argv, *, env=None, cwd=None, stdin=None, stdout=None, stderr=None,
     """
     if isinstance(argv, (str, bytes, os.PathLike)):
         argv = [argv]
-    if ssh_config is None:
-        ssh_config = os.environ.get("CPREMOTE_SSH_CONFIG") or None
     flags = _capi.CHANNEL_FD
     if node:
         flags |= _capi.NODE

@@ -118,6 +118,13 @@ def env_cwd_config():
         with cpremote.run("h2", ["true"]) as c:
             pass
         eq(c.returncode, 0, "ssh_config defaults to $CPREMOTE_SSH_CONFIG")
+        missing = CFG + ".missing"
+        os.environ["CPREMOTE_SSH_CONFIG"] = missing
+        try:
+            cpremote.run("h2", ["true"]).close()
+            ok(False, "a missing $CPREMOTE_SSH_CONFIG file is refused")
+        except cpremote.InvalidArgument as e:
+            ok(missing in str(e), "a missing $CPREMOTE_SSH_CONFIG file is refused, naming it: %s" % e)
     finally:
         del os.environ["CPREMOTE_SSH_CONFIG"]
 
