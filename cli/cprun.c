@@ -17,6 +17,7 @@
 #include "cprun_ctl.h"
 #include "cprun_multi.h"
 #include "cprun_status.h"
+#include "cprun_tty.h"
 
 static const int fwd_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
@@ -107,24 +108,29 @@ static int output_lost(cpremote_child *child, int code)
  * program exited, while what it left behind keeps its output open: a
  * local shell would not wait for them either.
  */
-static int supervise(cpremote_child *child, int sfd, const char *host)
+static int supervise(cpremote_child *child, int sfd, const char *host, int on_tty)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[4];
 	struct signalfd_siginfo si;
-	int status, r;
+	int status, r, ntty = 0;
 
 	pfd[0].fd = cpremote_exit_fd(child);
 	pfd[0].events = POLLIN;
 	pfd[1].fd = sfd;
 	pfd[1].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (on_tty)
+			ntty = cprun_tty_pollfds(&pfd[2]);
+		if (poll(pfd, (nfds_t)(2 + ntty), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			cprun_die(255, "poll", strerror(errno));
 		}
 		/* The status first: a signal must know whether the child runs yet. */
 		r = cpremote_wait(child, &status, CPREMOTE_WNOHANG);
+		/* Whatever ends the session, the messages and the shell after it find the terminal as it was. */
+		if (r != 0)
+			cprun_tty_restore();
 		if (r < 0) {
 			/* The message names the host. */
 			fprintf(stderr, "cprun: %s\n", cpremote_child_errmsg(child));
@@ -138,12 +144,19 @@ static int supervise(cpremote_child *child, int sfd, const char *host)
 				report_status("exit", WEXITSTATUS(status), NULL);
 			return output_lost(child, cprun_status_wait(status));
 		}
+		if (ntty > 0 && (r = cprun_tty_ready(child, &pfd[2], ntty, host)) >= 0)
+			return r;
 		if (!(pfd[1].revents & POLLIN))
 			continue;
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			int sig = (int)si.ssi_signo;
 
+			if (sig == SIGWINCH) {
+				cprun_tty_winch(child);
+				continue;
+			}
 			if (cpremote_pid(child) < 0 && sig != SIGUSR1 && sig != SIGUSR2) {
+				cprun_tty_restore();
 				if (!quiet)
 					fprintf(stderr, "cprun: %s: interrupted before the program started\n",
 						host);
@@ -152,8 +165,10 @@ static int supervise(cpremote_child *child, int sfd, const char *host)
 				return 128 + sig;
 			}
 			(void)cpremote_kill(child, sig);
-			if (cprun_status_ends_drain(sig) && cpremote_exited(child, NULL))
+			if (cprun_status_ends_drain(sig) && cpremote_exited(child, NULL)) {
+				cprun_tty_restore();
 				return drain_interrupted(child, host, sig);
+			}
 		}
 	}
 }
@@ -180,7 +195,7 @@ static int channel_of(const struct cprun_args *cl, int own[2])
  * between the child's start and cprun's knowing it; the start is
  * awaited in supervise(), where ^C still ends a hung connect.
  */
-static int catch_signals(void)
+static int catch_signals(int on_tty)
 {
 	sigset_t fwd;
 	int sfd;
@@ -188,10 +203,23 @@ static int catch_signals(void)
 	sigemptyset(&fwd);
 	for (size_t i = 0; i < sizeof(fwd_signals) / sizeof(fwd_signals[0]); i++)
 		sigaddset(&fwd, fwd_signals[i]);
+	/* Not forwarded: the size is read here and sent (cprun_tty_winch()). */
+	if (on_tty)
+		sigaddset(&fwd, SIGWINCH);
 	if (sigprocmask(SIG_BLOCK, &fwd, NULL) < 0 ||
 	    (sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		cprun_die(255, "signalfd", strerror(errno));
 	return sfd;
+}
+
+/* With -v and --ship: whether the file was uploaded, for the person (and the tests) to see. */
+static void ship_report(const struct cpremote_options *o, const cpremote_child *child)
+{
+	long long n = cpremote_shipped_bytes(child);
+
+	if (o->ship != NULL && o->verbosity > 0 && n >= 0)
+		fprintf(stderr, "cprun: %s: shipped %s: %lld bytes uploaded%s\n", o->host, o->ship, n,
+			n == 0 ? " (it was in the host's cache)" : "");
 }
 
 /* cprun HOST PROGRAM: runs it with cprun's stdio and channel.  Returns cprun's exit status. */
@@ -206,9 +234,11 @@ static int run_single(struct cprun_args *cl)
 		o->stdio[i].mode = fcntl(i, F_GETFD) >= 0 ? CPREMOTE_STDIO_INHERIT : CPREMOTE_STDIO_NULL;
 	if (cl->null_stdin)
 		o->stdio[0].mode = CPREMOTE_STDIO_NULL;
+	if (cl->on_tty)
+		cprun_tty_options(o);
 	o->channel_fd = channel_of(cl, own_chan);
 	o->flags |= CPREMOTE_CHANNEL_FD | CPREMOTE_NOWAIT;
-	sfd = catch_signals();
+	sfd = catch_signals(cl->on_tty);
 	r = cpremote_run(o, &child);
 	if (own_chan[0] >= 0) {
 		close(own_chan[0]);
@@ -222,7 +252,11 @@ static int run_single(struct cprun_args *cl)
 		report_status("error", code, msg);
 		return code;
 	}
-	code = supervise(child, sfd, o->host);
+	ship_report(o, child);
+	if (cl->on_tty && cprun_tty_start(child) < 0)
+		code = 255;
+	else
+		code = supervise(child, sfd, o->host, cl->on_tty);
 	cpremote_free(child);
 	return code;
 }

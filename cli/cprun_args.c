@@ -13,11 +13,14 @@
 #include <unistd.h>
 
 #include "cprun_args.h"
+#include "cprun_tty.h"
 
 #define USAGE                                                                                 \
 	"usage: cprun [options] HOST PROGRAM [ARGS...]\n"                                     \
+	"       cprun [options] --ship LOCAL_FILE HOST [ARGS...]\n"                           \
 	"       cprun [options] -H HOST,...|@FILE [-b] [--no-prefix] PROGRAM [ARGS...]\n"     \
 	"       cprun [options] --connect HOST:PATH\n"                                        \
+	"       cprun [options] HOST        (the login shell, on a terminal)\n"               \
 	"\n"                                                                                  \
 	"Runs PROGRAM on HOST over SSH.  HOST is an ssh_config name, [USER@]HOST, or\n"       \
 	"ssh://[USER@]HOST[:PORT].  PROGRAM finds its IPC channel on the fd\n"                \
@@ -46,6 +49,9 @@
 	"  -q                 quiet: no messages of cprun's own but the errors that end it\n" \
 	"  -n                 stdin is /dev/null\n"                                           \
 	"  -e VAR=VALUE       add to PROGRAM's environment (repeatable)\n"                    \
+	"  -t                 run PROGRAM on a terminal on HOST (-tt: even when stdin is\n"   \
+	"                     none); ~. after a newline ends the session\n"                   \
+	"  -T                 no terminal, also for the login shell\n"                        \
 	"  --chdir DIR        working directory on HOST\n"                                    \
 	"  --node             PROGRAM is Node.js: also set NODE_CHANNEL_FD (the default\n"    \
 	"                     when PROGRAM's basename is \"node\")\n"                         \
@@ -53,6 +59,8 @@
 	"  --helper PATH      use this installed cpremote-helper on HOST (no upload);\n"      \
 	"                     ~/ and ~USER/ are HOST's home directories\n"                    \
 	"  --no-upload        never upload the helper; fail when HOST has none\n"             \
+	"  --ship LOCAL_FILE  run this local program or script: uploaded into HOST's\n"       \
+	"                     cache once while unchanged; its ARGS follow HOST\n"             \
 	"  --accept-new       add an unknown host key to known_hosts (never a changed one)\n" \
 	"  -H HOST,...        run on these hosts at once (repeatable)\n"                      \
 	"  -H @FILE           ... on the hosts of FILE: one a line, '#' comments\n"           \
@@ -80,6 +88,7 @@ enum {
 	OPT_STATUS_FD,
 	OPT_CHDIR,
 	OPT_CONNECT,
+	OPT_SHIP,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -94,6 +103,7 @@ static const struct option long_opts[] = {
 	{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
 	{ "chdir", required_argument, NULL, OPT_CHDIR },
 	{ "connect", required_argument, NULL, OPT_CONNECT },
+	{ "ship", required_argument, NULL, OPT_SHIP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -122,7 +132,9 @@ static const char short_opts[] = "+"
 				 "H:"
 				 "b"
 				 "h"
-				 "V";
+				 "V"
+				 "t"
+				 "T";
 
 /* See cprun_args.h. */
 void cprun_die(int code, const char *what, const char *detail)
@@ -218,7 +230,13 @@ static void parse_option(struct cprun_args *cl, int c, const char *arg)
 		o->config = arg;
 		break;
 	case 'o':
-		strv_push(&cl->ssh_opts, arg);
+		/* RequestTTY is cprun's own (cprun_tty.c), not for the relay. */
+		if (!cprun_tty_ssh_option(arg))
+			strv_push(&cl->ssh_opts, arg);
+		break;
+	case 't':
+	case 'T':
+		cprun_tty_option(c);
 		break;
 	case 'O':
 		cl->ctl_cmd = arg;
@@ -269,6 +287,9 @@ static void parse_option(struct cprun_args *cl, int c, const char *arg)
 	case OPT_ACCEPT_NEW:
 		o->flags |= CPREMOTE_ACCEPT_NEW;
 		break;
+	case OPT_SHIP:
+		o->ship = arg;
+		break;
 	case OPT_NO_UPLOAD:
 		o->flags |= CPREMOTE_NO_UPLOAD;
 		break;
@@ -318,6 +339,29 @@ static void check_dest(const char *arg)
 	cprun_dest_free(&d);
 }
 
+/*
+ * The operands with --ship FILE: FILE takes PROGRAM's place, so what
+ * follows HOST is its ARGS; its argv[0] is FILE's base name, in the slot
+ * HOST leaves (main()'s argv is ours to change, and lives as long).  O's
+ * file is FILE, for messages: the library runs the cached copy.  Not with
+ * -H yet: each host would be shipped to in turn before any starts.
+ */
+static void ship_operands(struct cprun_args *cl, int n, char **argv)
+{
+	const char *base = strrchr(cl->o.ship, '/') != NULL ? strrchr(cl->o.ship, '/') + 1 : cl->o.ship;
+	char err[256];
+
+	if (cl->multi)
+		usage_error("--ship cannot be used with -H yet", NULL);
+	if (n < 1)
+		usage_error("no HOST given", NULL);
+	if (cprun_dest_apply(argv[0], &cl->o, &cl->dest, err, sizeof(err)) < 0)
+		usage_error("%s", err);
+	argv[0] = (char *)base;
+	cl->o.file = cl->o.ship;
+	cl->o.argv = (const char *const *)argv;
+}
+
 /* Takes the operands (HOST unless -H, PROGRAM, ARGS) of the N at ARGV. */
 static void parse_operands(struct cprun_args *cl, int n, char **argv)
 {
@@ -341,6 +385,10 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 				    NULL);
 		return;
 	}
+	if (cl->o.ship != NULL) {
+		ship_operands(cl, n, argv);
+		return;
+	}
 	if (cl->multi) {
 		/* Multi-host mode: no HOST operand, one channel per child made by the library. */
 		if (cl->hosts.n == 0)
@@ -349,6 +397,8 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 			usage_error("--channel-fd cannot be used with -H", NULL);
 		if (cl->status_fd >= 0)
 			usage_error("--status-fd cannot be used with -H", NULL);
+		if (cprun_tty_asked())
+			usage_error("-t cannot be used with -H (one terminal, many hosts)", NULL);
 		if (n < 1)
 			usage_error("no PROGRAM given", NULL);
 		for (size_t i = 0; i < cl->hosts.n; i++)
@@ -356,8 +406,8 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 	} else {
 		char err[256];
 
-		if (n < 2)
-			usage_error(n == 0 ? "no HOST given" : "no PROGRAM given", NULL);
+		if (n < 1)
+			usage_error("no HOST given", NULL);
 		if (!cl->prefix)
 			usage_error("--no-prefix needs -H", NULL);
 		if (cl->gather)
@@ -365,6 +415,12 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 		if (cprun_dest_apply(argv[0], &cl->o, &cl->dest, err, sizeof(err)) < 0)
 			usage_error("%s", err);
 		argv++;
+		cl->on_tty = cprun_tty_decide(n >= 2, cl->quiet);
+		if (n < 2) {
+			/* As ssh HOST: the login shell, reading stdin when it is no terminal. */
+			cl->o.flags |= CPREMOTE_LOGIN_SHELL;
+			return;
+		}
 	}
 	cl->o.file = argv[0];
 	cl->o.argv = (const char *const *)argv;

@@ -25,6 +25,7 @@ struct cprun_args {
 	const char *connect_to; /* --connect HOST:PATH, or NULL */
 	const char *ctl_cmd; /* -O check|exit HOST, or NULL (cprun_ctl.c) */
 	int quiet; /* -q */
+	int on_tty; /* on a terminal on the host (-t, -tt, the login shell; cprun_tty.h) */
 	int status_fd; /* --status-fd, or -1 */
 };
 

@@ -71,6 +71,7 @@ uint32_t cpr_max_length(uint8_t type)
 	case CPR_PING:
 	case CPR_PONG:
 	case CPR_REAPED:
+	case CPR_RESIZE:
 		return CPR_MAX_CONTROL;
 	default:
 		return 0;

@@ -22,6 +22,8 @@
 #define CPR_CAP_REAPED 1u
 /* Capability of the helper's hello: it takes CPR_CONNECT frames. */
 #define CPR_CAP_CONNECT 2u
+/* Capability of the helper's hello: it makes terminals (CPR_F_TTY) and takes CPR_RESIZE frames. */
+#define CPR_CAP_TTY 4u
 #define CPR_HEADER_LEN 12 /* u8 type, u8 stream, u16 zero, u32 child, u32 length */
 #define CPR_MAX_DATA (32u * 1024) /* largest DATA payload */
 #define CPR_MAX_SPAWN (4u * 1024 * 1024) /* largest SPAWN payload */
@@ -48,7 +50,7 @@ enum cpr_type {
 	CPR_PING = 9, /* child 0, u32 cookie, u32 seconds of silence that mean a lost link */
 	CPR_PONG = 10, /* child 0, the PING's cookie */
 	CPR_REAPED = 11, /* as EXIT, but only a notice: the child was reaped, its output is still open */
-	/* 12 is kept for the terminal's RESIZE. */
+	CPR_RESIZE = 12, /* the terminal's new window: CPR_WINSIZE_LEN bytes, as CPR_F_TTY */
 	CPR_CONNECT = 13, /* as SPAWN, but fields CPR_F_PATH: join the channel to a socket file on the host */
 	CPR_TYPE_MAX = 13,
 };
@@ -84,6 +86,10 @@ enum cpr_field {
 	CPR_F_FLAGS = 5, /* u32: CPR_SPAWN_NODE */
 	CPR_F_STDIO = 6, /* 3 bytes: enum cpr_stdio for stdin, stdout, stderr */
 	CPR_F_PATH = 7, /* CONNECT: the socket file on the host */
+	/* a terminal */
+	CPR_F_TTY = 8, /* CPR_WINSIZE_LEN bytes: run on a pseudo-terminal of this window size */
+	CPR_F_TERM = 9, /* with CPR_F_TTY: TERM for the program */
+	CPR_F_TTY_MODES = 10, /* with CPR_F_TTY: (u8 opcode, u32 value) pairs, see ttymodes.h */
 	/* where: library -> relay only */
 	CPR_F_HOST = 16,
 	CPR_F_PORT = 17, /* u32 */
@@ -103,6 +109,10 @@ enum cpr_field {
 };
 
 #define CPR_SPAWN_NODE 1u
+#define CPR_SPAWN_LOGIN 2u /* FILE and ARG ignored: the user's login shell, as a login shell */
+
+/* A window size on the wire: u16 rows, cols, x pixels, y pixels. */
+#define CPR_WINSIZE_LEN 8
 
 /* How the helper connects a stdio stream of the child. */
 enum cpr_stdio {

@@ -4,8 +4,10 @@
  * EXIT only after every byte they wrote has been queued before it.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -215,6 +217,24 @@ static void in_close(struct child *c, int s)
 	in->fd = -1;
 }
 
+/*
+ * The relay's EOF on a stream was reached.  A terminal has no end of
+ * input but its EOF character (Ctrl-D), which is what a program reading
+ * it takes for one: `printf 'cmd\n' | cprun -tt HOST sh` ends.
+ */
+static void in_eof_reached(struct child *c, int s)
+{
+	struct termios t;
+	char eof;
+
+	if (c->tty && s == CPR_STDIN && c->in[s].fd >= 0 && tcgetattr(c->in[s].fd, &t) == 0 &&
+	    t.c_cc[VEOF] != _POSIX_VDISABLE) {
+		eof = (char)t.c_cc[VEOF];
+		(void)write(c->in[s].fd, &eof, 1);
+	}
+	in_close(c, s);
+}
+
 /* The child no longer reads this stream: drop what waits, and credit it so the relay never stalls. */
 static void in_break(struct child *c, int s)
 {
@@ -252,7 +272,7 @@ int child_write(struct helper *h, struct child *c, int s)
 	}
 	if (cpr_buf_len(&in->buf) == 0) {
 		if (in->eof)
-			in_close(c, s);
+			in_eof_reached(c, s);
 		return in_credit(h, c, s, 0);
 	}
 	return 0;
@@ -282,7 +302,7 @@ void child_input_eof(struct helper *h, struct child *c, int s)
 
 	in->eof = 1;
 	if (cpr_buf_len(&in->buf) == 0)
-		in_close(c, s);
+		in_eof_reached(c, s);
 }
 
 void child_output_gone(struct helper *h, struct child *c, int s)
@@ -295,6 +315,50 @@ void child_output_gone(struct helper *h, struct child *c, int s)
 	o->fd = -1;
 	o->ended = 1;
 	outq_drop_data(h, c->id, s);
+}
+
+int child_tty_finish(struct helper *h, struct child *c)
+{
+	struct outstream *o = &c->out[CPR_STDOUT];
+	struct pollfd pfd;
+	int r;
+
+	if (!c->tty || !c->reaped || o->fd < 0 || o->credit == 0 || cpr_buf_len(&h->out) >= HELPER_OUT_HIGH)
+		return 0;
+	if ((r = child_read(h, c, CPR_STDOUT)) < 0 || o->fd < 0)
+		return r;
+	pfd = (struct pollfd){ .fd = o->fd, .events = POLLIN };
+	/*
+	 * More to read, or no one holds the slave any more (POLLHUP): the
+	 * next turns read on to the end of file, which comes only once the
+	 * kernel has handed over all the program wrote.  Only a terminal that
+	 * something left behind still holds is hung up here.
+	 */
+	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP)))
+		return 0;
+	if (o->credit == 0)
+		return 0;
+	/* Closing every master fd hangs the terminal up: what is left on it gets SIGHUP. */
+	in_close(c, CPR_STDIN);
+	if ((r = out_end(h, c, CPR_STDOUT)) < 0)
+		return r;
+	/*
+	 * The session is over, as sshd ends it: what was left behind may hold
+	 * the channel too, and EXIT would wait for it.  What it has written
+	 * so far is sent (as credit allows), then the channel ends here.
+	 */
+	if (c->out[CPR_CHANNEL].fd >= 0 && (r = child_read(h, c, CPR_CHANNEL)) < 0)
+		return r;
+	if (c->out[CPR_CHANNEL].fd >= 0)
+		return out_end(h, c, CPR_CHANNEL);
+	return 0;
+}
+
+void child_tty_resize(struct child *c, const struct winsize *ws)
+{
+	/* The kernel tells the terminal's foreground job by SIGWINCH. */
+	if (c->tty && c->out[CPR_STDOUT].fd >= 0)
+		(void)ioctl(c->out[CPR_STDOUT].fd, TIOCSWINSZ, ws);
 }
 
 /* Queues C's EXIT frame from its wait status. */
@@ -312,6 +376,8 @@ int children_finish(struct helper *h)
 	int r;
 
 	while ((c = *pp) != NULL) {
+		if ((r = child_tty_finish(h, c)) < 0)
+			return r;
 		if (!c->reaped || !c->out[CPR_CHANNEL].ended || !c->out[CPR_STDOUT].ended ||
 		    !c->out[CPR_STDERR].ended) {
 			pp = &c->next;

@@ -126,6 +126,7 @@ static void on_signal(struct child *c, const uint8_t *p, uint32_t len)
 /* A frame for a known child C. */
 static int on_child_frame(struct helper *h, struct child *c, const struct cpr_header *f, const uint8_t *p)
 {
+	struct winsize ws;
 	uint64_t credit;
 	int r;
 
@@ -152,6 +153,10 @@ static int on_child_frame(struct helper *h, struct child *c, const struct cpr_he
 		return 0;
 	case CPR_SIGNAL:
 		on_signal(c, p, f->length);
+		return 0;
+	case CPR_RESIZE:
+		if (cpr_winsize_decode(p, f->length, &ws) == 0)
+			child_tty_resize(c, &ws);
 		return 0;
 	default:
 		/* SPAWNED, ERROR and EXIT only travel the other way. */

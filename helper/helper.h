@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "proto.h"
+#include "ttymodes.h"
 
 /* Return CREDIT to the relay once this much was written on (or the buffer emptied). */
 #define HELPER_CREDIT_BATCH CPR_CREDIT_BATCH
@@ -55,6 +56,7 @@ struct child {
 	int chan_fd; /* our end of the channel socketpair, closed when forgotten */
 	struct outstream out[CPR_NSTREAMS]; /* indexed by stream; CPR_STDIN unused */
 	struct instream in[2]; /* CPR_CHANNEL and CPR_STDIN */
+	int tty; /* on a pseudo-terminal: out[CPR_STDOUT] reads its master, in[CPR_STDIN] writes a dup of it */
 };
 
 struct spawn_req;
@@ -97,8 +99,13 @@ struct spawn_req {
 	char **argv; /* NULL-terminated */
 	char **env; /* NULL-terminated "VAR=VALUE" */
 	char *cwd; /* NULL: stay in the helper's directory */
-	uint32_t flags;
+	uint32_t flags; /* CPR_SPAWN_NODE, CPR_SPAWN_LOGIN (then file may be NULL) */
 	uint8_t stdio[3];
+	int tty; /* CPR_F_TTY came: run on a pseudo-terminal of size ws */
+	struct winsize ws;
+	char *term; /* CPR_F_TERM, or NULL */
+	uint8_t *modes; /* CPR_F_TTY_MODES, modes_len bytes, or NULL */
+	size_t modes_len;
 };
 
 /*
@@ -225,6 +232,18 @@ void child_output_gone(struct helper *h, struct child *c, int s);
  * output streams all ended.  Returns 0, or CPR_EBAD when memory ran out.
  */
 int children_finish(struct helper *h);
+
+/*
+ * A child on a terminal that was reaped: once its master has nothing left
+ * to read, the stream ends and the master is closed, as sshd does, so
+ * that a job it left in the background (holding the terminal, and maybe
+ * the channel, whose reading also ends then) does not keep the session
+ * open.  Returns 0, or CPR_EBAD (memory).
+ */
+int child_tty_finish(struct helper *h, struct child *c);
+
+/* Sets the window size of C's terminal (the relay's RESIZE); nothing when C has none. */
+void child_tty_resize(struct child *c, const struct winsize *ws);
 
 /* Milliseconds on a monotonic clock. */
 long helper_now_ms(void);

@@ -11,11 +11,12 @@
 #include "helper.h"
 
 /*
- * What this helper takes beyond version 1's first frames: CONNECT.  The
- * tests build a helper with 0 here, to stand for one older than CONNECT.
+ * What this helper takes beyond version 1's first frames: CONNECT, and
+ * terminals (spawn.c).  The tests build a helper with 0 here, to stand
+ * for one older than both.
  */
 #ifndef HELPER_HELLO_CAPS
-#define HELPER_HELLO_CAPS CPR_CAP_CONNECT
+#define HELPER_HELLO_CAPS (CPR_CAP_CONNECT | CPR_CAP_TTY)
 #endif
 
 int outq_hello(struct helper *h)

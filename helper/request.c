@@ -57,7 +57,29 @@ void spawn_req_free(struct spawn_req *req)
 	vec_free(req->argv);
 	vec_free(req->env);
 	free(req->cwd);
+	free(req->term);
+	free(req->modes);
 	memset(req, 0, sizeof(*req));
+}
+
+/* One of the terminal's fields (CPR_F_TTY, CPR_F_TERM, CPR_F_TTY_MODES) into REQ.  0, -EINVAL or -ENOMEM. */
+static int take_tty_field(struct spawn_req *req, uint8_t tag, const uint8_t *v, uint32_t vlen)
+{
+	if (tag == CPR_F_TTY) {
+		req->tty = 1;
+		return cpr_winsize_decode(v, vlen, &req->ws) < 0 ? -EINVAL : 0;
+	}
+	if (tag == CPR_F_TERM) {
+		free(req->term);
+		req->term = NULL;
+		return field_str(v, vlen, &req->term);
+	}
+	free(req->modes);
+	if ((req->modes = malloc(vlen ? vlen : 1)) == NULL)
+		return -ENOMEM;
+	memcpy(req->modes, v, vlen);
+	req->modes_len = vlen;
+	return 0;
 }
 
 int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
@@ -91,6 +113,12 @@ int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 				return -ENOMEM;
 			}
 			break;
+		case CPR_F_TTY:
+		case CPR_F_TERM:
+		case CPR_F_TTY_MODES:
+			if ((e = take_tty_field(req, tag, v, vlen)) < 0)
+				return e;
+			break;
 		case CPR_F_FLAGS:
 			if (vlen != 4)
 				goto bad;
@@ -110,7 +138,12 @@ int spawn_req_parse(const uint8_t *p, size_t len, struct spawn_req *req)
 			break;
 		}
 	}
-	if (k < 0 || req->file == NULL || req->file[0] == '\0')
+	if (k < 0)
+		goto bad;
+	/* The login shell is the user's, found on the host (spawn.c). */
+	if (req->flags & CPR_SPAWN_LOGIN)
+		return 0;
+	if (req->file == NULL || req->file[0] == '\0')
 		goto bad;
 	if (req->argv == NULL) {
 		if ((s = strdup(req->file)) == NULL)

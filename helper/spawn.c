@@ -3,13 +3,18 @@
  * process group with CHANNEL_FD naming its end of a socketpair, its stdio
  * piped or /dev/null, an exec failure reported back through a
  * close-on-exec pipe.  The guardian (guard.c) learns each new group.
+ * A child that asked for a terminal gets a pseudo-terminal made here: it
+ * leads a new session whose controlling terminal is the slave (its
+ * stdin, stdout and stderr), so that the terminal's job control is its own.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +42,28 @@ static void __attribute__((noreturn)) child_fail(int report_fd, int stage)
 }
 
 /*
+ * In the forked child: execs the user's shell as a login shell (argv[0]
+ * "-NAME"), as sshd does for a session without a command.  The shell is
+ * $SHELL, which sshd set from the account, else the passwd entry's, else
+ * /bin/sh.  Returns only when the exec failed.
+ */
+static void exec_login_shell(void)
+{
+	const char *shell = getenv("SHELL"), *base;
+	struct passwd *pw;
+	char argv0[256];
+	char *argv[2] = { argv0, NULL };
+
+	if (shell == NULL || *shell != '/') {
+		pw = getpwuid(getuid());
+		shell = pw != NULL && pw->pw_shell != NULL && *pw->pw_shell == '/' ? pw->pw_shell : "/bin/sh";
+	}
+	base = strrchr(shell, '/') + 1;
+	snprintf(argv0, sizeof(argv0), "-%s", base);
+	execv(shell, argv);
+}
+
+/*
  * In the forked child: everything between fork and exec.  Only the
  * helper's thread exists here, so libc calls such as setenv() are safe.
  */
@@ -48,8 +75,12 @@ static void __attribute__((noreturn)) child_exec(const struct spawn_req *req, co
 	size_t i;
 	int sig, e;
 
-	/* Its own group, so that the helper can end it with all it started. */
-	if (setpgid(0, 0) < 0)
+	/*
+	 * Its own group, so that the helper can end it with all it started.
+	 * On a terminal its own session too (whose group is the same, its
+	 * pid), which the slave becomes the controlling terminal of.
+	 */
+	if (req->tty ? setsid() < 0 || ioctl(stdio_fds[0], TIOCSCTTY, 0) < 0 : setpgid(0, 0) < 0)
 		child_fail(report_fd, CPR_STAGE_SETUP);
 	/* The helper ignores SIGPIPE; an ignored disposition would survive exec. */
 	for (sig = 1; sig < NSIG; sig++)
@@ -83,10 +114,15 @@ static void __attribute__((noreturn)) child_exec(const struct spawn_req *req, co
 	if ((req->flags & CPR_SPAWN_NODE) && (setenv("NODE_CHANNEL_FD", chan_str, 1) < 0 ||
 					      setenv("NODE_CHANNEL_SERIALIZATION_MODE", "json", 1) < 0))
 		child_fail(report_fd, CPR_STAGE_SETUP);
+	if (req->tty && setenv("TERM", req->term != NULL && *req->term ? req->term : "dumb", 1) < 0)
+		child_fail(report_fd, CPR_STAGE_SETUP);
 	/* Unblocked last: a signal that came since fork now finds default handlers. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execvp(req->file, req->argv);
+	if (req->flags & CPR_SPAWN_LOGIN)
+		exec_login_shell();
+	else
+		execvp(req->file, req->argv);
 	child_fail(report_fd, CPR_STAGE_EXEC);
 }
 
@@ -96,6 +132,7 @@ struct spawn_fds {
 	int pipes[3][2]; /* stdio pipes, where piped */
 	int devnull;
 	int report[2]; /* exec failure: [1] the child's, close-on-exec */
+	int master, slave, master_in; /* a terminal: its two sides, and a dup of the master for stdin */
 	int child_stdio[3]; /* what becomes the child's 0, 1, 2 (aliases of the above) */
 };
 
@@ -108,13 +145,49 @@ static void fds_close(struct spawn_fds *f)
 	close_fd(&f->report[0]);
 	close_fd(&f->report[1]);
 	close_fd(&f->devnull);
+	close_fd(&f->master);
+	close_fd(&f->master_in);
+	close_fd(&f->slave);
 	for (i = 0; i < 3; i++) {
 		close_fd(&f->pipes[i][0]);
 		close_fd(&f->pipes[i][1]);
 	}
 }
 
-/* Makes the channel, the stdio pipes (or /dev/null) and the report pipe.  0, or -errno. */
+/*
+ * Makes the pseudo-terminal: the master (ours, non-blocking), a dup of it
+ * for writing stdin (so that the stdin stream can be closed apart from
+ * the output), and the slave, which gets the caller's modes and window
+ * before the program can read them.  0, or -errno.
+ */
+static int pty_open(const struct spawn_req *req, struct spawn_fds *f)
+{
+	char name[64];
+	struct termios t;
+	int r, i;
+
+	if ((f->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (grantpt(f->master) < 0 || unlockpt(f->master) < 0 ||
+	    (r = ptsname_r(f->master, name, sizeof(name))) != 0)
+		return -(errno ? errno : EIO);
+	if ((f->slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (tcgetattr(f->slave, &t) < 0)
+		return -errno;
+	cpr_tty_modes_apply(req->modes, req->modes_len, &t);
+	if (tcsetattr(f->slave, TCSANOW, &t) < 0 || ioctl(f->master, TIOCSWINSZ, &req->ws) < 0)
+		return -errno;
+	if ((r = helper_set_nonblock(f->master)) < 0)
+		return r;
+	if (req->stdio[0] == CPR_STDIO_PIPE && (f->master_in = fcntl(f->master, F_DUPFD_CLOEXEC, 3)) < 0)
+		return -errno;
+	for (i = 0; i < 3; i++)
+		f->child_stdio[i] = f->slave;
+	return 0;
+}
+
+/* Makes the channel, the stdio pipes (or /dev/null, or a terminal) and the report pipe.  0, or -errno. */
 static int fds_open(const struct spawn_req *req, struct spawn_fds *f)
 {
 	int i, ours, r;
@@ -123,6 +196,8 @@ static int fds_open(const struct spawn_req *req, struct spawn_fds *f)
 		return -errno;
 	if ((r = helper_set_nonblock(f->sv[0])) < 0)
 		return r;
+	if (req->tty)
+		return (r = pty_open(req, f)) < 0 ? r : pipe2(f->report, O_CLOEXEC) < 0 ? -errno : 0;
 	for (i = 0; i < 3; i++) {
 		if (req->stdio[i] == CPR_STDIO_PIPE) {
 			if (pipe2(f->pipes[i], O_CLOEXEC) < 0)
@@ -167,6 +242,8 @@ static pid_t fork_exec(const struct spawn_req *req, struct spawn_fds *f, int *st
 		return -saved;
 	/* Our copy of the write end must go, or the read below never sees EOF. */
 	close_fd(&f->report[1]);
+	/* Only the child may hold the slave: the master reads EOF (EIO) once it and its own are gone. */
+	close_fd(&f->slave);
 	do
 		n = read(f->report[0], msg, sizeof(msg));
 	while (n < 0 && errno == EINTR);
@@ -187,7 +264,10 @@ int spawn_child(const struct spawn_req *req, struct child *c, int *stage)
 	struct spawn_fds f = { .sv = { -1, -1 },
 			       .pipes = { { -1, -1 }, { -1, -1 }, { -1, -1 } },
 			       .devnull = -1,
-			       .report = { -1, -1 } };
+			       .report = { -1, -1 },
+			       .master = -1,
+			       .slave = -1,
+			       .master_in = -1 };
 	int i, r;
 	pid_t pid;
 
@@ -204,6 +284,16 @@ int spawn_child(const struct spawn_req *req, struct child *c, int *stage)
 	c->pid = pid;
 	c->chan_fd = c->out[CPR_CHANNEL].fd = c->in[CPR_CHANNEL].fd = f.sv[0];
 	f.sv[0] = -1;
+	if (req->tty) {
+		/* The terminal's output (the program's stdout and stderr both) is the stdout stream. */
+		c->tty = 1;
+		c->out[CPR_STDOUT].fd = f.master;
+		c->out[CPR_STDOUT].ended = 0;
+		c->in[CPR_STDIN].fd = f.master_in;
+		f.master = f.master_in = -1;
+		r = 0;
+		goto out;
+	}
 	if (req->stdio[0] == CPR_STDIO_PIPE) {
 		c->in[CPR_STDIN].fd = f.pipes[0][1];
 		f.pipes[0][1] = -1;

@@ -125,6 +125,25 @@ struct cpremote_stdio {
  * CPREMOTE_EAUTH) with cpremote_child_errmsg() telling the detail.
  */
 #define CPREMOTE_NOWAIT (1u << 4)
+/*
+ * Run the program on a pseudo-terminal that the helper makes on the
+ * host, as `ssh -t` does: the program's stdin, stdout and stderr are the
+ * terminal (its controlling terminal, in a session of its own, so that a
+ * shell's job control works there); what the terminal prints comes out of
+ * stdio[1], what stdio[0] gives is typed into it, stdio[2] is not used.
+ * stdio[1] must not be CPREMOTE_STDIO_NULL.  The channel works as
+ * without it.  The terminal starts with .term, .termios and .rows/.cols;
+ * cpremote_resize() changes its size.  The caller's own terminal is left
+ * as it is: putting it in raw mode (so that Ctrl-C and Ctrl-Z reach the
+ * remote terminal as bytes) is the caller's choice, as cprun -t does.
+ */
+#define CPREMOTE_TTY (1u << 5)
+/*
+ * Run the user's login shell on the host (as a login shell, "-sh"), as
+ * `ssh HOST` does without a command; .file and .argv must be NULL.
+ * Usually with CPREMOTE_TTY.
+ */
+#define CPREMOTE_LOGIN_SHELL (1u << 6)
 
 /*
  * Where and what to run.  Initialise with CPREMOTE_OPTIONS_INIT (or zero
@@ -140,6 +159,8 @@ struct cpremote_stdio {
  * knows (a caller built against a newer header), is refused with
  * CPREMOTE_EINVAL rather than guessed at.
  */
+struct termios;
+
 struct cpremote_options {
 	size_t size; /* required: sizeof(struct cpremote_options), as CPREMOTE_OPTIONS_INIT sets it */
 	const char *host; /* required: a name from ssh_config or an address */
@@ -160,6 +181,27 @@ struct cpremote_options {
 	int channel_fd; /* with CPREMOTE_CHANNEL_FD: an AF_UNIX stream socket (dup'ed) */
 	unsigned flags;
 	/* New fields go here, at the end, and mean "the default" when 0. */
+	/*
+	 * A local file (executable, or a script with its #! line) to run
+	 * instead of .file, which may then be NULL: it is uploaded into the
+	 * host's program cache, the helper's own (content-addressed by its
+	 * SHA-256, owner-only, checked before every run), once while it is
+	 * unchanged; concurrent first uses upload it once.  argv NULL means
+	 * { its base name }.  cpremote_run() then blocks for that install
+	 * (one more child on the same connection), also with CPREMOTE_NOWAIT;
+	 * at most 512 MiB.  See cpremote_shipped_bytes().
+	 */
+	const char *ship;
+
+	/* With CPREMOTE_TTY (ignored without): */
+	const char *term; /* TERM on the host; NULL: the caller's $TERM, else "dumb" */
+	/*
+	 * The terminal's modes (erase and interrupt characters, echo, ...),
+	 * sent as their portable meaning; NULL: those of the caller's stdin
+	 * (stdio[0]) when it is a terminal, else the host's defaults.
+	 */
+	const struct termios *termios;
+	unsigned short rows, cols; /* the window; 0: stdin's size when a terminal, else 24 by 80 */
 };
 
 /* The initialiser of a struct cpremote_options: every field 0, .size set. */
@@ -233,6 +275,12 @@ int cpremote_exit_fd(const cpremote_child *child);
 /* The child's process id on the host (for messages; it may be reused there); -1 until started. */
 long cpremote_pid(const cpremote_child *child);
 
+/*
+ * With .ship: how many bytes were uploaded for this child (0 when the
+ * host's cache had the file already).  -1 without .ship.
+ */
+long long cpremote_shipped_bytes(const cpremote_child *child);
+
 #define CPREMOTE_WNOHANG 1
 
 /*
@@ -299,6 +347,17 @@ void cpremote_shutdown(void);
  * connect and greeting (and `ssh -G` when the path comes from the ssh_config).
  */
 int cpremote_control(const struct cpremote_options *opts, const char *command, long *pid);
+
+/*
+ * Tells the terminal of a CPREMOTE_TTY child its new window size (the
+ * caller's terminal got SIGWINCH): the program there gets SIGWINCH.
+ * Returns 0 (sent; also before the start, which then applies the last
+ * size asked for, and after the end, when it does nothing), or a
+ * negative code: CPREMOTE_EINVAL without CPREMOTE_TTY or for a size of 0,
+ * -ECHILD in a fork of the process that started the child.  Does not
+ * block for the network.
+ */
+int cpremote_resize(cpremote_child *child, unsigned short rows, unsigned short cols);
 
 /* A static, human text for an error code (project code or -errno). */
 const char *cpremote_strerror(int err);

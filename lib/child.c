@@ -41,15 +41,37 @@ long cpremote_pid(const cpremote_child *c)
 	return c != NULL ? c->pid : -1;
 }
 
+long long cpremote_shipped_bytes(const cpremote_child *c)
+{
+	return c != NULL ? c->shipped : -1;
+}
+
+int lib_child_send(struct cpremote_child *c, uint8_t type, const void *payload, uint32_t len)
+{
+	struct cpr_buf f = { 0 };
+	int r;
+
+	if (cpr_frame_append(&f, type, 0, 0, payload, len) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = lib_send_all(c->status_fd, cpr_buf_peek(&f), cpr_buf_len(&f));
+	/* The relay closes the socket once the child is over: too late, not a failure. */
+	if (r == -EPIPE || r == -ECONNRESET)
+		r = 0;
+out:
+	cpr_buf_free(&f);
+	return r;
+}
+
 /*
  * A SIGNAL frame is 16 bytes on a local socket the relay keeps reading,
  * so the send does not wait for the network.
  */
 int cpremote_kill(cpremote_child *c, int sig)
 {
-	struct cpr_buf f = { 0 };
+	uint8_t p[4];
 	uint32_t wire;
-	int r;
 
 	if (c == NULL)
 		return CPREMOTE_EINVAL;
@@ -62,17 +84,8 @@ int cpremote_kill(cpremote_child *c, int sig)
 	/* Signal 0 only asks whether the child may still run, as kill(2) does. */
 	if (c->done || sig == 0)
 		return 0;
-	if (cpr_frame_append_u32(&f, CPR_SIGNAL, 0, 0, wire) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = lib_send_all(c->status_fd, cpr_buf_peek(&f), cpr_buf_len(&f));
-	/* The relay closes the socket once the child is over: too late, not a failure. */
-	if (r == -EPIPE || r == -ECONNRESET)
-		r = 0;
-out:
-	cpr_buf_free(&f);
-	return r;
+	cpr_put_u32(p, wire);
+	return lib_child_send(c, CPR_SIGNAL, p, sizeof(p));
 }
 
 /*

@@ -24,6 +24,8 @@ struct cpremote_child {
 	char *errmsg; /* detail of a failure reported while running, or NULL */
 	char *host; /* for the messages the relay could not word itself */
 	pid_t owner; /* the process that started it; a fork of it may only free its copy */
+	long long shipped; /* bytes uploaded for .ship, or -1 */
+	int tty; /* started with CPREMOTE_TTY: cpremote_resize() applies */
 };
 
 /*
@@ -132,6 +134,15 @@ int lib_status_next(struct cpremote_child *child, int block, struct cpr_header *
  */
 void lib_error_fields(const uint8_t *payload, uint32_t len, int *code, const uint8_t **msg, uint32_t *msglen);
 
+/*
+ * Puts OPTS->ship into OPTS->host's program cache (ship.c), through a
+ * child of its own started with OPTS's destination.  Returns 0 with the
+ * cached copy's path in PATH and the bytes uploaded in *UPLOADED (0 when
+ * it was there), or a negative code with the thread's message set.
+ * Blocks until the install child ends.
+ */
+int lib_ship(const struct cpremote_options *opts, char *path, size_t pathlen, long long *uploaded);
+
 /* Writes all of BUF on the socket FD without SIGPIPE, retrying EINTR.  Returns 0 or -errno. */
 int lib_send_all(int fd, const void *buf, size_t len);
 
@@ -141,6 +152,21 @@ int lib_send_all(int fd, const void *buf, size_t len);
  * the thread's message set when the request is too large for one frame.
  */
 int lib_spawn_frame(const struct cpremote_options *opts, const char *path, struct cpr_buf *out);
+
+/*
+ * Sends a frame of TYPE with PAYLOAD on C's status socket (SIGNAL,
+ * RESIZE).  Returns 0 (also when the relay has already closed it: the
+ * child is over), or -errno.
+ */
+int lib_child_send(struct cpremote_child *c, uint8_t type, const void *payload, uint32_t len);
+
+/*
+ * Appends the terminal's fields of a CPREMOTE_TTY request to B: the
+ * window (opts->rows/cols, else the caller's stdin's when a terminal, else
+ * 24x80), TERM and the modes (opts->termios, else stdin's when a
+ * terminal, else none).  Returns 0, or -1 when B is full.
+ */
+int lib_tty_fields(const struct cpremote_options *opts, struct cpr_buf *b);
 
 /*
  * The ssh_config file OPTS asks for: opts->config, else

@@ -13,8 +13,9 @@
 #include "fdpass.h"
 #include "lib.h"
 
-#define KNOWN_FLAGS \
-	(CPREMOTE_NODE | CPREMOTE_ACCEPT_NEW | CPREMOTE_CHANNEL_FD | CPREMOTE_NO_UPLOAD | CPREMOTE_NOWAIT)
+#define KNOWN_FLAGS                                                                                         \
+	(CPREMOTE_NODE | CPREMOTE_ACCEPT_NEW | CPREMOTE_CHANNEL_FD | CPREMOTE_NO_UPLOAD | CPREMOTE_NOWAIT | \
+	 CPREMOTE_TTY | CPREMOTE_LOGIN_SHELL)
 
 /*
  * The size of the first published struct cpremote_options: up to and
@@ -81,8 +82,9 @@ static int validate_connect(const struct cpremote_options *opts, const char *pat
 		return CPREMOTE_EINVAL;
 	}
 	if (opts->file != NULL || opts->argv != NULL || opts->env != NULL || opts->cwd != NULL ||
-	    (opts->flags & CPREMOTE_NODE)) {
-		lib_errmsg_set("%s: %s: a connection runs no program (no file, argv, env, cwd or NODE)",
+	    (opts->flags & (CPREMOTE_NODE | CPREMOTE_TTY | CPREMOTE_LOGIN_SHELL))) {
+		lib_errmsg_set("%s: %s: a connection runs no program (no file, argv, env, cwd, NODE, TTY "
+			       "or LOGIN_SHELL)",
 			       opts->host, path);
 		return CPREMOTE_EINVAL;
 	}
@@ -111,8 +113,20 @@ static int validate(const struct cpremote_options *opts, const char *path)
 	}
 	if (path != NULL && (r = validate_connect(opts, path)) < 0)
 		return r;
-	if (path == NULL && (opts->file == NULL || *opts->file == '\0')) {
+	if (path == NULL && (opts->flags & CPREMOTE_LOGIN_SHELL) &&
+	    (opts->file != NULL || opts->argv != NULL || opts->ship != NULL)) {
+		lib_errmsg_set("%s: CPREMOTE_LOGIN_SHELL runs the login shell: no program or argv",
+			       opts->host);
+		return CPREMOTE_EINVAL;
+	}
+	if (path == NULL && !(opts->flags & CPREMOTE_LOGIN_SHELL) &&
+	    (opts->file == NULL || *opts->file == '\0') && opts->ship == NULL) {
 		lib_errmsg_set("%s: no program given", opts->host);
+		return CPREMOTE_EINVAL;
+	}
+	if ((opts->flags & CPREMOTE_TTY) && opts->stdio[1].mode == CPREMOTE_STDIO_NULL) {
+		lib_errmsg_set("%s: CPREMOTE_TTY: the terminal's output needs a stdout (stdio[1])",
+			       opts->host);
 		return CPREMOTE_EINVAL;
 	}
 	if (opts->flags & ~KNOWN_FLAGS) {
@@ -171,6 +185,7 @@ static struct cpremote_child *child_new(void)
 	c->status_fd = c->channel_fd = -1;
 	c->stdio_fd[0] = c->stdio_fd[1] = c->stdio_fd[2] = -1;
 	c->pid = -1;
+	c->shipped = -1;
 	c->owner = getpid();
 	c->in.limit = CPR_HEADER_LEN + CPR_MAX_CONTROL;
 	return c;
@@ -287,6 +302,9 @@ static int child_fds_make(struct cpremote_child *c, const struct cpremote_option
 	}
 
 	for (int i = 0; i < 3; i++) {
+		/* On a terminal the program's stderr is the terminal too: it comes out of stdout. */
+		if (i == 2 && (opts->flags & CPREMOTE_TTY))
+			continue;
 		switch (opts->stdio[i].mode) {
 		case CPREMOTE_STDIO_NULL:
 			continue;
@@ -321,6 +339,9 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 	struct cpremote_child *c = NULL;
 	struct cpr_buf frame = { 0 };
 	struct passed_fds pf = { .nfds = 0 };
+	char shipped_path[512];
+	const char *ship_argv[2];
+	long long shipped = -1;
 	struct lib_mux mux;
 	const char **mux_opts = NULL;
 	const char *what;
@@ -330,6 +351,18 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 		*childp = NULL;
 	if ((r = options_copy(caller_opts, childp, &copy)) < 0 || (r = validate(opts, path)) < 0)
 		return r;
+	/* A shipped file is installed first; the child then runs the cached copy. */
+	if (opts->ship != NULL) {
+		if ((r = lib_ship(opts, shipped_path, sizeof shipped_path, &shipped)) < 0)
+			return r;
+		ship_argv[0] = strrchr(opts->ship, '/') ? strrchr(opts->ship, '/') + 1 : opts->ship;
+		ship_argv[1] = NULL;
+		opts->file = shipped_path;
+		opts->argv = opts->argv ? opts->argv : ship_argv;
+	}
+	/* What the messages call it; the frame carries no program for it (spawn_frame.c). */
+	if (path == NULL && (opts->flags & CPREMOTE_LOGIN_SHELL))
+		opts->file = "login shell";
 	/* Which relay serves it (a ControlMaster's, or our own), before the options are framed. */
 	if ((r = lib_mux_settings(opts, &mux)) < 0 || (r = lib_mux_options(opts, &mux, &mux_opts)) < 0)
 		goto out;
@@ -343,6 +376,8 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 		lib_errmsg_set("%s: %s: out of memory", opts->host, what);
 		goto out;
 	}
+	c->shipped = shipped;
+	c->tty = (opts->flags & CPREMOTE_TTY) != 0;
 	if ((r = child_fds_make(c, opts, &pf)) < 0) {
 		lib_errmsg_set("%s: %s: %s", opts->host, what, cpremote_strerror(r));
 		goto out;

@@ -53,16 +53,21 @@ const char *lib_ssh_config(const struct cpremote_options *opts)
 static int put_what(struct cpr_buf *p, const struct cpremote_options *opts, const char *path)
 {
 	const char *only_file[2] = { opts->file, NULL };
+	int login = (opts->flags & CPREMOTE_LOGIN_SHELL) != 0;
 	uint8_t stdio[3];
 
 	if (path != NULL)
 		return cpr_field_put_str(p, CPR_F_PATH, path);
 	for (int i = 0; i < 3; i++)
 		stdio[i] = opts->stdio[i].mode == CPREMOTE_STDIO_NULL ? CPR_STDIO_NULL : CPR_STDIO_PIPE;
-	if (cpr_field_put_str(p, CPR_F_FILE, opts->file) < 0 ||
-	    put_list(p, CPR_F_ARG, opts->argv != NULL ? opts->argv : only_file) < 0 ||
+	/* The login shell is found on the host: no program or arguments. */
+	if ((!login && (cpr_field_put_str(p, CPR_F_FILE, opts->file) < 0 ||
+			put_list(p, CPR_F_ARG, opts->argv != NULL ? opts->argv : only_file) < 0)) ||
 	    put_list(p, CPR_F_ENV, opts->env) < 0 || put_opt_str(p, CPR_F_CWD, opts->cwd) < 0 ||
-	    cpr_field_put_u32(p, CPR_F_FLAGS, (opts->flags & CPREMOTE_NODE) ? CPR_SPAWN_NODE : 0) < 0 ||
+	    cpr_field_put_u32(p, CPR_F_FLAGS,
+			      ((opts->flags & CPREMOTE_NODE) ? CPR_SPAWN_NODE : 0) |
+				      (login ? CPR_SPAWN_LOGIN : 0)) < 0 ||
+	    ((opts->flags & CPREMOTE_TTY) && lib_tty_fields(opts, p) < 0) ||
 	    cpr_field_put(p, CPR_F_STDIO, stdio, sizeof(stdio)) < 0)
 		return -1;
 	return 0;

@@ -5,15 +5,15 @@
 #include "transport.h"
 
 int carrier_start(struct carrier *c, const struct relay_ctx *ctx, const struct conn_key *key, int verbosity,
-		  const char *helper, int bootstrap, const struct link_ops *ops, void *arg)
+		  const char *command, const struct link_ops *ops, void *arg)
 {
 	memset(c, 0, sizeof *c);
 	c->ssh.fd = -1;
 	c->cmd.in = c->cmd.out = c->cmd.err = -1;
 	c->is_cmd = transport_is_command(key->host);
 	if (c->is_cmd)
-		return cmdlink_start(&c->cmd, ctx, key, helper, bootstrap, ops, arg);
-	return link_start(&c->ssh, ctx, key, verbosity, helper, bootstrap, ops, arg);
+		return cmdlink_start(&c->cmd, ctx, key, command, ops, arg);
+	return link_start(&c->ssh, ctx, key, verbosity, command, ops, arg);
 }
 
 void carrier_step(struct carrier *c)
@@ -37,11 +37,6 @@ void carrier_handshake_done(struct carrier *c)
 		link_handshake_done(&c->ssh);
 	else if (c->cmd.deadline)
 		evtimer_del(c->cmd.deadline);
-}
-
-int carrier_upload(struct carrier *c, const struct helper_blob *b)
-{
-	return c->is_cmd ? cmdlink_upload(&c->cmd, b) : link_upload(&c->ssh, b);
 }
 
 void carrier_drain_stderr(struct carrier *c)
@@ -76,21 +71,6 @@ void carrier_free(struct carrier *c)
 const struct session_opts *carrier_opts(const struct carrier *c)
 {
 	return c->is_cmd ? &c->cmd.so : &c->ssh.so;
-}
-
-int carrier_bootstrap(const struct carrier *c)
-{
-	return c->is_cmd ? c->cmd.bootstrap : c->ssh.bootstrap;
-}
-
-int carrier_installed(const struct carrier *c)
-{
-	return c->is_cmd ? c->cmd.installed : c->ssh.installed;
-}
-
-const char *carrier_installed_path(const struct carrier *c)
-{
-	return c->is_cmd ? c->cmd.path : c->ssh.up.path;
 }
 
 int carrier_write(struct carrier *c, const void *p, size_t n, const char **why)

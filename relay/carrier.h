@@ -16,16 +16,18 @@ struct carrier {
 	struct cmdlink cmd;
 };
 
-/* Starts the carrier KEY's host names (see link_start() and cmdlink_start()).  Returns 0 or -ENOMEM. */
+/*
+ * Starts the carrier KEY's host names, running the exec string COMMAND
+ * (see link_start() and cmdlink_start()).  Returns 0 or -ENOMEM.
+ */
 int carrier_start(struct carrier *c, const struct relay_ctx *ctx, const struct conn_key *key, int verbosity,
-		  const char *helper, int bootstrap, const struct link_ops *ops, void *arg);
+		  const char *command, const struct link_ops *ops, void *arg);
 
 /* The rest are those of link.h, for either carrier. */
 void carrier_step(struct carrier *c);
 void carrier_want_write(struct carrier *c);
 int carrier_running(const struct carrier *c);
 void carrier_handshake_done(struct carrier *c);
-int carrier_upload(struct carrier *c, const struct helper_blob *b);
 void carrier_drain_stderr(struct carrier *c);
 const char *carrier_stderr_line(struct carrier *c);
 void carrier_stop(struct carrier *c);
@@ -33,11 +35,6 @@ void carrier_free(struct carrier *c);
 
 /* The options in force (ServerAlive*, ControlPersist: defaults for a command). */
 const struct session_opts *carrier_opts(const struct carrier *c);
-
-/* Whether the bootstrap runs; whether this connection installed the helper, and where. */
-int carrier_bootstrap(const struct carrier *c);
-int carrier_installed(const struct carrier *c);
-const char *carrier_installed_path(const struct carrier *c);
 
 /*
  * Writes up to N bytes without blocking.  Returns the count (0: no room

@@ -377,18 +377,43 @@ static void start_streams(struct rchild *c)
 			localfd_watch(&c->lfd[s], c->rd_ev[s], EV_READ);
 }
 
+/*
+ * A helper older than terminals ignores CPR_F_TTY and runs the program on
+ * pipes: that child is killed and fails, rather than run the wrong way.
+ * Its hello, which holds the capabilities, came before its SPAWNED.
+ */
+static int tty_refused(struct rchild *c)
+{
+	long caps = conn_helper_caps(c->conn);
+	char msg[256];
+
+	if (!c->tty || (caps >= 0 && (caps & CPR_CAP_TTY)))
+		return 0;
+	conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
+	snprintf(msg, sizeof msg,
+		 "%s: %s: the helper on the host makes no terminals (an older cpremote-helper): "
+		 "leave --helper out, or run without -t",
+		 c->host, c->file);
+	rchild_fail(c, CPREMOTE_EHELPER, msg);
+	return 1;
+}
+
 static void on_spawned(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
 {
 	if (c->state != R_SPAWNING || h->length != 4)
 		return;
-	c->state = R_RUNNING;
 	if (c->confirm_ev)
 		evtimer_del(c->confirm_ev);
+	if (tty_refused(c))
+		return;
+	c->state = R_RUNNING;
 	status_send(c, CPR_SPAWNED, p, 4);
 	if (c->orphan)
 		conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, cpr_signal_to_wire(9));
 	else if (c->pending_signal)
 		conn_send_u32(c->conn, CPR_SIGNAL, 0, c->id, c->pending_signal);
+	if (c->has_pending_resize)
+		conn_send(c->conn, CPR_RESIZE, 0, c->id, c->pending_resize, CPR_WINSIZE_LEN);
 	start_streams(c);
 }
 

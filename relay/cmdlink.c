@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +13,10 @@
 #include <strings.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cpremote.h"
 #include "cmdlink.h"
-#include "install.h"
 #include "tail.h"
 #include "transport.h"
 
@@ -50,11 +47,8 @@ static void __attribute__((noreturn)) child_exec(char **argv, int in, int out, i
 	_exit(127);
 }
 
-/*
- * Starts ARGV with pipes; *IN, *OUT, *ERR are the relay's ends (non-blocking
- * when NONBLOCK).  Returns the pid, or -errno.
- */
-static pid_t spawn(char **argv, int *in, int *out, int *err, int nonblock)
+/* Starts ARGV with pipes; *IN, *OUT, *ERR are the relay's ends (non-blocking).  Returns the pid, or -errno. */
+static pid_t spawn(char **argv, int *in, int *out, int *err)
 {
 	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
 	pid_t pid = -ENOMEM;
@@ -75,9 +69,8 @@ static pid_t spawn(char **argv, int *in, int *out, int *err, int nonblock)
 	*out = p[1][0];
 	*err = p[2][0];
 	p[0][1] = p[1][0] = p[2][0] = -1;
-	if (nonblock)
-		for (int *fd = (int[]){ *in, *out, *err, -1 }; *fd >= 0; fd++)
-			fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
+	for (int *fd = (int[]){ *in, *out, *err, -1 }; *fd >= 0; fd++)
+		fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
 out:
 	for (int i = 0; i < 3; i++)
 		for (int j = 0; j < 2; j++)
@@ -152,22 +145,15 @@ static void on_err(evutil_socket_t fd, short what, void *arg)
 /* Runs the exec string (helper or run stub) through the transport and calls on_exec. */
 static void start_command(struct cmdlink *l)
 {
-	char *cmd = install_exec_command(l->bootstrap, l->helper);
 	char **argv = NULL;
 	struct cpr_err e;
-	int rc;
+	int rc = transport_argv(l->key, l->command, &argv, &e);
 
-	if (!cmd) {
-		cmdlink_fail(l, -ENOMEM, "relay: out of memory");
-		return;
-	}
-	rc = transport_argv(l->key, cmd, &argv, &e);
-	free(cmd);
 	if (rc < 0) {
 		cmdlink_fail(l, rc, "%s", e.msg);
 		return;
 	}
-	l->pid = spawn(argv, &l->in, &l->out, &l->err, 1);
+	l->pid = spawn(argv, &l->in, &l->out, &l->err);
 	if (l->pid < 0) {
 		cmdlink_fail(l, CPREMOTE_ECONNECT, "%s: cannot run %s: %s", l->key->host, argv[0],
 			     strerror((int)-l->pid));
@@ -189,145 +175,15 @@ static void start_command(struct cmdlink *l)
 	l->ops->on_exec(l->arg);
 }
 
-static int install(struct cmdlink *l, const struct helper_blob *b, char *msg, size_t msglen);
-
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct cmdlink *l = arg;
 	struct timeval tv = { .tv_sec = l->so.handshake_timeout_s };
-	char msg[700];
 
-	if (l->state == L_CONNECTING) {
-		evtimer_add(l->deadline, &tv);
-		start_command(l);
+	if (l->state != L_CONNECTING)
 		return;
-	}
-	if (l->state != L_UPLOAD)
-		return;
-	drop_command(l); /* the run stub said "need" and ended */
-	if (install(l, l->pending, msg, sizeof msg) < 0) {
-		cmdlink_fail(l, CPREMOTE_EHELPER, "%s: cannot install the helper: %s", l->key->host, msg);
-		return;
-	}
-	l->installed = 1;
-	rlog(l->ctx, 1, "%s: helper installed as %s", l->key->host, l->path);
+	evtimer_add(l->deadline, &tv);
 	start_command(l);
-}
-
-/* Milliseconds left before DEADLINE (CLOCK_MONOTONIC seconds), at least 0. */
-static int ms_left(double deadline)
-{
-	struct timespec ts;
-	double left;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	left = deadline - ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-	return left > 0 ? (int)(left * 1000) + 1 : 0;
-}
-
-/*
- * Waits for the install stub's next marker on OUT, keeping its stderr's
- * last line in ERRTAIL.  Returns the marker (ARG its argument), or BS_NONE
- * at EOF or the deadline.
- */
-static enum bootstrap_marker next_marker(int out, int err, struct cpr_buf *buf, char *errtail, size_t *errlen,
-					 double deadline, char *arg, size_t arglen)
-{
-	struct pollfd p[2] = { { out, POLLIN, 0 }, { err, POLLIN, 0 } };
-	enum bootstrap_marker m;
-	char chunk[4096];
-	ssize_t n;
-
-	while ((m = bootstrap_scan(cpr_buf_peek(buf), cpr_buf_len(buf), arg, arglen)) == BS_NONE) {
-		if (p[0].fd < 0 || poll(p, 2, ms_left(deadline)) <= 0)
-			return BS_NONE;
-		if (p[1].revents && (n = read(err, chunk, sizeof chunk)) >= 0) {
-			if (n == 0)
-				p[1].fd = -1;
-			relay_keep_tail(errtail, 512, errlen, chunk, (size_t)n);
-		}
-		if (p[0].revents) {
-			n = read(out, chunk, sizeof chunk);
-			if (n <= 0 || cpr_buf_append(buf, chunk, (size_t)n) < 0)
-				p[0].fd = -1;
-		}
-	}
-	/* The stub writes nothing after a marker until it is answered: the next one starts afresh. */
-	cpr_buf_consume(buf, cpr_buf_len(buf));
-	return m;
-}
-
-/* Writes all of P to FD before DEADLINE.  Returns 0 or -1. */
-static int write_all(int fd, const unsigned char *p, size_t n, double deadline)
-{
-	while (n > 0) {
-		struct pollfd w = { fd, POLLOUT, 0 };
-		ssize_t k;
-
-		if (poll(&w, 1, ms_left(deadline)) <= 0)
-			return -1;
-		k = write(fd, p, n);
-		if (k < 0 && errno != EINTR && errno != EAGAIN)
-			return -1;
-		if (k > 0) {
-			p += k;
-			n -= (size_t)k;
-		}
-	}
-	return 0;
-}
-
-/*
- * Runs the install stub for B through the transport and feeds it B.
- * Blocks, within the handshake deadline.  Returns 0 (L->path set), or -1
- * with the reason in MSG.
- */
-static int install(struct cmdlink *l, const struct helper_blob *b, char *msg, size_t msglen)
-{
-	char *cmd = bootstrap_install_command(b), **argv = NULL, errtail[513] = "";
-	size_t errlen = 0;
-	struct cpr_buf buf = { .limit = 64 * 1024 };
-	struct cpr_err e;
-	struct timespec ts;
-	int in = -1, out = -1, err = -1, rc = -1;
-	enum bootstrap_marker m;
-	pid_t pid = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	double deadline = (double)ts.tv_sec + l->so.handshake_timeout_s;
-	snprintf(msg, msglen, "out of memory");
-	if (!cmd || transport_argv(l->key, cmd, &argv, &e) < 0)
-		goto out;
-	if ((pid = spawn(argv, &in, &out, &err, 0)) < 0) {
-		snprintf(msg, msglen, "cannot run %s: %s", argv[0], strerror((int)-pid));
-		pid = 0;
-		goto out;
-	}
-	m = next_marker(out, err, &buf, errtail, &errlen, deadline, l->path, sizeof l->path);
-	if (m == BS_SEND) {
-		rlog(l->ctx, 1, "%s: uploading %zu bytes", l->key->host, b->len);
-		if (write_all(in, b->data, b->len, deadline) < 0)
-			goto failed;
-		close_fd(&in);
-		m = next_marker(out, err, &buf, errtail, &errlen, deadline, l->path, sizeof l->path);
-	}
-	if (m == BS_INSTALLED || m == BS_READY) {
-		rc = 0;
-		goto out;
-	}
-failed:
-	errtail[errlen] = '\0';
-	snprintf(msg, msglen, "%s", errlen ? errtail : "the install stub gave no answer");
-	msg[strcspn(msg, "\n")] = '\0';
-out:
-	close_fd(&in);
-	close_fd(&out);
-	close_fd(&err);
-	reap(pid);
-	transport_argv_free(argv);
-	free(cmd);
-	cpr_buf_free(&buf);
-	return rc;
 }
 
 /*
@@ -366,12 +222,11 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 int cmdlink_start(struct cmdlink *l, const struct relay_ctx *ctx, const struct conn_key *key,
-		  const char *helper, int bootstrap, const struct link_ops *ops, void *arg)
+		  const char *command, const struct link_ops *ops, void *arg)
 {
 	*l = (struct cmdlink){ .ctx = ctx,
 			       .key = key,
-			       .helper = helper,
-			       .bootstrap = bootstrap,
+			       .command = command,
 			       .ops = ops,
 			       .arg = arg,
 			       .in = -1,
@@ -428,17 +283,6 @@ int cmdlink_read(struct cmdlink *l, void *buf, size_t n)
 	if (k < 0 && errno == EAGAIN)
 		return 0;
 	return k <= 0 ? (k == 0 ? -EPIPE : -errno) : (int)k;
-}
-
-int cmdlink_upload(struct cmdlink *l, const struct helper_blob *b)
-{
-	l->pending = b;
-	l->state = L_UPLOAD;
-	if (l->rd)
-		event_del(l->rd);
-	/* From the loop: the owner is still reading the old command's output. */
-	event_active(l->kick, 0, 0);
-	return 0;
 }
 
 void cmdlink_stop(struct cmdlink *l)

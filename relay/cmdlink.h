@@ -5,15 +5,14 @@
  * It runs the same exec string as the SSH link (the helper, or the run
  * stub) and reports to its owner through the same struct link_ops, so the
  * multiplexer (conn.c, through carrier.h) treats both alike.  When the
- * stub asks for the helper, the install stub runs through a second run of
- * the same command; the first run's stream is then replaced.
+ * stub asks for the helper, the upload goes over the same stream (one run
+ * of the command carries everything), without blocking.
  */
 #ifndef CPREMOTE_RELAY_CMDLINK_H
 #define CPREMOTE_RELAY_CMDLINK_H
 
 #include <sys/types.h>
 
-#include "bootstrap.h"
 #include "link.h"
 #include "log.h"
 #include "request.h"
@@ -22,8 +21,7 @@
 struct cmdlink {
 	const struct relay_ctx *ctx;
 	const struct conn_key *key; /* the owner's, outlives the link */
-	const char *helper;
-	int bootstrap;
+	const char *command; /* the exec string (the owner's) */
 	const struct link_ops *ops;
 	void *arg;
 
@@ -32,16 +30,16 @@ struct cmdlink {
 	int in, out, err; /* the command's stdin (ours to write), stdout, stderr; -1 when closed */
 	struct event *rd, *wr, *er, *kick, *deadline;
 	struct session_opts so; /* the defaults: ssh_config applies inside the command */
-	int installed;
-	const struct helper_blob *pending; /* to install, from the loop */
-	char path[256]; /* where the helper was installed */
 	char stderr_tail[LINK_STDERR_TAIL + 1];
 	size_t stderr_len;
 };
 
-/* Sets up L and starts its command from the loop.  Returns 0, or -ENOMEM (free L still). */
+/*
+ * Sets up L and starts its command, carrying the exec string COMMAND
+ * (kept, not copied), from the loop.  Returns 0, or -ENOMEM (free L still).
+ */
 int cmdlink_start(struct cmdlink *l, const struct relay_ctx *ctx, const struct conn_key *key,
-		  const char *helper, int bootstrap, const struct link_ops *ops, void *arg);
+		  const char *command, const struct link_ops *ops, void *arg);
 
 /* Calls on_io when running (the loop's events land here). */
 void cmdlink_step(struct cmdlink *l);
@@ -58,14 +56,6 @@ int cmdlink_write(struct cmdlink *l, const void *p, size_t n);
 
 /* Reads up to N bytes without blocking.  Returns the count, 0 when none is there, < 0 at EOF or on an error. */
 int cmdlink_read(struct cmdlink *l, void *buf, size_t n);
-
-/*
- * Installs B through a second run of the command (the install stub reads
- * it to EOF), then starts the run stub again and calls on_exec.  Blocks
- * the loop for the upload, bounded by the handshake deadline.  Returns 0;
- * a failure goes to on_fail from the loop.
- */
-int cmdlink_upload(struct cmdlink *l, const struct helper_blob *b);
 
 /* Takes what the command wrote to stderr (kept for messages, shown with -v). */
 void cmdlink_drain_stderr(struct cmdlink *l);

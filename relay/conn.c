@@ -49,11 +49,16 @@ struct conn {
 	struct conn_key key;
 	char *helper; /* what runs there: the named helper, or the stub's "cpremote-helper" */
 	int no_upload; /* --no-upload, or CPREMOTE_NO_UPLOAD: a missing helper is an error */
+	int bootstrap; /* the run stub runs: it finds the helper, or asks for it */
+	char nonce[BOOTSTRAP_NONCE_LEN + 1]; /* the run stub's first line; starts the install line */
+	char *command; /* the exec string */
+	struct install up; /* the helper's upload over the stub's stream, while active */
+	int installed; /* the helper was installed on this connection (up.path) */
 	struct carrier link; /* libssh, or a command transport */
 	struct keepalive ka;
 	struct event *idle; /* ControlPersist: how long the connection outlives its last child */
 	int ready; /* the helper's hello arrived */
-	uint32_t helper_caps; /* from that hello: CPR_CAP_CONNECT */
+	uint32_t helper_caps; /* from that hello: CPR_CAP_CONNECT, CPR_CAP_TTY */
 	int dead; /* failed or closed: freed by the sweep */
 	struct cpr_buf in, out;
 	struct kid *kids;
@@ -77,6 +82,8 @@ static void conn_free(struct conn *k)
 	cpr_buf_free(&k->in);
 	cpr_buf_free(&k->out);
 	conn_key_free(&k->key);
+	install_free(&k->up);
+	free(k->command);
 	free(k->helper);
 	free(k->kids);
 	free(k);
@@ -182,14 +189,15 @@ static int dispatch_frames(struct conn *k)
 
 /*
  * The run stub found no usable helper (BS_NEED) or none for the host's
- * architecture (BS_NOARCH).  Either fails K, or drops the stub's channel
- * and starts the upload; the SPAWN frames already sent are sent again to
- * the helper that follows.  Returns 0 (upload started) or the code K failed with.
+ * architecture (BS_NOARCH); its marker line ends USED bytes into K->in.
+ * Either fails K, or starts the upload on the same stream (the stub waits
+ * for the install line); the SPAWN frames already sent, which the stub
+ * skips, are sent again to the helper that follows.  Returns 0 (upload
+ * started) or the code K failed with.
  */
-static int on_stub_marker(struct conn *k, enum bootstrap_marker m, const char *arch)
+static int on_stub_marker(struct conn *k, enum bootstrap_marker m, const char *arch, size_t used)
 {
-	struct install_state st = { k->key.host, carrier_installed(&k->link),
-				    carrier_installed_path(&k->link), k->no_upload };
+	struct install_state st = { k->key.host, k->installed, k->up.path, k->no_upload };
 	const struct helper_blob *b;
 	struct cpr_err e;
 	int rc = install_plan(&st, m, arch, &b, &e);
@@ -198,13 +206,43 @@ static int on_stub_marker(struct conn *k, enum bootstrap_marker m, const char *a
 		return conn_fail(k, rc, "%s", e.msg);
 	}
 	rlog(k->ctx, 1, "%s: no usable helper there; installing the one for %s", k->key.host, arch);
-	cpr_buf_consume(&k->in, cpr_buf_len(&k->in));
+	cpr_buf_consume(&k->in, used);
+	/* What was not written yet never reaches the stub; the rest it skips. */
 	cpr_buf_consume(&k->out, cpr_buf_len(&k->out));
 	k->resend_below = k->next_id;
-	if (carrier_upload(&k->link, b) < 0) {
+	if (install_start(&k->up, b, k->nonce) < 0) {
 		return conn_fail(k, CPREMOTE_EHELPER, "%s: out of memory", k->key.host);
 	}
+	carrier_want_write(&k->link);
 	return 0;
+}
+
+static void on_exec(void *arg);
+
+/*
+ * The install script's answers, while the upload runs: "send" lets the
+ * helper's bytes go; "installed" or "ready" means the helper now runs on
+ * the stream, and gets the hello and SPAWN frames as a new one would.
+ */
+static void on_install_output(struct conn *k)
+{
+	size_t used;
+	int asked = k->up.asked;
+
+	if (!install_answer(&k->up, cpr_buf_peek(&k->in), cpr_buf_len(&k->in), &used)) {
+		cpr_buf_consume(&k->in, used);
+		if (k->up.asked && !asked) {
+			/* Logged once, when bytes go: the tests count uploads by this line. */
+			rlog(k->ctx, 1, "%s: uploading %zu bytes", k->key.host, k->up.blob->len);
+			carrier_want_write(&k->link);
+		}
+		return;
+	}
+	cpr_buf_consume(&k->in, used);
+	k->installed = 1;
+	rlog(k->ctx, 1, "%s: helper %s as %s", k->key.host,
+	     k->up.by_other ? "installed meanwhile by another spawn" : "installed", k->up.path);
+	on_exec(k);
 }
 
 /* The helper is ready: the handshake deadline is over, and K may be idle already. */
@@ -232,10 +270,18 @@ static int find_hello(struct conn *k)
 	ssize_t n = cpr_hello_find(cpr_buf_peek(&k->in), cpr_buf_len(&k->in), &version, &caps);
 	char arch[64];
 	enum bootstrap_marker m;
+	size_t used;
 
-	if (carrier_bootstrap(&k->link) && n == 0 &&
-	    (m = bootstrap_scan(cpr_buf_peek(&k->in), cpr_buf_len(&k->in), arch, sizeof arch)) != BS_NONE)
-		return on_stub_marker(k, m, arch);
+	if (k->up.active) {
+		on_install_output(k);
+		if (k->up.active || k->dead)
+			return 0;
+		n = cpr_hello_find(cpr_buf_peek(&k->in), cpr_buf_len(&k->in), &version, &caps);
+	} else if (k->bootstrap && !k->installed && n == 0 &&
+		   (m = bootstrap_scan(cpr_buf_peek(&k->in), cpr_buf_len(&k->in), arch, sizeof arch,
+				       &used)) != BS_NONE) {
+		return on_stub_marker(k, m, arch, used);
+	}
 	if (n == 0)
 		return 0;
 	if (n < 0) {
@@ -254,6 +300,19 @@ static int find_hello(struct conn *k)
 	k->helper_caps = caps;
 	on_ready(k);
 	return 0;
+}
+
+/*
+ * Whether bytes wait to be written: queued frames, or during an upload
+ * its own.  What was read may have queued some (an upload's next step,
+ * the hello after it): a write wish from inside the link's own step would
+ * be dropped when it re-arms its events, so pump() loops instead.
+ */
+static int has_output(const struct conn *k)
+{
+	const uint8_t *p;
+
+	return k->up.active ? install_next(&k->up, &p) > 0 : cpr_buf_len(&k->out) > 0;
 }
 
 /*
@@ -276,6 +335,9 @@ static int channel_failed(struct conn *k, const char *write_err)
 	if (!k->link.is_cmd && k->link.ssh.stderr_total > LINK_STDERR_TAIL)
 		snprintf(more, sizeof more, " (the end of %llu bytes on its stderr)",
 			 (unsigned long long)k->link.ssh.stderr_total);
+	if (k->up.active)
+		return conn_fail(k, CPREMOTE_EHELPER, "%s: cannot install the helper: %s%s", k->key.host,
+				 *why ? why : "the install script ended early", more);
 	if (!k->ready)
 		return conn_fail(k, CPREMOTE_EHELPER, "%s: could not start the helper '%s'%s%s%s",
 				 k->key.host, k->helper, *why ? ": " : "", why, more);
@@ -287,15 +349,25 @@ static int channel_failed(struct conn *k, const char *write_err)
 static ssize_t pump_out(struct conn *k)
 {
 	ssize_t total = 0;
+	const uint8_t *p;
+	size_t len;
 
-	while (cpr_buf_len(&k->out) > 0) {
+	/* During an upload only its bytes go: anything else would land in the helper's file. */
+	while ((len = k->up.active ? install_next(&k->up, &p) : cpr_buf_len(&k->out)) > 0) {
 		const char *why;
-		int n = carrier_write(&k->link, cpr_buf_peek(&k->out), cpr_buf_len(&k->out), &why);
+		int n;
+
+		if (!k->up.active)
+			p = cpr_buf_peek(&k->out);
+		n = carrier_write(&k->link, p, len, &why);
 		if (n < 0)
 			return channel_failed(k, why);
 		if (n == 0)
 			break; /* the SSH window is full: a window adjust will come */
-		cpr_buf_consume(&k->out, (size_t)n);
+		if (k->up.active)
+			install_wrote(&k->up, (size_t)n);
+		else
+			cpr_buf_consume(&k->out, (size_t)n);
 		total += n;
 	}
 	return total;
@@ -350,12 +422,13 @@ static int pump(void *arg)
 			return (int)rc;
 		if (!carrier_running(&k->link))
 			return 0;
-	} while (cpr_buf_len(&k->out) > 0 && carrier_room(&k->link));
+	} while (has_output(k) && carrier_room(&k->link));
 	return 0;
 }
 
 /*
- * The exec channel is open (the link's on_exec).  Our hello goes first,
+ * The exec channel is open (the link's on_exec).  Our hello goes first
+ * (behind the run stub's nonce line when bootstrapping),
  * then a PING, so that the helper knows the silence limit from its first
  * child on; the children's SPAWN frames go right behind, before the
  * helper's hello arrives, so a spawn on a new connection costs no extra
@@ -368,6 +441,11 @@ static void on_exec(void *arg)
 	uint8_t hello[CPR_HELLO_LEN];
 
 	cpr_buf_consume(&k->out, cpr_buf_len(&k->out));
+	/* The run stub reads its nonce first (a helper it installed runs after that line). */
+	if (k->bootstrap && !k->installed) {
+		cpr_buf_append(&k->out, k->nonce, BOOTSTRAP_NONCE_LEN);
+		cpr_buf_append(&k->out, "\n", 1);
+	}
 	cpr_hello_encode(hello, CPR_CAP_REAPED);
 	cpr_buf_append(&k->out, hello, sizeof hello);
 	if (k->ka.interval_s > 0)
@@ -385,7 +463,12 @@ static void on_exec(void *arg)
 
 static void on_link_fail(void *arg, int code, const char *msg)
 {
-	conn_fail(arg, code, "%s", msg);
+	struct conn *k = arg;
+
+	if (k->up.active)
+		conn_fail(k, CPREMOTE_EHELPER, "%s (while installing the helper)", msg);
+	else
+		conn_fail(k, code, "%s", msg);
 }
 
 static const struct link_ops link_ops = { .on_exec = on_exec, .on_io = pump, .on_fail = on_link_fail };
@@ -436,12 +519,18 @@ static struct conn *conn_new(const struct relay_ctx *ctx, struct spawn_request *
 	bootstrap = !k->key.helper && (!env || !*env);
 	k->helper = strdup(k->key.helper ? k->key.helper : bootstrap ? "cpremote-helper" : env);
 	k->no_upload = install_refused(&k->key);
+	k->bootstrap = bootstrap;
+	if (install_nonce(k->nonce) < 0) {
+		conn_free(k);
+		return NULL;
+	}
+	k->command = k->helper ? install_exec_command(bootstrap, k->helper) : NULL;
 	k->next_id = 1;
 	/* Frames are taken out as they arrive: one frame plus one read at most. */
 	k->in.limit = CPR_HEADER_LEN + CPR_MAX_SPAWN + 64 * 1024;
 	k->idle = evtimer_new(ctx->base, on_idle, k);
-	if (!k->helper || !k->idle ||
-	    carrier_start(&k->link, ctx, &k->key, r->verbosity, k->helper, bootstrap, &link_ops, k) < 0 ||
+	if (!k->command || !k->idle ||
+	    carrier_start(&k->link, ctx, &k->key, r->verbosity, k->command, &link_ops, k) < 0 ||
 	    keepalive_init(&k->ka, ctx->base, carrier_opts(&k->link)->keepalive_s,
 			   carrier_opts(&k->link)->keepalive_count, on_keepalive, k) < 0) {
 		conn_free(k);
@@ -483,7 +572,7 @@ struct conn *conn_attach(const struct relay_ctx *ctx, struct spawn_request *r,
 
 int conn_can_send(const struct conn *k)
 {
-	return !k->dead && carrier_running(&k->link);
+	return !k->dead && !k->up.active && carrier_running(&k->link);
 }
 
 long conn_helper_caps(const struct conn *k)

@@ -47,7 +47,7 @@ struct conn *conn_attach(const struct relay_ctx *ctx, struct spawn_request *r,
 int conn_can_send(const struct conn *k);
 
 /*
- * The capabilities of the helper's hello (CPR_CAP_CONNECT), or -1 before
+ * The capabilities of the helper's hello (CPR_CAP_CONNECT, CPR_CAP_TTY), or -1 before
  * it has arrived.  A CONNECT child waits for it: its on_ready is called
  * again when the hello comes.
  */

@@ -1,8 +1,10 @@
 /* install.c — the bootstrap decisions of a connection (see install.h). */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "cpremote.h"
 #include "install.h"
@@ -53,12 +55,22 @@ static char *helper_command(const char *helper)
 
 char *install_exec_command(int bootstrap, const char *helper)
 {
-	const char *stub;
+	return bootstrap ? bootstrap_run_command() : helper_command(helper);
+}
 
-	if (!bootstrap)
-		return helper_command(helper);
-	stub = bootstrap_run_command();
-	return stub ? strdup(stub) : NULL;
+int install_nonce(char nonce[BOOTSTRAP_NONCE_LEN + 1])
+{
+	unsigned char r[BOOTSTRAP_NONCE_LEN / 2];
+	ssize_t n;
+
+	do
+		n = getrandom(r, sizeof r, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof r)
+		return n < 0 ? -errno : -EIO;
+	for (size_t i = 0; i < sizeof r; i++)
+		snprintf(nonce + 2 * i, 3, "%02x", r[i]);
+	return 0;
 }
 
 int install_refused(const struct conn_key *k)
@@ -97,4 +109,76 @@ int install_plan(const struct install_state *st, enum bootstrap_marker m, const 
 	}
 	*blob = b;
 	return 0;
+}
+
+int install_start(struct install *i, const struct helper_blob *b, const char *nonce)
+{
+	install_free(i);
+	*i = (struct install){ .blob = b };
+	i->line = bootstrap_install_line(b, nonce);
+	if (!i->line)
+		return -ENOMEM;
+	i->line_len = strlen(i->line);
+	i->active = 1;
+	return 0;
+}
+
+size_t install_next(const struct install *i, const uint8_t **p)
+{
+	if (!i->active)
+		return 0;
+	if (i->line_sent < i->line_len) {
+		*p = (const uint8_t *)i->line + i->line_sent;
+		return i->line_len - i->line_sent;
+	}
+	if (!i->asked || i->sent >= i->blob->len)
+		return 0;
+	*p = i->blob->data + i->sent;
+	return i->blob->len - i->sent;
+}
+
+void install_wrote(struct install *i, size_t n)
+{
+	size_t line_left = i->line_len - i->line_sent;
+
+	if (n <= line_left) {
+		i->line_sent += n;
+		return;
+	}
+	i->line_sent = i->line_len;
+	i->sent += n - line_left;
+}
+
+int install_answer(struct install *i, const uint8_t *buf, size_t len, size_t *used)
+{
+	size_t n;
+
+	*used = 0;
+	while (i->active) {
+		switch (bootstrap_scan(buf + *used, len - *used, i->path, sizeof i->path, &n)) {
+		case BS_SEND:
+			i->asked = 1;
+			break;
+		case BS_READY:
+			i->by_other = 1;
+			/* fall through */
+		case BS_INSTALLED:
+			*used += n;
+			install_free(i);
+			return 1;
+		case BS_NONE:
+			return 0;
+		default:
+			break; /* another "need" is noise now */
+		}
+		*used += n;
+	}
+	return 0;
+}
+
+void install_free(struct install *i)
+{
+	free(i->line);
+	i->line = NULL;
+	i->active = 0;
 }

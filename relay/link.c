@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "cpremote.h"
-#include "install.h"
 #include "link.h"
 #include "tail.h"
 
@@ -352,11 +351,9 @@ static int st_env(struct link *l)
 
 static int st_exec(struct link *l)
 {
-	char *cmd = install_exec_command(l->bootstrap, l->helper);
-	int rc = cmd ? ssh_channel_request_exec(l->ch, cmd) : SSH_ERROR;
+	int rc = call_done(l, ssh_channel_request_exec(l->ch, l->command), L_RUNNING, CPREMOTE_EHELPER,
+			   "cannot run the helper");
 
-	free(cmd);
-	rc = call_done(l, rc, L_RUNNING, CPREMOTE_EHELPER, "cannot run the helper");
 	if (rc != ST_NEXT)
 		return rc;
 	l->ops->on_exec(l->arg);
@@ -368,30 +365,6 @@ static int st_running(struct link *l)
 	return l->ops->on_io(l->arg) < 0 ? ST_FAILED : ST_WAIT;
 }
 
-/* Drives the upload; once the helper is installed, runs the stub again on a new channel. */
-static int st_upload(struct link *l)
-{
-	char msg[700];
-	enum upload_result r;
-
-	/* Logged only when bytes go: the tests count uploads by this line. */
-	while ((r = upload_step(&l->up, msg, sizeof msg)) == UPLOAD_SENDING)
-		rlog(l->ctx, 1, "%s: uploading %zu bytes", l->key->host, l->up.blob->len);
-	if (r == UPLOAD_AGAIN)
-		return ST_WAIT;
-	if (r == UPLOAD_FAILED) {
-		link_fail(l, CPREMOTE_EHELPER, "%s: cannot install the helper: %s", l->key->host, msg);
-		return ST_FAILED;
-	}
-	rlog(l->ctx, 1, "%s: helper %s as %s", l->key->host,
-	     l->up.by_other ? "installed meanwhile by another spawn" : "installed", l->up.path);
-	l->installed = 1;
-	ssh_channel_close(l->up.ch);
-	ssh_channel_free(l->up.ch);
-	l->up.ch = NULL;
-	return new_channel(l);
-}
-
 typedef int state_fn(struct link *l);
 
 static state_fn *const states[] = {
@@ -401,7 +374,6 @@ static state_fn *const states[] = {
 	[L_ENV] = st_env,
 	[L_EXEC] = st_exec,
 	[L_RUNNING] = st_running,
-	[L_UPLOAD] = st_upload,
 };
 
 void link_step(struct link *l)
@@ -439,20 +411,15 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct link *l = arg;
 
-	if (l->state == L_UPLOAD)
-		link_fail(l, CPREMOTE_EHELPER, "%s: timed out while installing the helper", l->key->host);
-	else
-		link_fail(l, CPREMOTE_ECONNECT, "%s: connection timed out during the SSH handshake",
-			  l->key->host);
+	link_fail(l, CPREMOTE_ECONNECT, "%s: connection timed out during the SSH handshake", l->key->host);
 }
 
 int link_start(struct link *l, const struct relay_ctx *ctx, const struct conn_key *key, int verbosity,
-	       const char *helper, int bootstrap, const struct link_ops *ops, void *arg)
+	       const char *command, const struct link_ops *ops, void *arg)
 {
 	*l = (struct link){ .ctx = ctx,
 			    .key = key,
-			    .helper = helper,
-			    .bootstrap = bootstrap,
+			    .command = command,
 			    .verbosity = verbosity,
 			    .ops = ops,
 			    .arg = arg,
@@ -485,19 +452,6 @@ void link_handshake_done(struct link *l)
 	evtimer_del(l->deadline);
 }
 
-int link_upload(struct link *l, const struct helper_blob *b)
-{
-	ssh_channel_close(l->ch);
-	ssh_channel_free(l->ch);
-	l->ch = NULL;
-	if (upload_start(&l->up, l->s, b) < 0)
-		return -ENOMEM;
-	l->state = L_UPLOAD;
-	/* Run from the loop: the owner is still reading the old channel. */
-	event_active(l->wr, EV_WRITE, 0);
-	return 0;
-}
-
 /* L's events, to stop or free them all. */
 #define LINK_EVENTS(l)                                         \
 	{                                                      \
@@ -526,7 +480,6 @@ void link_free(struct link *l)
 		ssh_channel_close(l->ch);
 		ssh_channel_free(l->ch);
 	}
-	upload_free(&l->up);
 	session_opts_free(&l->so);
 	if (l->s) {
 		ssh_disconnect(l->s);

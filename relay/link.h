@@ -2,9 +2,9 @@
  * link.h — one SSH connection brought up to a running helper (link.c):
  * connect (with retries when the server drops the handshake, and as
  * ConnectionAttempts says when it refuses), host key check, public-key
- * authentication, a session channel, its environment, the exec of the
- * helper or of the run stub, and the upload of the helper over a second
- * channel when the stub asks for it.  libssh is driven without blocking
+ * authentication, one session channel, its environment and the exec of
+ * the helper or of the run stub (an upload goes over that same channel,
+ * driven by the owner).  libssh is driven without blocking
  * from the relay's loop.  The bottom layer of a connection: it knows
  * nothing of frames or children and reports to its owner (conn.c) only
  * through struct link_ops.
@@ -17,7 +17,6 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
-#include "bootstrap.h"
 #include "log.h"
 #include "request.h"
 #include "session.h"
@@ -33,13 +32,12 @@ enum link_state {
 	L_ENV, /* SendEnv and SetEnv, one request each, before the exec */
 	L_EXEC,
 	L_RUNNING, /* the exec channel runs the helper (or the stub): the owner moves bytes */
-	L_UPLOAD, /* the host had no helper: it is being installed over a second channel */
 	L_STOPPED /* failed, or stopped by the owner: no event fires any more */
 };
 
 /* How the link reports to its owner; ARG is the owner's. */
 struct link_ops {
-	/* The exec channel was opened (again, after an upload): frames may be queued for it. */
+	/* The exec channel was opened: frames may be queued for it. */
 	void (*on_exec)(void *arg);
 	/* A socket event while L_RUNNING: move bytes.  Returns 0, or < 0 when the owner failed. */
 	int (*on_io)(void *arg);
@@ -50,8 +48,7 @@ struct link_ops {
 struct link {
 	const struct relay_ctx *ctx;
 	const struct conn_key *key; /* the owner's, outlives the link */
-	const char *helper; /* what to exec when not bootstrapping */
-	int bootstrap; /* no helper named: the run stub finds it or asks for it */
+	const char *command; /* the exec string (the owner's): the helper, or the run stub */
 	int verbosity; /* of the request that opened the connection: libssh's log level */
 	const struct link_ops *ops;
 	void *arg;
@@ -66,8 +63,6 @@ struct link {
 	int attempts; /* handshakes dropped by the server so far */
 	int tries; /* connects refused so far (ConnectionAttempts) */
 	size_t env_i; /* the next variable of so.env to send */
-	int installed; /* uploaded once on this connection: not again */
-	struct upload up;
 	char stderr_tail[LINK_STDERR_TAIL + 1];
 	size_t stderr_len;
 	uint64_t stderr_total; /* every byte the helper wrote to stderr */
@@ -76,12 +71,13 @@ struct link {
 };
 
 /*
- * Sets up L for KEY and starts it from the loop (a bad configuration is
- * reported then, through on_fail, so that the children are attached by
- * that time).  Returns 0, or -ENOMEM (L must still be link_free()d).
+ * Sets up L for KEY, to run COMMAND (kept, not copied), and starts it
+ * from the loop (a bad configuration is reported then, through on_fail,
+ * so that the children are attached by that time).  Returns 0, or
+ * -ENOMEM (L must still be link_free()d).
  */
 int link_start(struct link *l, const struct relay_ctx *ctx, const struct conn_key *key, int verbosity,
-	       const char *helper, int bootstrap, const struct link_ops *ops, void *arg);
+	       const char *command, const struct link_ops *ops, void *arg);
 
 /* Advances L as far as it goes without blocking (moving bytes through on_io once running). */
 void link_step(struct link *l);
@@ -94,13 +90,6 @@ int link_running(const struct link *l);
 
 /* The helper answered: the handshake deadline no longer applies. */
 void link_handshake_done(struct link *l);
-
-/*
- * Drops the exec channel (the run stub found no helper) and starts the
- * upload of B; once installed, the stub runs again on a new channel and
- * on_exec is called again.  Returns 0, or -ENOMEM.
- */
-int link_upload(struct link *l, const struct helper_blob *b);
 
 /*
  * The remote side's stderr is taken continuously, as libssh receives it

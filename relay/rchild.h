@@ -48,6 +48,9 @@ struct rchild {
 	struct cpr_buf status_in;
 	int orphan; /* the caller let go of it: output is dropped */
 	uint32_t pending_signal; /* sent by the caller before the child ran (wire number) */
+	int tty; /* asked for a terminal: the helper must have CPR_CAP_TTY */
+	uint8_t pending_resize[CPR_WINSIZE_LEN]; /* the caller's last RESIZE before the child ran */
+	int has_pending_resize;
 	pid_t caller_pid, caller_pgrp; /* who reads a terminal stdin (0: unknown, read always) */
 	struct event *fg_timer; /* a terminal stdin: polls for the caller's return to the foreground */
 

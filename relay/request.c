@@ -88,18 +88,30 @@ static int take_field(struct spawn_request *r, uint8_t tag, const uint8_t *v, ui
 		if (set_str(&r->file, v, len) < 0)
 			return -ENOMEM;
 		return cpr_field_put(&r->spawn, tag, v, len) < 0 ? -ENOMEM : 0;
+	case CPR_F_FLAGS:
+		if (r->type == CPR_CONNECT)
+			return 0;
+		/* The login shell has no FILE; its messages name it so. */
+		if (len == 4 && (cpr_get_u32(v) & CPR_SPAWN_LOGIN) && !r->file &&
+		    !(r->file = strdup("login shell")))
+			return -ENOMEM;
+		return cpr_field_put(&r->spawn, tag, v, len) < 0 ? -ENOMEM : 0;
 	case CPR_F_FILE:
 		if (r->type == CPR_CONNECT)
 			return 0; /* a connection runs nothing */
 		if (set_str(&r->file, v, len) < 0)
 			return -ENOMEM;
 		/* fall through */
+	case CPR_F_TTY:
+	case CPR_F_TERM:
+	case CPR_F_TTY_MODES:
 	case CPR_F_ARG:
 	case CPR_F_ENV:
 	case CPR_F_CWD:
-	case CPR_F_FLAGS:
 		if (r->type == CPR_CONNECT)
 			return 0;
+		if (tag == CPR_F_TTY)
+			r->tty = 1;
 		return cpr_field_put(&r->spawn, tag, v, len) < 0 ? -ENOMEM : 0;
 	default:
 		return 0; /* STDIO is derived from the fds actually passed */

@@ -32,7 +32,8 @@ struct spawn_request {
 	struct conn_key key;
 	int verbosity; /* CPR_F_VERBOSITY: raises the relay's, never splits */
 	int caller_pgrp; /* CPR_F_CALLER_PGRP, 0 when not sent: stays in the relay */
-	char *file; /* the program (CONNECT: the socket file), for messages */
+	char *file; /* the program (CONNECT: the socket file; "login shell" with CPR_SPAWN_LOGIN), for messages */
+	int tty; /* CPR_F_TTY came: the helper must have CPR_CAP_TTY */
 	struct cpr_buf spawn; /* the SPAWN (or CONNECT) payload for the helper, CPR_F_STDIO included */
 };
 

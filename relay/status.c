@@ -31,6 +31,7 @@ static void on_request(struct rchild *c, uint8_t type, const uint8_t *p, uint32_
 	if (r.verbosity > c->ctx->verbose)
 		c->ctx->verbose = r.verbosity;
 	c->caller_pgrp = r.caller_pgrp;
+	c->tty = r.tty;
 	c->spawn_type = type;
 	c->host = strdup(r.key.host);
 	c->file = r.file;
@@ -62,7 +63,7 @@ static void on_status_closed(struct rchild *c)
 	}
 }
 
-/* One frame from the library: the SPAWN (or CONNECT) request first, then SIGNALs. */
+/* One frame from the library: the SPAWN (or CONNECT) request first, then SIGNALs and RESIZEs. */
 static void on_library_frame(struct rchild *c, const struct cpr_header *h, const uint8_t *p)
 {
 	if ((h->type == CPR_SPAWN || h->type == CPR_CONNECT) && c->state == R_REQUEST) {
@@ -73,6 +74,14 @@ static void on_library_frame(struct rchild *c, const struct cpr_header *h, const
 			conn_send(c->conn, CPR_SIGNAL, 0, c->id, p, 4);
 		else
 			c->pending_signal = cpr_get_u32(p);
+	} else if (h->type == CPR_RESIZE && h->length == CPR_WINSIZE_LEN) {
+		/* Only the last size matters: one before the start waits for it. */
+		if (c->state == R_RUNNING) {
+			conn_send(c->conn, CPR_RESIZE, 0, c->id, p, CPR_WINSIZE_LEN);
+		} else {
+			memcpy(c->pending_resize, p, CPR_WINSIZE_LEN);
+			c->has_pending_resize = 1;
+		}
 	}
 }
 

@@ -40,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cpr_buf in = { 0 };
 	enum bootstrap_marker first = BS_NONE, again;
+	size_t used = 0, used2 = 0;
 	size_t arglen, chunk, off = 0;
 	char *arg, *arg2;
 
@@ -60,7 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cpr_buf_append(&in, data + off, n) < 0)
 			goto out;
 		off += n;
-		first = bootstrap_scan(cpr_buf_peek(&in), cpr_buf_len(&in), arg, arglen);
+		first = bootstrap_scan(cpr_buf_peek(&in), cpr_buf_len(&in), arg, arglen, &used);
+		if (first != BS_NONE &&
+		    (used == 0 || used > cpr_buf_len(&in) || cpr_buf_peek(&in)[used - 1] != '\n'))
+			abort(); /* the marker's line ends where *used says */
 		check_arg(first, arg, arglen);
 	}
 	if (first == BS_NONE)
@@ -68,8 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A whole marker line stays the answer whatever arrives after it. */
 	if (off < size && cpr_buf_append(&in, data + off, size - off) < 0)
 		goto out;
-	again = bootstrap_scan(cpr_buf_peek(&in), cpr_buf_len(&in), arg2, arglen);
-	if (again != first || strcmp(arg, arg2) != 0)
+	again = bootstrap_scan(cpr_buf_peek(&in), cpr_buf_len(&in), arg2, arglen, &used2);
+	if (again != first || strcmp(arg, arg2) != 0 || used2 != used)
 		abort();
 out:
 	free(arg);

@@ -35,6 +35,8 @@
  *   datafirst    hello, DATA on stdout before SPAWNED, then SPAWNED, EXIT 0
  *   escapes      no hello: terminal escapes and "bad" on stderr, exit 1
  *   emptyerror   hello, ERROR (stage exec, errno 0, no MESSAGE)
+ *   notty        SPAWNED for a child that asked for a terminal, as a helper
+ *                older than terminals would (its hello has no CPR_CAP_TTY)
  * Exit status: 0; 2 when the relay's hello or SPAWN did not come.
  */
 #include <errno.h>
@@ -157,6 +159,8 @@ static int bounds_mode(const char *mode, uint32_t id, struct cpr_buf *out, const
 		cpr_frame_append(out, CPR_DATA, CPR_STDOUT, id, "early", 5);
 		cpr_frame_append_u32(out, CPR_SPAWNED, 0, id, 4321);
 		cpr_frame_append(out, CPR_EXIT, 0, id, exit_info, 4);
+	} else if (strcmp(mode, "notty") == 0) {
+		cpr_frame_append_u32(out, CPR_SPAWNED, 0, id, 4321);
 	} else if (strcmp(mode, "emptyerror") == 0) {
 		struct cpr_buf p = { 0 };
 

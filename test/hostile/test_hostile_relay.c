@@ -232,6 +232,7 @@ struct bcase {
 	int connect_timeout; /* -o ConnectTimeout=N when not 0: the handshake deadline */
 	const char *msg_has[3]; /* the failure message must contain these */
 	int msg_plain; /* the failure message has no control byte */
+	unsigned flags; /* added to the spawn's flags */
 };
 
 #define BIG_CHANNEL_BYTES (256u * 1024 * 1024)
@@ -259,6 +260,13 @@ static const struct bcase bounds[] = {
 	  .outcome = B_RUN_FAILS,
 	  .bound_s = CASE_BOUND_S,
 	  .msg_has = { "cannot start" } },
+	/* A helper without CPR_CAP_TTY would run the program on pipes: refused, not run so. */
+	{ .mode = "notty",
+	  .outcome = B_RUN_FAILS,
+	  .want = CPREMOTE_EHELPER,
+	  .bound_s = CASE_BOUND_S,
+	  .msg_has = { "makes no terminals" },
+	  .flags = CPREMOTE_TTY },
 };
 
 /* Whether S holds a byte below 0x20 (a terminal control character). */
@@ -364,6 +372,7 @@ static void run_bounds_case(const struct bcase *bc, const char *hostile, pid_t *
 	o.helper = hostile;
 	o.file = bc->mode;
 	o.stdio[1].mode = CPREMOTE_STDIO_PIPE;
+	o.flags |= bc->flags;
 	if (bc->connect_timeout > 0) {
 		snprintf(timeout_opt, sizeof(timeout_opt), "ConnectTimeout=%d", bc->connect_timeout);
 		ssh_opts[0] = timeout_opt;

@@ -13,7 +13,7 @@
 static enum bootstrap_marker scan(const char *s, char *arg, size_t arglen)
 {
 	memset(arg, 'Z', arglen);
-	return bootstrap_scan((const uint8_t *)s, strlen(s), arg, arglen);
+	return bootstrap_scan((const uint8_t *)s, strlen(s), arg, arglen, NULL);
 }
 
 static void every_marker(void)
@@ -77,7 +77,7 @@ static void argument_bytes(void)
 	ok_int(scan("cpremote-stub: ready /tmp/a\033[31mb\x7f\x01\r\n", arg, sizeof(arg)), BS_READY,
 	       "a marker with control bytes in its argument");
 	ok_str(arg, "/tmp/a[31mb", "control bytes (ESC, DEL, ^A, CR) are dropped from the argument");
-	ok_int(bootstrap_scan(with_nul, sizeof(with_nul) - 1, arg, sizeof(arg)), BS_READY,
+	ok_int(bootstrap_scan(with_nul, sizeof(with_nul) - 1, arg, sizeof(arg), NULL), BS_READY,
 	       "a NUL in the argument does not end the line");
 	ok_str(arg, "/ab", "and is dropped");
 	ok_int(scan("cpremote-stub: need x86_64\n", small, sizeof(small)), BS_NEED,

@@ -270,6 +270,38 @@ static void test_reader_gone(void)
 	cpr_buf_free(&h.out);
 }
 
+/* A terminal's fields (CPR_F_TTY, TERM, modes) and the login shell, which needs no FILE. */
+static void test_tty(void)
+{
+	struct winsize ws = { .ws_row = 30, .ws_col = 120 };
+	uint8_t w[CPR_WINSIZE_LEN], mode[5] = { CPR_TM_ECHO, 0, 0, 0, 1 };
+	struct cpr_buf b = { 0 };
+	struct spawn_req req;
+
+	cpr_winsize_encode(w, &ws);
+	put(&b, CPR_F_FILE, "python3");
+	cpr_field_put(&b, CPR_F_TTY, w, sizeof(w));
+	put(&b, CPR_F_TERM, "xterm");
+	cpr_field_put(&b, CPR_F_TTY_MODES, mode, sizeof(mode));
+	ok_int(parse(&b, &req), 0, "tty: parsed");
+	ok(req.tty && req.ws.ws_row == 30 && req.ws.ws_col == 120, "tty: a terminal of 30x120");
+	ok_str(req.term, "xterm", "tty: TERM");
+	ok(req.modes_len == 5 && req.modes && !memcmp(req.modes, mode, 5), "tty: modes kept as sent");
+	spawn_req_free(&req);
+	cpr_buf_free(&b);
+
+	put(&b, CPR_F_FILE, "sh");
+	cpr_field_put(&b, CPR_F_TTY, w, sizeof(w) - 1);
+	refused(&b, "tty: a window of the wrong size is refused");
+
+	cpr_field_put_u32(&b, CPR_F_FLAGS, CPR_SPAWN_LOGIN);
+	ok_int(parse(&b, &req), 0, "login shell: parsed without FILE");
+	ok(req.file == NULL && req.flags == CPR_SPAWN_LOGIN && !req.tty,
+	   "login shell: no program, no terminal");
+	spawn_req_free(&req);
+	cpr_buf_free(&b);
+}
+
 /* The server's end of the last fake connection: the test plays the serving process. */
 static int server_end = -1;
 
@@ -352,6 +384,7 @@ static void test_connect(void)
 int main(void)
 {
 	helper_warn_quiet = 1;
+	test_tty();
 	test_good();
 	test_bad();
 	test_frames();

@@ -258,8 +258,26 @@ static void options_size(void)
 	       "options: CPREMOTE_OPTIONS_INIT's size is accepted");
 }
 
+/* The terminal's options: refused before anything is started. */
+static void tty_options(void)
+{
+	struct cpremote_options o = CPREMOTE_OPTIONS_INIT;
+	cpremote_child *c = NULL;
+
+	o.host = "h1";
+	o.file = "sh";
+	o.flags = CPREMOTE_TTY;
+	ok_int(cpremote_run(&o, &c), CPREMOTE_EINVAL, "tty: without a stdout refused");
+	ok_contains(cpremote_errmsg(), "needs a stdout", "tty: ... the message says why");
+	o.flags = CPREMOTE_LOGIN_SHELL;
+	ok_int(cpremote_run(&o, &c), CPREMOTE_EINVAL, "login shell: with a program refused");
+	ok_contains(cpremote_errmsg(), "no program or argv", "login shell: ... the message says why");
+	ok_int(cpremote_resize(NULL, 24, 80), CPREMOTE_EINVAL, "resize: no handle refused");
+}
+
 int main(void)
 {
+	tty_options();
 	status_frames();
 	error_fields();
 	wait_frames();

@@ -1,9 +1,11 @@
 /*
  * test_relay_leaves.c — unit tests of the relay's small decision files:
- * install.c (the exec string, and what a connection does when the run
- * stub finds no helper) and keepalive.c (when silence means a lost link,
- * and what the PING carries).
+ * install.c (the exec string, what a connection does when the run stub
+ * finds no helper, and the upload's bytes and answers on the stub's own
+ * stream) and keepalive.c (when silence means a lost link, and what the
+ * PING carries).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -15,6 +17,7 @@
 
 static void test_exec_command(void)
 {
+	char nonce[BOOTSTRAP_NONCE_LEN + 1], other[BOOTSTRAP_NONCE_LEN + 1];
 	/* A leading ~/ or ~USER/ is left to the host's shell, nothing else. */
 	static const struct {
 		const char *helper, *want, *what;
@@ -25,6 +28,7 @@ static void test_exec_command(void)
 		{ "~a;b/h", "exec '~a;b/h'", "a ~ prefix with other characters stays quoted" },
 	};
 	char *cmd = install_exec_command(0, "/opt/it's here/cpremote-helper");
+	char *stub;
 
 	ok(cmd && strcmp(cmd, "exec '/opt/it'\\''s here/cpremote-helper'") == 0,
 	   "a named helper is exec'ed single-quoted, its quote escaped");
@@ -36,9 +40,55 @@ static void test_exec_command(void)
 			printf("#   got %s\n", cmd);
 		free(cmd);
 	}
+	ok_int(install_nonce(nonce), 0, "a nonce");
+	ok_int(install_nonce(other), 0, "another nonce");
+	ok(strlen(nonce) == BOOTSTRAP_NONCE_LEN && strspn(nonce, "0123456789abcdef") == BOOTSTRAP_NONCE_LEN &&
+		   strcmp(nonce, other) != 0,
+	   "nonces are 32 hex digits, new each time");
 	cmd = install_exec_command(1, "cpremote-helper");
-	ok(cmd && strcmp(cmd, bootstrap_run_command()) == 0, "without a helper the run stub is exec'ed");
+	stub = bootstrap_run_command();
+	ok(cmd && stub && strcmp(cmd, stub) == 0, "without a helper the run stub is exec'ed");
+	ok(cmd && strncmp(cmd, "exec /bin/sh -c 'IFS= read -r t; ", 33) == 0 &&
+		   strchr(cmd + strlen("exec /bin/sh -c '"), '\'') == cmd + strlen(cmd) - 1,
+	   "the stub first reads the nonce from stdin (never in its argv), and holds no quote inside its "
+	   "quotes");
+	ok(cmd && !strpbrk(cmd, "!\\\n"), "nor a ! (tcsh history), a backslash or a newline");
 	free(cmd);
+	free(stub);
+}
+
+/* The upload over the stub's stream: the install line, the bytes once asked, the answer. */
+static void test_stream(void)
+{
+	const struct helper_blob *b = &helper_blobs[0];
+	static const char answers[] = "noise\ncpremote-stub: send\n";
+	static const char done[] = "cpremote-stub: installed /c/h\nHELLO";
+	struct install in = { 0 };
+	const uint8_t *p;
+	size_t n, used;
+	char nonce[BOOTSTRAP_NONCE_LEN + 1];
+
+	install_nonce(nonce);
+	ok_int(install_start(&in, b, nonce), 0, "an upload starts");
+	n = install_next(&in, &p);
+	ok(n > BOOTSTRAP_NONCE_LEN + 2 && p[0] == '\n' && memcmp(p + 1, nonce, BOOTSTRAP_NONCE_LEN) == 0 &&
+		   p[n - 1] == '\n' && !memchr(p + 1, '\n', n - 2),
+	   "first the install line: a newline, the nonce, the script, one newline");
+	install_wrote(&in, n - 1);
+	ok_int((int)install_next(&in, &p), 1, "a partial write leaves the rest of the line");
+	install_wrote(&in, 1);
+	ok_int((int)install_next(&in, &p), 0, "then nothing until the script asks");
+	ok_int(install_answer(&in, (const uint8_t *)answers, strlen(answers), &used), 0,
+	       "\"send\" is no end");
+	ok_int((int)used, (int)strlen(answers), "its line is taken, with the noise before it");
+	ok((n = install_next(&in, &p)) == b->len && p == b->data, "then the helper's bytes, all of them");
+	install_wrote(&in, n);
+	ok_int((int)install_next(&in, &p), 0, "and nothing after them");
+	ok_int(install_answer(&in, (const uint8_t *)done, strlen(done), &used), 1, "\"installed\" ends it");
+	ok_int((int)used, (int)strlen(done) - 5, "the helper's first bytes are left for the hello");
+	ok_str(in.path, "/c/h", "the path is kept");
+	ok(!in.active, "the upload is over");
+	install_free(&in);
 }
 
 static void test_plan(void)
@@ -100,6 +150,7 @@ static void test_keepalive(void)
 int main(void)
 {
 	test_exec_command();
+	test_stream();
 	test_plan();
 	test_keepalive();
 	return tap_done();

@@ -53,6 +53,12 @@ class Options(ctypes.Structure):
         ("stdio", Stdio * 3),
         ("channel_fd", ctypes.c_int),
         ("flags", ctypes.c_uint),
+        ("ship", ctypes.c_char_p),
+        # With CPREMOTE_TTY (a terminal): not used by this module yet.
+        ("term", ctypes.c_char_p),
+        ("termios", ctypes.c_void_p),
+        ("rows", ctypes.c_ushort),
+        ("cols", ctypes.c_ushort),
     ]
 
 

@@ -74,7 +74,7 @@ class _Stdio:
 
 
 def _options(host, argv, env, cwd, ssh_config, user, port, identity, ssh_options, helper,
-             verbose, flags):
+             verbose, flags, ship=None):
     """The struct cpremote_options and the objects it points into (keep both alive)."""
     keep = []
     o = _capi.Options()
@@ -99,7 +99,7 @@ def _options(host, argv, env, cwd, ssh_config, user, port, identity, ssh_options
         keep.append(_capi.strv([_b(s, "ssh option") for s in ssh_options]))
         o.ssh_options = keep[-1]
     for field, value in (("cwd", cwd), ("config", ssh_config), ("user", user),
-                         ("identity", identity), ("helper", helper)):
+                         ("identity", identity), ("helper", helper), ("ship", ship)):
         if value is not None:
             setattr(o, field, _b(value, field))
     o.port = int(port or 0)
@@ -110,7 +110,7 @@ def _options(host, argv, env, cwd, ssh_config, user, port, identity, ssh_options
 
 def run(host, argv, *, env=None, cwd=None, stdin=None, stdout=None, stderr=None,
         ssh_config=None, user=None, port=None, identity=None, ssh_options=None,
-        node=False, accept_new=False, helper=None, verbose=0):
+        node=False, accept_new=False, helper=None, verbose=0, ship=None):
     """Starts ARGV on HOST over SSH and returns its Child once it runs.
 
     argv: the program and its arguments (argv[0] is looked up in the
@@ -129,6 +129,9 @@ def run(host, argv, *, env=None, cwd=None, stdin=None, stdout=None, stderr=None,
     "Option=value" strings, as ssh -o.  node: also set NODE_CHANNEL_FD for
     a Node.js child.  accept_new: add an unknown host key to known_hosts.
     helper: the helper's path on the host.  verbose: 0..3, as ssh -v.
+    ship: a local file (program or script) run in argv[0]'s place: it is
+    uploaded into the host's program cache once while it is unchanged
+    (argv[0] then only names it), as cprun --ship.
 
     Blocks for the SSH handshake when no connection to that destination
     is open yet (the GIL is released meanwhile).  Raises an Error subclass
@@ -142,7 +145,7 @@ def run(host, argv, *, env=None, cwd=None, stdin=None, stdout=None, stderr=None,
     if accept_new:
         flags |= _capi.ACCEPT_NEW
     o, keep = _options(host, list(argv), env, cwd, ssh_config, user, port, identity,
-                       ssh_options, helper, verbose, flags)
+                       ssh_options, helper, verbose, flags, ship)
     io = _Stdio()
     chan = peer = None
     handle = ctypes.c_void_p()

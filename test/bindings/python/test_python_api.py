@@ -32,6 +32,23 @@ def ctypes_mirror():
 
 
 @case
+def ship():
+    with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as f:
+        f.write("#!/bin/sh\necho \"shipped $0 $1\"\n")
+    try:
+        os.chmod(f.name, 0o755)
+        for n in (1, 2):
+            c = run(["check", "arg%d" % n], ship=f.name, stdout=subprocess.PIPE)
+            out = c.stdout.read()
+            eq(c.wait(), 0, "ship=: run %d exits 0" % n)
+            ok(out.startswith(b"shipped /") and b"cpremote-ship-" in out and out.endswith(b" arg%d\n" % n),
+               "ship=: run %d runs the cached copy with its argument: %r" % (n, out))
+            c.close()
+    finally:
+        os.unlink(f.name)
+
+
+@case
 def exit_codes():
     for code in (0, 1, 3, 255):
         with run(["sh", "-c", "exit %d" % code]) as c:
