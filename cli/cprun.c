@@ -14,6 +14,7 @@
 #include "cpremote.h"
 #include "cprun_args.h"
 #include "cprun_connect.h"
+#include "cprun_ctl.h"
 #include "cprun_multi.h"
 #include "cprun_status.h"
 #include "cprun_tty.h"
@@ -282,7 +283,9 @@ int main(int argc, char **argv)
 	cprun_args_parse(&cl, argc, argv);
 	status_fd = cl.status_fd;
 	quiet = cl.quiet;
-	if (cl.connect_to != NULL)
+	if (cl.ctl_cmd != NULL)
+		code = cprun_ctl(cl.ctl_cmd, &cl.o); /* -O check|exit: the ControlPath's master */
+	else if (cl.connect_to != NULL)
 		code = cprun_connect(&cl.o, cl.connect_to); /* attaching to a running process */
 	else
 		code = cl.multi ? run_multi(&cl) : run_single(&cl);

@@ -41,6 +41,7 @@
 	"                     ~/.ssh/config; \"none\" for none); one that cannot be\n"        \
 	"                     read is an error\n"                                             \
 	"  -o OPTION=VALUE    ssh option, as ssh -o (repeatable)\n"                           \
+	"  -O check|exit      ask the ControlPath's master, as ssh -O\n"                      \
 	"  -J JUMP            jump host, as -o ProxyJump=JUMP\n"                              \
 	"  -4, -6             IPv4 or IPv6 only, as -o AddressFamily=inet or inet6\n"         \
 	"  -C                 compression, as -o Compression=yes\n"                           \
@@ -119,6 +120,7 @@ static const char short_opts[] = "+"
 				 "i:"
 				 "F:"
 				 "o:"
+				 "O:"
 				 "J:"
 				 "4"
 				 "6"
@@ -235,6 +237,9 @@ static void parse_option(struct cprun_args *cl, int c, const char *arg)
 	case 't':
 	case 'T':
 		cprun_tty_option(c);
+		break;
+	case 'O':
+		cl->ctl_cmd = arg;
 		break;
 	case 'J':
 		add_ssh_option(cl, "ProxyJump", arg);
@@ -360,6 +365,16 @@ static void ship_operands(struct cprun_args *cl, int n, char **argv)
 /* Takes the operands (HOST unless -H, PROGRAM, ARGS) of the N at ARGV. */
 static void parse_operands(struct cprun_args *cl, int n, char **argv)
 {
+	if (cl->ctl_cmd != NULL) {
+		char err[256];
+
+		/* -O CMD HOST: no program; the master at the ControlPath answers (cprun_ctl.c). */
+		if (n != 1 || cl->multi || cl->connect_to != NULL)
+			usage_error("-O takes one HOST, no PROGRAM, -H or --connect", NULL);
+		if (cprun_dest_apply(argv[0], &cl->o, &cl->dest, err, sizeof(err)) < 0)
+			usage_error("%s", err);
+		return;
+	}
 	if (cl->connect_to != NULL) {
 		/* Attaching to a running process (cprun_connect.c): no program, no -H. */
 		if (cl->multi || n > 0 || cl->env.n > 0 || cl->o.cwd != NULL || cl->node ||

@@ -23,6 +23,7 @@ struct cprun_args {
 	struct cprun_dest dest; /* HOST taken apart; o.host and maybe o.user point into it */
 	int node, chan_fd, prefix, multi, gather, null_stdin;
 	const char *connect_to; /* --connect HOST:PATH, or NULL */
+	const char *ctl_cmd; /* -O check|exit HOST, or NULL (cprun_ctl.c) */
 	int quiet; /* -q */
 	int on_tty; /* on a terminal on the host (-t, -tt, the login shell; cprun_tty.h) */
 	int status_fd; /* --status-fd, or -1 */

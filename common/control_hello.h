@@ -14,6 +14,8 @@
 #define CPR_CTL_MAGIC_LEN 8
 #define CPR_CTL_VERSION 1u
 #define CPR_CTL_HELLO_LEN 16 /* magic, u32 version, u32 relay pid (big-endian) */
+/* The byte of a control message without fds that asks a master to exit (cprun -O exit). */
+#define CPR_CTL_EXIT 0xFFu
 
 /* Fills OUT with the greeting of a relay of control version VERSION whose pid is PID. */
 static inline void cpr_ctl_hello_encode(uint8_t out[CPR_CTL_HELLO_LEN], uint32_t version, uint32_t pid)

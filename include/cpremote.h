@@ -11,6 +11,13 @@
  * must not be used from two threads at once.  The library forks a relay
  * process once per caller process; it never appears in the caller's
  * waitpid(-1) and it never touches the caller's signal handlers.
+ * With a ControlPath (ssh_options "ControlMaster=auto", "ControlPath=P",
+ * "ControlPersist=N", or the same in the ssh_config) the children go to
+ * the relay listening at P, started by an earlier caller of the same
+ * user, or this caller starts one there that outlives it by N seconds
+ * (see cprun's README section "Sharing a connection between processes").
+ * A caller that ends leaves nothing running all the same: its children
+ * are ended when their handles' sockets close with it.
  *
  * Fork: a process forked from a caller (fork(2) without exec) does not
  * share its parent's relay.  Its first cpremote_run() starts a relay of
@@ -321,9 +328,25 @@ void cpremote_free(cpremote_child *child);
  * idle time (-o ControlPersist=SECONDS, default 2 s after the last child on
  * a connection ended).  Children still running are ended on their hosts;
  * their handles then report CPREMOTE_ECONNLOST or CPREMOTE_ERELAY.  Does
- * not block; the next cpremote_run() connects again.
+ * not block; the next cpremote_run() connects again.  Of a shared relay
+ * (ControlPath) it only closes this process's sockets to it: the master
+ * and its connections stay for their ControlPersist (cpremote_control()
+ * with "exit" ends them).
  */
 void cpremote_shutdown(void);
+
+/*
+ * Talks to the master relay at the ControlPath of OPTS's destination, as
+ * `ssh -O` does: COMMAND "check" asks whether one runs, "exit" asks it to
+ * end now (its children are ended on their hosts).  Only host, user,
+ * port, config and ssh_options of OPTS count.  Returns 0 with *pid (may
+ * be NULL) set to the master's pid, or a negative code with
+ * cpremote_errmsg() set: -ENOENT or -ECONNREFUSED when none runs,
+ * CPREMOTE_EINVAL for an unknown command, no ControlPath, or a path or
+ * master that is not safely the caller's own.  Blocks for a local
+ * connect and greeting (and `ssh -G` when the path comes from the ssh_config).
+ */
+int cpremote_control(const struct cpremote_options *opts, const char *command, long *pid);
 
 /*
  * Tells the terminal of a CPREMOTE_TTY child its new window size (the

@@ -45,6 +45,70 @@ void lib_relay_path(char *buf, size_t size);
 /* The pid of this process's relay, from its greeting; -1 when none runs for it.  For the tests. */
 pid_t lib_relay_pid(void);
 
+/*
+ * Waits, for at most 10 s, for a relay's greeting on the control socket
+ * CTL (PATH names the relay in messages).  Returns 0 with *pid set, or
+ * CPREMOTE_ERELAY with the message set: no greeting, not a relay's, or
+ * another control version.
+ */
+int lib_relay_hello(int ctl, const char *path, pid_t *pid);
+
+/*
+ * Starts a master relay (mux.c) that serves callers on LISTEN_FD, a
+ * listening socket bound at CPATH, and ends PERSIST seconds after its
+ * last caller and child are gone (-1: only on an exit request).  Returns
+ * the creator's control socket, its greeting checked (*PID set), or a
+ * negative code with the message set.  LISTEN_FD stays the caller's.
+ */
+int lib_relay_spawn_master(int listen_fd, const char *cpath, long persist, pid_t *pid);
+
+/* ControlMaster, as ssh_config(5) has it ("ask" and "autoask" never prompt here). */
+enum {
+	LIB_MUX_NO,
+	LIB_MUX_YES,
+	LIB_MUX_AUTO
+};
+
+/* The shared-connection settings of one destination (mux_conf.c). */
+struct lib_mux {
+	int mode; /* LIB_MUX_* */
+	char path[108]; /* ControlPath, expanded; "" for none */
+	long persist_s; /* ControlPersist: seconds, 0 for no, -1 for yes */
+};
+
+/*
+ * Reads ControlMaster, ControlPath and ControlPersist for O's destination
+ * into *M: from O's -o list when it gives a path without tokens, else
+ * from `ssh -G` (the ssh_config, tokens expanded), which runs only when a
+ * config file could set them.  Returns 0, or a negative code with the
+ * message set (a bad value, a relative or too long path).  May block
+ * for `ssh -G` (10 s at most).
+ */
+int lib_mux_settings(const struct cpremote_options *o, struct lib_mux *m);
+
+/*
+ * With a ControlPath whose ControlPersist came from the ssh_config (not
+ * from O's -o list), sets *LISTP to O's -o list plus "ControlPersist=N",
+ * so that the master keeps its SSH connections as long as itself
+ * (malloc'ed, one free(), borrowing O's strings); else sets it to NULL.
+ * Returns 0 or -ENOMEM.
+ */
+int lib_mux_options(const struct cpremote_options *o, const struct lib_mux *m, const char ***listp);
+
+/*
+ * Hands one child's fds to the relay that M (from lib_mux_settings())
+ * names: the master at its ControlPath (started when ControlMaster allows
+ * and none answers), else this process's own relay.  Returns 0 or a
+ * negative code with the thread's message set.  Thread-safe.
+ */
+int lib_mux_send(const struct lib_mux *m, uint8_t byte, const int *fds, int nfds);
+
+/*
+ * Closes the control socket of this process's own relay, which then ends
+ * its connections and exits (cpremote_shutdown(), in mux.c).
+ */
+void lib_relay_shutdown(void);
+
 /* Sets this thread's message for cpremote_errmsg(), printf-style. */
 void lib_errmsg_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

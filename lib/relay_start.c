@@ -96,7 +96,7 @@ static int fd_above_stdio(int *fd)
  * errno goes up the close-on-exec pipe.
  */
 static void __attribute__((noreturn))
-relay_exec(const char *path, char *const argv[], int ctl, int devnull, int errpipe)
+relay_exec(const char *path, char *const argv[], int ctl, int listen_fd, int devnull, int errpipe)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -114,13 +114,19 @@ relay_exec(const char *path, char *const argv[], int ctl, int devnull, int errpi
 	if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0)
 		goto fail;
 	/*
+	 * A master outlives its creator: it must hold neither the creator's
+	 * stderr (a `$(cprun ... 2>&1)` would wait for it) nor its directory.
+	 */
+	if (listen_fd >= 0 && (dup2(devnull, 2) < 0 || chdir("/") < 0))
+		goto fail;
+	/*
 	 * The caller's fds opened without O_CLOEXEC must not live on in the
 	 * relay: a pipe held there would never give its reader EOF.
 	 */
 	if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC_FLAG) < 0)
 		for (int fd = 3; fd < FALLBACK_MAX_FD; fd++)
 			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if (fcntl(ctl, F_SETFD, 0) < 0)
+	if (fcntl(ctl, F_SETFD, 0) < 0 || (listen_fd >= 0 && fcntl(listen_fd, F_SETFD, 0) < 0))
 		goto fail;
 	execv(path, argv);
 fail:
@@ -139,12 +145,8 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * Waits, for at most HELLO_TIMEOUT_MS, for the greeting of the relay PATH
- * on its control socket CTL.  Returns 0 with *pid set, or CPREMOTE_ERELAY
- * with the message set: no greeting, not a relay's, or another version.
- */
-static int relay_hello(int ctl, const char *path, pid_t *pid)
+/* Waits for a relay's greeting (lib.h); HELLO_TIMEOUT_MS at most. */
+int lib_relay_hello(int ctl, const char *path, pid_t *pid)
 {
 	/* One byte more than a greeting: a longer message shows as too long. */
 	uint8_t buf[CPR_CTL_HELLO_LEN + 1];
@@ -192,13 +194,14 @@ static int relay_hello(int ctl, const char *path, pid_t *pid)
 /* The fds a relay start needs: the control socketpair, the report pipe, /dev/null. */
 struct spawn_fds {
 	int sv[2]; /* [0] ours, [1] the relay's control fd */
+	int lfd; /* a master's listening socket (a dup, ours to close), or -1 */
 	int ep[2]; /* the intermediate child reports a failed fork on [1] */
 	int devnull;
 };
 
 static void spawn_fds_close(struct spawn_fds *f)
 {
-	int e = errno, *fds[] = { &f->sv[0], &f->sv[1], &f->ep[0], &f->ep[1], &f->devnull };
+	int e = errno, *fds[] = { &f->sv[0], &f->sv[1], &f->ep[0], &f->ep[1], &f->devnull, &f->lfd };
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -224,7 +227,7 @@ static int spawn_fds_open(struct spawn_fds *f)
 		return r;
 	}
 	if ((r = fd_above_stdio(&f->sv[1])) < 0 || (r = fd_above_stdio(&f->devnull)) < 0 ||
-	    (r = fd_above_stdio(&f->ep[1])) < 0) {
+	    (r = fd_above_stdio(&f->ep[1])) < 0 || (f->lfd >= 0 && (r = fd_above_stdio(&f->lfd)) < 0)) {
 		lib_errmsg_set("cannot start the relay: %s", cpremote_strerror(r));
 		return r;
 	}
@@ -256,7 +259,7 @@ static int relay_double_fork(const char *path, char **argv, const struct spawn_f
 		pid_t gpid = _Fork();
 
 		if (gpid == 0)
-			relay_exec(path, argv, f->sv[1], f->devnull, f->ep[1]);
+			relay_exec(path, argv, f->sv[1], f->lfd, f->devnull, f->ep[1]);
 		if (gpid < 0) {
 			e = errno;
 			while (write(f->ep[1], &e, sizeof(e)) < 0 && errno == EINTR)
@@ -303,17 +306,24 @@ static int relay_fork_report(struct spawn_fds *f, const char *path)
  * Forks the relay and returns the caller's end of its control socket once
  * its greeting was checked (setting *PID to the relay's), or a negative
  * error code with the thread's message set.  Blocks until the relay greets
- * (HELLO_TIMEOUT_MS at most).
+ * (HELLO_TIMEOUT_MS at most).  With LISTEN_FD >= 0 the relay is a master
+ * serving callers on that socket, bound at CPATH, for PERSIST seconds
+ * after the last one (-1: until told to exit).
  */
-static int relay_spawn(pid_t *pid)
+static int relay_spawn(pid_t *pid, int listen_fd, const char *cpath, long persist)
 {
-	struct spawn_fds f = { .sv = { -1, -1 }, .ep = { -1, -1 }, .devnull = -1 };
+	struct spawn_fds f = { .sv = { -1, -1 }, .ep = { -1, -1 }, .devnull = -1, .lfd = -1 };
 	char path[PATH_MAX];
-	char fdarg[16];
-	char *argv[4];
+	char fdarg[16], lfdarg[16], persistarg[24];
+	char *argv[10];
 	int r;
 
 	lib_relay_path(path, sizeof(path));
+	if (listen_fd >= 0 && (f.lfd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		r = -errno;
+		lib_errmsg_set("cannot start the relay: %s", cpremote_strerror(r));
+		goto out;
+	}
 	if ((r = spawn_fds_open(&f)) < 0)
 		goto out;
 	snprintf(fdarg, sizeof(fdarg), "%d", f.sv[1]);
@@ -321,18 +331,32 @@ static int relay_spawn(pid_t *pid)
 	argv[1] = (char *)"--control-fd";
 	argv[2] = fdarg;
 	argv[3] = NULL;
+	if (f.lfd >= 0) {
+		snprintf(lfdarg, sizeof(lfdarg), "%d", f.lfd);
+		snprintf(persistarg, sizeof(persistarg), "%ld", persist);
+		argv[3] = (char *)"--master";
+		argv[4] = lfdarg;
+		argv[5] = (char *)cpath;
+		argv[6] = persistarg;
+		argv[7] = NULL;
+	}
 	if ((r = relay_double_fork(path, argv, &f)) < 0 || (r = relay_fork_report(&f, path)) < 0)
 		goto out;
 	/* Our copy of the relay's end, or the relay's end of file would never show. */
 	close(f.sv[1]);
 	f.sv[1] = -1;
-	if ((r = relay_hello(f.sv[0], path, pid)) < 0)
+	if ((r = lib_relay_hello(f.sv[0], path, pid)) < 0)
 		goto out;
 	r = f.sv[0];
 	f.sv[0] = -1;
 out:
 	spawn_fds_close(&f);
 	return r;
+}
+
+int lib_relay_spawn_master(int listen_fd, const char *cpath, long persist, pid_t *pid)
+{
+	return relay_spawn(pid, listen_fd, cpath, persist);
 }
 
 /*
@@ -354,7 +378,7 @@ int lib_relay_send(uint8_t byte, const int *fds, int nfds)
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (relay_fd < 0) {
-			r = relay_spawn(&relay_pid);
+			r = relay_spawn(&relay_pid, -1, NULL, 0);
 			if (r < 0)
 				goto out;
 			relay_fd = r;
@@ -383,7 +407,7 @@ out:
  * done: it closes every connection and exits, and the helpers end what
  * still runs.  The next cpremote_run() starts a new relay.
  */
-void cpremote_shutdown(void)
+void lib_relay_shutdown(void)
 {
 	pthread_mutex_lock(&relay_lock);
 	if (relay_fd >= 0)

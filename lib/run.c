@@ -342,6 +342,8 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 	char shipped_path[512];
 	const char *ship_argv[2];
 	long long shipped = -1;
+	struct lib_mux mux;
+	const char **mux_opts = NULL;
 	const char *what;
 	int r;
 
@@ -361,6 +363,11 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 	/* What the messages call it; the frame carries no program for it (spawn_frame.c). */
 	if (path == NULL && (opts->flags & CPREMOTE_LOGIN_SHELL))
 		opts->file = "login shell";
+	/* Which relay serves it (a ControlMaster's, or our own), before the options are framed. */
+	if ((r = lib_mux_settings(opts, &mux)) < 0 || (r = lib_mux_options(opts, &mux, &mux_opts)) < 0)
+		goto out;
+	if (mux_opts)
+		opts->ssh_options = mux_opts;
 	what = path != NULL ? path : opts->file;
 	if ((r = lib_spawn_frame(opts, path, &frame)) < 0)
 		goto out;
@@ -375,7 +382,7 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 		lib_errmsg_set("%s: %s: %s", opts->host, what, cpremote_strerror(r));
 		goto out;
 	}
-	if ((r = lib_relay_send(pf.mask, pf.fds, pf.nfds)) < 0)
+	if ((r = lib_mux_send(&mux, pf.mask, pf.fds, pf.nfds)) < 0)
 		goto out;
 	/* The relay holds its own references now; ours would keep EOFs from happening. */
 	passed_close_owned(&pf);
@@ -401,6 +408,7 @@ out:
 	passed_close_owned(&pf);
 	cpremote_free(c);
 	cpr_buf_free(&frame);
+	free(mux_opts);
 	return r;
 }
 

@@ -1,6 +1,7 @@
 /* spawn_frame.c — encodes a caller's options as the SPAWN (or CONNECT) frame the relay reads. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lib.h"
@@ -11,6 +12,22 @@ static int put_list(struct cpr_buf *b, uint8_t tag, const char *const *list)
 	for (; list != NULL && *list != NULL; list++)
 		if (cpr_field_put_str(b, tag, *list) < 0)
 			return -1;
+	return 0;
+}
+
+/*
+ * Appends the -o options, but ControlMaster and ControlPath: they choose
+ * which relay serves the child (mux.c), and callers sharing a master must
+ * share its connections whatever path or mode each of them named.
+ */
+static int put_options(struct cpr_buf *b, const char *const *list)
+{
+	for (; list != NULL && *list != NULL; list++) {
+		if (!strncasecmp(*list, "ControlMaster", 13) || !strncasecmp(*list, "ControlPath", 11))
+			continue;
+		if (cpr_field_put_str(b, CPR_F_OPTION, *list) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -81,7 +98,7 @@ int lib_spawn_frame(const struct cpremote_options *opts, const char *path, struc
 	    put_opt_str(&p, CPR_F_USER, opts->user) < 0 ||
 	    put_opt_str(&p, CPR_F_IDENTITY, opts->identity) < 0 ||
 	    put_opt_str(&p, CPR_F_CONFIG, lib_ssh_config(opts)) < 0 ||
-	    put_list(&p, CPR_F_OPTION, opts->ssh_options) < 0 || put_opt_str(&p, CPR_F_HELPER, helper) < 0 ||
+	    put_options(&p, opts->ssh_options) < 0 || put_opt_str(&p, CPR_F_HELPER, helper) < 0 ||
 	    cpr_field_put_u32(&p, CPR_F_VERBOSITY, (uint32_t)opts->verbosity) < 0 ||
 	    /* So that the relay reads a terminal stdin only while we are its foreground job. */
 	    cpr_field_put_u32(&p, CPR_F_CALLER_PGRP, (uint32_t)getpgrp()) < 0 ||

@@ -694,6 +694,11 @@ void rchild_free_all(void)
 	sweep_free(&sweep_ev);
 }
 
+int rchild_any(void)
+{
+	return !TAILQ_EMPTY(&children);
+}
+
 struct rchild *rchild_alloc(struct relay_ctx *ctx)
 {
 	struct rchild *c = calloc(1, sizeof *c);

@@ -20,6 +20,9 @@
  */
 void rchild_new(struct relay_ctx *ctx, uint8_t mask, int *fds, int nfds);
 
+/* Whether any child is still held (running, starting or not yet swept): a master is not idle then. */
+int rchild_any(void);
+
 /*
  * As rchild_new(), but the child is not run: its caller is answered with
  * ERROR CODE MSG on the status socket, and the fds are closed once it is

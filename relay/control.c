@@ -78,7 +78,7 @@ static void refuse_out_of_fds(struct relay_ctx *ctx, uint8_t mask, int *fds, int
 	rchild_refuse(ctx, mask, fds, nfds, CPREMOTE_ESPAWN, msg);
 }
 
-void control_on_readable(struct relay_ctx *ctx, int fd)
+int control_on_readable(struct relay_ctx *ctx, int fd)
 {
 	uint8_t mask;
 	int fds[CPR_MAX_PASSED_FDS], nfds = 0;
@@ -90,20 +90,20 @@ void control_on_readable(struct relay_ctx *ctx, int fd)
 	r = cpr_recv_fds(fd, &mask, fds, CPR_MAX_PASSED_FDS, &nfds);
 	room = spares_take();
 	if (r == -EAGAIN || r == -EINTR)
-		return;
+		return CONTROL_MORE;
 	if (r == -EMSGSIZE || r == -EPROTO) {
 		/* One request lost (e.g. out of fds); its status socket went with it. */
 		rlog(ctx, 1, "control: a request was lost (%s)", strerror(-r));
-		return;
+		return CONTROL_MORE;
 	}
-	if (r <= 0) {
-		/* The caller is gone: nothing of it may be left running. */
-		event_base_loopbreak(ctx->base);
-		return;
-	}
+	if (r <= 0)
+		return CONTROL_GONE;
 	if (room < 0) {
 		refuse_out_of_fds(ctx, mask, fds, nfds, room);
-		return;
+		return CONTROL_MORE;
 	}
+	if (nfds == 0 && mask == CPR_CTL_EXIT)
+		return CONTROL_EXIT;
 	rchild_new(ctx, mask, fds, nfds);
+	return CONTROL_MORE;
 }

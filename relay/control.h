@@ -16,11 +16,19 @@
  */
 int control_greet(int fd);
 
+/* What control_on_readable() found. */
+enum {
+	CONTROL_MORE,
+	CONTROL_GONE,
+	CONTROL_EXIT
+};
+
 /*
  * Reads one control message from FD (non-blocking) and starts the child it
- * carries, in CTX.  At end of file (the caller is gone) it breaks the relay's
- * loop, so that nothing of the caller is left running.  Never blocks.
+ * carries, in CTX.  Returns CONTROL_MORE, CONTROL_GONE at end of file (the
+ * caller is gone: its children end as their status sockets close), or
+ * CONTROL_EXIT for an exit request (cprun -O exit).  Never blocks.
  */
-void control_on_readable(struct relay_ctx *ctx, int fd);
+int control_on_readable(struct relay_ctx *ctx, int fd);
 
 #endif

@@ -4,7 +4,8 @@
  * control socket closes (the caller is gone), then ends every connection
  * (the helpers then end their children) and exits.
  *
- * Usage: cpremote-relay --control-fd N   (not meant to be run by hand)
+ * Usage: cpremote-relay --control-fd N [--master LISTEN_FD PATH PERSIST]
+ * (not meant to be run by hand; --master: see master.h)
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,23 +22,28 @@
 #include "control.h"
 #include "conn.h"
 #include "log.h"
+#include "master.h"
 #include "proto.h"
 #include "session.h"
 
 /* The relay's context: one per process, handed to every object it creates. */
 static struct relay_ctx ctx;
 
+/* The one caller of a relay that is no master: when it is gone, nothing of it may be left running. */
 static void on_control(evutil_socket_t fd, short what, void *arg)
 {
-	control_on_readable(&ctx, fd);
+	if (control_on_readable(&ctx, fd) != CONTROL_MORE)
+		event_base_loopbreak(ctx.base);
 }
 
 int main(int argc, char **argv)
 {
-	struct event *control_ev;
+	struct event *control_ev = NULL;
+	struct master *master = NULL;
 	int control_fd = -1;
 
-	if (argc == 3 && strcmp(argv[1], "--control-fd") == 0)
+	if ((argc == 3 || (argc == 7 && strcmp(argv[3], "--master") == 0)) &&
+	    strcmp(argv[1], "--control-fd") == 0)
 		control_fd = atoi(argv[2]);
 	if (control_fd < 0) {
 		fprintf(stderr, "usage: cpremote-relay --control-fd N (started by libcpremote)\n");
@@ -66,14 +72,22 @@ int main(int argc, char **argv)
 	evutil_make_socket_nonblocking(control_fd);
 	/* A ProxyCommand started by libssh must not keep the caller's socket open. */
 	evutil_make_socket_closeonexec(control_fd);
-	control_ev = event_new(ctx.base, control_fd, EV_READ | EV_PERSIST, on_control, NULL);
-	event_add(control_ev, NULL);
+	if (argc == 7) {
+		master = master_new(&ctx, control_fd, atoi(argv[4]), argv[5], atol(argv[6]));
+		if (!master)
+			return 1;
+	} else {
+		control_ev = event_new(ctx.base, control_fd, EV_READ | EV_PERSIST, on_control, NULL);
+		event_add(control_ev, NULL);
+	}
 	event_base_dispatch(ctx.base);
 
+	master_free(master);
 	rchild_free_all();
 	conn_close_all();
 	session_cache_free();
-	event_free(control_ev);
+	if (control_ev)
+		event_free(control_ev);
 	event_base_free(ctx.base);
 	ssh_finalize();
 	return 0;

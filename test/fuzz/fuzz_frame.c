@@ -54,7 +54,8 @@ static void check_frame(const uint8_t *buf, size_t len, ssize_t n, const struct 
 
 	if ((size_t)n > len || (size_t)n != CPR_HEADER_LEN + h->length)
 		abort();
-	if (h->type < 1 || h->type > CPR_TYPE_MAX || h->stream >= CPR_NSTREAMS ||
+	if (h->type < 1 || h->type > CPR_TYPE_MAX ||
+	    (h->stream >= CPR_NSTREAMS && !cpr_fd_stream_type(h->type)) ||
 	    h->length > cpr_max_length(h->type))
 		abort();
 	if (payload != buf + CPR_HEADER_LEN)

@@ -43,7 +43,9 @@ static void fuzz_request(const uint8_t *data, size_t size)
 	size_t i;
 
 	if (spawn_req_parse(data, size, &req) == 0) {
-		if (req.file == NULL || req.file[0] == '\0' || req.argv == NULL || req.argv[0] == NULL)
+		/* A login shell names no program: the helper finds the user's own. */
+		if (!(req.flags & CPR_SPAWN_LOGIN) &&
+		    (req.file == NULL || req.file[0] == '\0' || req.argv == NULL || req.argv[0] == NULL))
 			abort();
 		for (i = 0; i < 3; i++)
 			if (req.stdio[i] != CPR_STDIO_NULL && req.stdio[i] != CPR_STDIO_PIPE)
