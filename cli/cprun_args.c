@@ -415,7 +415,7 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 		if (cprun_dest_apply(argv[0], &cl->o, &cl->dest, err, sizeof(err)) < 0)
 			usage_error("%s", err);
 		argv++;
-		cl->on_tty = cprun_tty_decide(n >= 2, cl->quiet);
+		cl->tty_pending = 1; /* decided once the ssh_config is known (cprun_args_parse) */
 		if (n < 2) {
 			/* As ssh HOST: the login shell, reading stdin when it is no terminal. */
 			cl->o.flags |= CPREMOTE_LOGIN_SHELL;
@@ -464,6 +464,10 @@ void cprun_args_parse(struct cprun_args *cl, int argc, char **argv)
 	parse_operands(cl, argc - optind, argv + optind);
 	resolve_config(&cl->o);
 	cl->o.ssh_options = cl->ssh_opts.v;
+	if (cl->tty_pending) {
+		cprun_tty_config(&cl->o);
+		cl->on_tty = cprun_tty_decide(!(cl->o.flags & CPREMOTE_LOGIN_SHELL), cl->quiet);
+	}
 	cl->o.env = cl->env.v;
 	if (cl->node || (cl->o.file != NULL && is_node(cl->o.file)))
 		cl->o.flags |= CPREMOTE_NODE;

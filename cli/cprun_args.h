@@ -26,6 +26,7 @@ struct cprun_args {
 	const char *ctl_cmd; /* -O check|exit HOST, or NULL (cprun_ctl.c) */
 	int quiet; /* -q */
 	int on_tty; /* on a terminal on the host (-t, -tt, the login shell; cprun_tty.h) */
+	int tty_pending; /* one HOST: on_tty to be decided after the ssh_config is resolved */
 	int status_fd; /* --status-fd, or -1 */
 };
 

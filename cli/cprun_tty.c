@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cprun_tty.h"
+#include "sshconf.h"
 
 #define ESCAPE_CHAR '~'
 
@@ -17,6 +18,7 @@
 static int asked;
 static int from_option; /* -t or -T came: they override RequestTTY, as on ssh's command line */
 static int t_count; /* how many -t */
+static int set_by_o; /* -o RequestTTY came: the files are not read for it */
 
 static struct {
 	int raw; /* the local terminal is in raw mode: saved holds its modes */
@@ -50,7 +52,39 @@ int cprun_tty_ssh_option(const char *option)
 	for (int i = 0; i < 4; i++)
 		if (!from_option && strcasecmp(option + klen + 1, values[i]) == 0)
 			asked = i - 1;
+	set_by_o = 1;
 	return 1;
+}
+
+/* ssh's RequestTTY values, in the order of ASKED's meaning (-1 .. 2). */
+static int request_tty_value(const char *v)
+{
+	static const char *const values[] = { "no", "auto", "yes", "force" };
+
+	for (int i = 0; v != NULL && i < 4; i++)
+		if (strcasecmp(v, values[i]) == 0)
+			return i - 1;
+	return 0;
+}
+
+void cprun_tty_config(const struct cpremote_options *o)
+{
+	static const char *const keys[] = { "RequestTTY", NULL };
+	struct sshconf_query q = { .config = o->config,
+				   .user = o->user,
+				   .port = o->port,
+				   .identity = o->identity,
+				   .options = o->ssh_options,
+				   .host = o->host };
+	struct sshconf c = { 0 };
+	char msg[256];
+
+	/* -t, -T and -o RequestTTY decide alone; `ssh -G` runs only when a file may say more. */
+	if (from_option || set_by_o || !sshconf_files_mention(o->config, keys))
+		return;
+	if (sshconf_eval(&q, &c, msg, sizeof msg) == 0)
+		asked = request_tty_value(sshconf_get(&c, "requesttty"));
+	sshconf_free(&c);
 }
 
 int cprun_tty_asked(void)

@@ -22,6 +22,15 @@ void cprun_tty_option(int letter);
  */
 int cprun_tty_ssh_option(const char *option);
 
+/*
+ * Reads RequestTTY from the ssh_config for the destination of O (host,
+ * user, port, config, -o list), as `ssh -G` evaluates it, unless -t, -T or
+ * -o RequestTTY came (they win, as on ssh's command line) or no config
+ * file ssh reads could set it (then no process is run).  Call before
+ * cprun_tty_decide().
+ */
+void cprun_tty_config(const struct cpremote_options *o);
+
 /* Whether -t (or RequestTTY yes or force) was asked for: refused with -H. */
 int cprun_tty_asked(void);
 

@@ -9,7 +9,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <glob.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +18,6 @@
 #include "lib.h"
 #include "sshconf.h"
 
-/* How deep Include lines are followed when looking for a Control keyword. */
-#define INCLUDE_DEPTH 4
-/* A config file larger than this is taken as "may set ControlPath" without reading it all. */
-#define CONF_SCAN_MAX (1024 * 1024)
 
 /*
  * The value of KEY in the "-o" list, first value winning as with ssh;
@@ -99,75 +94,12 @@ static long persist_seconds(const char *v)
 	return total;
 }
 
-static int conf_may_set(const char *path, int depth);
-
-/* Whether the Include line's patterns LINE (after the keyword) name a file that may set it. */
-static int include_may_set(char *line, int depth)
-{
-	char *save = NULL, pat[4096];
-	const char *home = getenv("HOME");
-	int hit = 0;
-
-	for (char *w = strtok_r(line, " \t\r\n", &save); w && !hit; w = strtok_r(NULL, " \t\r\n", &save)) {
-		glob_t g;
-
-		/* Relative names are under ~/.ssh (a user's file) or /etc/ssh (the system's). */
-		if (w[0] == '~' && home)
-			snprintf(pat, sizeof pat, "%s%s", home, w + 1);
-		else if (w[0] != '/')
-			snprintf(pat, sizeof pat, "%s/.ssh/%s", home ? home : "", w);
-		else
-			snprintf(pat, sizeof pat, "%s", w);
-		if (glob(pat, 0, NULL, &g) != 0)
-			continue;
-		for (size_t i = 0; i < g.gl_pathc && !hit; i++)
-			hit = conf_may_set(g.gl_pathv[i], depth + 1);
-		globfree(&g);
-	}
-	return hit;
-}
-
-/*
- * Whether the ssh_config PATH (or a file it includes) has a ControlPath or
- * ControlMaster line.  A file that cannot be read sets nothing; one too
- * deep in includes, or too large, may set anything.
- */
-static int conf_may_set(const char *path, int depth)
-{
-	char line[4096];
-	FILE *f;
-	long seen = 0;
-	int hit = 0;
-
-	if (depth > INCLUDE_DEPTH)
-		return 1;
-	if ((f = fopen(path, "re")) == NULL)
-		return 0;
-	while (!hit && fgets(line, sizeof line, f)) {
-		char *p = line + strspn(line, " \t");
-
-		if ((seen += (long)strlen(line)) > CONF_SCAN_MAX)
-			hit = 1;
-		else if (!strncasecmp(p, "ControlPath", 11) || !strncasecmp(p, "ControlMaster", 13))
-			hit = 1;
-		else if (!strncasecmp(p, "Include", 7) && (p[7] == ' ' || p[7] == '\t' || p[7] == '='))
-			hit = include_may_set(p + 8, depth);
-	}
-	fclose(f);
-	return hit;
-}
-
 /* Whether the config files ssh would read for O could set a ControlPath. */
 static int config_may_set(const struct cpremote_options *o)
 {
-	char user[4096];
-	const char *home = getenv("HOME");
+	static const char *const keys[] = { "ControlPath", "ControlMaster", NULL };
 
-	/* -F FILE replaces both the user's and the system's file, as in ssh. */
-	if (lib_ssh_config(o))
-		return conf_may_set(lib_ssh_config(o), 0);
-	snprintf(user, sizeof user, "%s/.ssh/config", home ? home : "");
-	return conf_may_set(user, 0) || conf_may_set("/etc/ssh/ssh_config", 0);
+	return sshconf_files_mention(lib_ssh_config(o), keys);
 }
 
 /* Fills M from the three values (NULL: not set).  0, or CPREMOTE_EINVAL with the message set. */

@@ -80,4 +80,13 @@ char *sshconf_expand(const struct sshconf *c, const char *orighost, const char *
 /* Releases C's entries.  Accepts a zeroed C. */
 void sshconf_free(struct sshconf *c);
 
+/*
+ * Whether the ssh_config files ssh would read (CONFIG, else the user's and
+ * the system's) could set one of KEYS (NULL-terminated keyword names, any
+ * case): a line naming it in them or in a file they Include.  A file too
+ * large or Includes too deep count as "could"; an unreadable file sets
+ * nothing.  Cheap: it tells whether `ssh -G` is worth running for them.
+ */
+int sshconf_files_mention(const char *config, const char *const *keys);
+
 #endif

@@ -297,6 +297,19 @@ is "$(sed 's/base: /X: /' "$WORK/e.opt")" "$(sed 's/warned: /X: /' "$WORK/e.file
 run "$WORK/o" "$WORK/e" "$CPRUN" -F "$BASE" -o ForwardAgent=yes -o LogLevel=QUIET base echo fine
 is "$(cat "$WORK/e")" "" "LogLevel QUIET: no warning"
 
+# --- RequestTTY in the file: read by cprun itself (the relay has no say).
+f=$(cfg ttyforce "RequestTTY force")
+run "$WORK/o" "$WORK/e" "$CPRUN" -F "$f" ttyforce sh -c 'tty; stty size'
+case $(head -1 "$WORK/o") in /dev/pts/*) r=0 ;; *) r=1 ;; esac
+ok $r "RequestTTY force in the file: the program runs on a terminal, stdin a pipe (got $(head -1 "$WORK/o" | tr -d '\r'))"
+grep -q "RequestTTY" "$WORK/e"
+ok $((!$?)) "... and no warning about it"
+run "$WORK/o" "$WORK/e" "$CPRUN" -T -F "$f" ttyforce tty
+is "$(cat "$WORK/o")" "not a tty" "-T wins over RequestTTY force in the file, as with ssh"
+run "$WORK/o" "$WORK/e" "$CPRUN" -F "$BASE" -o RequestTTY=force base tty
+case $(head -1 "$WORK/o") in /dev/pts/*) r=0 ;; *) r=1 ;; esac
+ok $r "-o RequestTTY=force: the same"
+
 # --- Which evaluator ran.
 run "$WORK/o" "$WORK/e" "$CPRUN" -v -F "$BASE" base true
 grep -q "evaluated by OpenSSH" "$WORK/e"
