@@ -337,8 +337,8 @@ static int refuse(const struct scan *sc, const char *host, const char *fp, const
 	if (sc->ca.line) {
 		snprintf(msg, msglen,
 			 "%s: host key verification failed: %s:%ld names a @cert-authority for %s, but host "
-			 "certificates are not supported over this transport (libssh); the OpenSSH-client "
-			 "transport will verify them",
+			 "certificates are not supported over this transport (libssh); the OpenSSH client "
+			 "verifies them: use openssh://HOST",
 			 host, sc->ca.file, sc->ca.line, sc->name);
 		return CPREMOTE_EHOSTKEY_UNKNOWN;
 	}

@@ -206,6 +206,9 @@ run barefile cprun -F "$WORK/cert_config" barefile
 works barefile "cprun: CertificateFile in the file"
 run bare-o cprun -F "$WORK/cert_config" -o "CertificateFile=$DIR/id_certonly-cert.pub" bare
 works bare-o "cprun: -o CertificateFile="
+# The OpenSSH client as the transport (issue 12): the same certificate through ssh itself.
+run cert-openssh cprun -F "$WORK/cert_config" openssh://cert
+works cert-openssh "cprun openssh://: the key-cert.pub beside the key is offered by ssh"
 run bad-ssh ssh -F "$WORK/cert_config" bad
 [ "$(rc bad-ssh)" = 255 ]
 ok $? "ssh: a certificate of an untrusted CA is refused"
@@ -248,6 +251,37 @@ for h in target chain direct; do
 done >>"$WORK/jump_config"
 logins() { grep -c "Accepted publickey" "$WORK/$1.log"; }
 
+# ---- a host certificate (issue 12): an sshd like h2's whose host key is
+# signed by a host CA, known only as @cert-authority.  OpenSSH (and so
+# openssh://) verifies it; the libssh transport refuses it, saying why.
+HC_ADDR=$(addr h2)
+HC_PORT=$(free_port "$HC_ADDR")
+ssh-keygen -q -t ed25519 -N '' -C cpremote-host-ca -f "$WORK/host_ca"
+cp "$DIR/h2/ssh_host_ed25519_key.pub" "$WORK/hc_host.pub"
+ssh-keygen -q -s "$WORK/host_ca" -I cpremote-hc -h -n "$HC_ADDR" "$WORK/hc_host.pub"
+sed -e "s|^ListenAddress .*|ListenAddress $HC_ADDR:$HC_PORT|" -e "s|^PidFile .*|PidFile $WORK/hc.pid|" \
+	"$DIR/h2/sshd_config" >"$WORK/hc.sshd_config"
+echo "HostCertificate $WORK/hc_host-cert.pub" >>"$WORK/hc.sshd_config"
+/usr/sbin/sshd -f "$WORK/hc.sshd_config" -E "$WORK/hc.log"
+for _ in $(seq 50); do
+	[ -s "$WORK/hc.pid" ] && (exec 3<>"/dev/tcp/$HC_ADDR/$HC_PORT") 2>/dev/null && break
+	sleep 0.1
+done
+SSHD_PIDS+=("$(cat "$WORK/hc.pid")")
+echo "@cert-authority [$HC_ADDR]:$HC_PORT $(cat "$WORK/host_ca.pub")" >"$WORK/known_hosts.hc"
+printf 'Host hc\n\tHostName %s\n\tPort %s\n\tIdentityFile %s\n\tIdentitiesOnly yes\n' "$HC_ADDR" "$HC_PORT" \
+	"$DIR/id_ed25519" >"$WORK/hc_config"
+common | sed "s|UserKnownHostsFile .*|UserKnownHostsFile $WORK/known_hosts.hc|" >>"$WORK/hc_config"
+run hc-ssh ssh -F "$WORK/hc_config" hc
+works hc-ssh "ssh: a host known only by its host CA (@cert-authority) is verified"
+run hc-openssh cprun -F "$WORK/hc_config" openssh://hc
+works hc-openssh "cprun openssh://: the same host certificate is verified by ssh"
+run hc-libssh cprun -F "$WORK/hc_config" hc
+fails hc-libssh "cprun over libssh: the host certificate is refused"
+said hc-libssh "certificates are not supported over this transport" && said hc-libssh "openssh://"
+ok $? "cprun over libssh: the message says why and names openssh://"
+
+
 # via NAME DESCRIPTION JUMPS...: the run worked and each jump's log has one more login.
 via() {
 	local name=$1 what=$2 j before
@@ -271,6 +305,10 @@ mark; run jump-J-ssh ssh -F "$WORK/jump_config" -J j1 direct
 via jump-J-ssh "ssh: -J j1" j1
 mark; run jump-J cprun -F "$WORK/jump_config" -J j1 direct
 via jump-J "cprun: -J j1" j1
+mark; run jump-openssh cprun -F "$WORK/jump_config" openssh://target
+via jump-openssh "cprun openssh://: ProxyJump j1 in the -F file" j1
+mark; run jump-J-openssh cprun -F "$WORK/jump_config" -J j1 openssh://direct
+via jump-J-openssh "cprun openssh://: -J j1" j1
 mark; run chain-ssh ssh -F "$WORK/jump_config" chain
 via chain-ssh "ssh: ProxyJump j1,j2 in the file" j1 j2
 mark; run chain cprun -F "$WORK/jump_config" chain
