@@ -258,11 +258,33 @@ out:
 	return r;
 }
 
-/* Splits "HOST:PATH" (HOST may be "[v6]").  Returns the PATH part and sets *host (allocated), or NULL. */
+/*
+ * The colon that ends HOST in a transport's URI ("openssh://h1:/run/x",
+ * "openssh://bob@h1:2222:/run/x", "docker://c1:/run/x"): the first after
+ * "://", skipping a ":PORT" that another colon follows.  NULL when
+ * TARGET is no such URI.
+ */
+static const char *uri_colon(const char *target)
+{
+	const char *scheme = strstr(target, "://"), *colon, *digits;
+
+	if (scheme == NULL || strchr(target, ':') != scheme)
+		return NULL;
+	colon = strchr(scheme + 3, ':');
+	if (colon == NULL)
+		return NULL;
+	digits = colon + 1 + strspn(colon + 1, "0123456789");
+	return digits > colon + 1 && *digits == ':' ? digits : colon;
+}
+
+/* Splits "HOST:PATH" (HOST may be "[v6]" or a URI).  Returns the PATH part and sets *host (allocated), or NULL. */
 static const char *split_target(const char *target, char **host)
 {
-	const char *colon = target[0] == '[' ? strstr(target, "]:") : strchr(target, ':');
+	const char *colon = target[0] == '[' ? strstr(target, "]:") : uri_colon(target);
 	size_t hlen;
+
+	if (colon == NULL && target[0] != '[')
+		colon = strchr(target, ':');
 
 	if (colon == NULL)
 		return NULL;

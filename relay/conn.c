@@ -456,6 +456,8 @@ static void on_exec(void *arg)
 			conn_send(k, CPR_SPAWN, 0, k->kids[i].id, cpr_buf_peek(k->kids[i].spawn),
 				  (uint32_t)cpr_buf_len(k->kids[i].spawn));
 	k->resend_below = 0;
+	/* The nonce and hello go out even when no SPAWN follows (only CONNECTs, which wait for the helper's hello). */
+	carrier_want_write(&k->link);
 	/* on_ready may not detach, so the table holds still. */
 	for (size_t i = 0; i < k->nkids; i++)
 		k->kids[i].ops->on_ready(k->kids[i].child);

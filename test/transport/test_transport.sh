@@ -68,6 +68,25 @@ is "$out" again "... and found in the cache the next time"
 ! grep -q "uploading" "$WORK/err"
 ok $? "... without a second upload"
 
+# A terminal and --connect through a command transport: the helper makes
+# the pty and connects to the socket file, whatever carries its stream.
+for dest in openssh://h2 "$SSH_EXEC"; do
+	out=$(run -tt "$dest" sh -c 'tty; stty size' </dev/null 2>"$WORK/err" | tr -d '\r')
+	case $(echo "$out" | head -1) in /dev/pts/*) r=0 ;; *) r=1 ;; esac
+	ok $r "$dest: -tt runs the program on a terminal (got: $(echo "$out" | head -1))"
+done
+SOCK=/tmp/cpr-transport-connect-$$.sock
+timeout 60 "$CPRUN" -F "$CFG" h2 socat "UNIX-LISTEN:$SOCK,fork" EXEC:cat </dev/null 2>/dev/null &
+SRV=$!
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+out=$(echo through-openssh | run --connect "openssh://h2:$SOCK" 2>"$WORK/err")
+is "$out" through-openssh "--connect openssh://h2:PATH: the socket file's server answers"
+out=$(echo with-port | run --connect "openssh://h2:$CPREMOTE_TEST_PORT:$SOCK" 2>"$WORK/err")
+is "$out" with-port "--connect openssh://h2:PORT:PATH: the same"
+kill "$SRV" 2>/dev/null
+wait "$SRV" 2>/dev/null
+rm -f "$SOCK"
+
 # k8s:// and ssm:// only through stand-ins.
 out=$(STANDIN_LOG=$WORK/kargv CPREMOTE_KUBECTL=$SRC/standin-kubectl run -o Context=ctx1 k8s://ns1/pod1/c1 sh -c 'echo pod; exit 5')
 is $? 5 "k8s:// through standin-kubectl: exit code"
