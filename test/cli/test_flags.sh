@@ -70,7 +70,10 @@ drain() { # drain FLAGS...: cprun FLAGS h1 with a leftover sleep, SIGINT after 2
 	timeout -k 5 60 "$CPRUN" "$@" -F "$CONFIG" -e "CPRTAG=$TAG" h1 sh -c 'sleep 30 & exit 3' \
 		</dev/null >"$WORK/out" 2>"$WORK/err" &
 	local pid=$!
-	sleep 2
+	# The signal must come during the drain: once the remote sleep runs (its
+	# sh exits right after), not at a fixed time (a slow start under load).
+	wait_for 30 some_tagged sleep
+	sleep 1
 	kill -INT "$pid"
 	wait "$pid"
 	RC=$?
