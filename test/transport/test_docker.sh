@@ -123,6 +123,11 @@ ok $? "... saying so" || sed 's/^/# /' "$WORK/err"
 dk cp "$HMAC_CHILD" "$c1:/bin/hmac_child" && python3 "$SRC/hmac_check.py" "$CPRUN" /bin/hmac_child "docker://$c1"
 ok $? "HMAC-SHA256 of 1 MiB through the channel"
 
+# A terminal through docker exec: the helper makes the pty in the container.
+out=$(run -tt "docker://$c1" sh -c 'tty; stty size' </dev/null 2>"$WORK/err" | tr -d '\r')
+case $(echo "$out" | head -1) in /dev/pts/*) r=0 ;; *) r=1 ;; esac
+ok $r "-tt: the program runs on a terminal in the container (got: $(echo "$out" | head -1))"
+
 out=$(run -l cpruser "docker://$c1" sh -c 'id -un; echo $HOME' 2>"$WORK/err")
 is "$(echo $out)" "cpruser /home/cpruser" "-l cpruser runs as that user (docker exec --user)"
 dk exec "$c1" sh -c 'ls /home/cpruser/.cache/cpremote' | grep -q cpremote-helper
