@@ -81,6 +81,8 @@ drain() { # drain FLAGS...: cprun FLAGS h1 with a leftover sleep, SIGINT after 2
 }
 drain
 ok $([ "$RC" = 130 ] && [ -n "$ERR" ]; echo $?) "without -q: SIGINT ends the wait with a note (exit $RC)"
+# The first run's sleep must be gone, or the next wait for one ends at once.
+wait_for 10 none_tagged sleep || kill_tagged sleep
 drain -q
 is "$RC:$ERR" "130:" "-q: the same end, without the note"
 wait_for 10 none_tagged sleep || kill_tagged sleep
