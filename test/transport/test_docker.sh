@@ -12,8 +12,10 @@
 # a docker client that is not there, the HMAC channel check, -l USER as
 # --user, one fan-out mixing libssh, docker:// and openssh://, the
 # container killed mid-run (cprun 255, the library CPREMOTE_ECONNLOST), the
-# caller SIGKILLed (the container's processes end), and the daemon gone
-# with its files at the end.  Speaks TAP.  Needs root and dockerd; skips
+# caller SIGKILLed (the container's processes end), `cprun --connect
+# docker://C:PATH` to a static socket-file server in a container (bytes
+# both ways, half-close, the server closing first, nothing listening, -l,
+# nothing left behind), and the daemon gone with its files at the end.  Speaks TAP.  Needs root and dockerd; skips
 # without.
 set -u
 
@@ -25,6 +27,7 @@ BUSYBOX=/bin/busybox
 CPRUN=${CPRUN:?}
 SRC=${CPREMOTE_TEST_SRC:?}/transport
 HMAC_CHILD=${HMAC_CHILD_STATIC:?}
+UNIX_SERVER=${UNIX_SERVER_STATIC:?}
 # Debian's docker client when there, so that client and daemon match.
 DOCKER_CLI=$(command -v /usr/bin/docker || command -v docker) || skip "no docker client"
 
@@ -186,6 +189,64 @@ for _ in $(seq 200); do
 	sleep 0.1
 done
 ok $gone "caller SIGKILLed: the target, its child and the helper in the container end" || dk top "$c1" -o pid,args | sed 's/^/# /'
+
+# --connect docker://C:PATH: a static socket-file server in a fresh
+# container, so that the attach is the first request there (zero-install
+# through docker exec) and afterwards nothing of cpremote may be left.
+c4=$(start)
+SOCK=/tmp/cpr-connect.sock
+dk cp "$UNIX_SERVER" "$c4:/bin/unix_server" &&
+	dk exec -d "$c4" sh -c "echo \$\$ >/tmp/server.pid; exec /bin/unix_server $SOCK" &&
+	dk exec -d "$c4" /bin/unix_server /tmp/cpr-close.sock close
+listening() { for _ in $(seq 100); do dk exec "$c4" test -S "$1" && return 0; sleep 0.1; done; return 1; }
+listening $SOCK && listening /tmp/cpr-close.sock
+ok $? "two socket-file servers listen in the container"
+out=$(echo through-docker | run -v --connect "docker://$c4:$SOCK" 2>"$WORK/err")
+is $? 0 "--connect docker://C:PATH: exit 0 when the server closes" || sed 's/^/# /' "$WORK/err"
+is "$(echo $out)" "hello through-docker bye 15" \
+	"... the greeting, the echo, then the count: the half-close reached the server"
+grep -q "uploading" "$WORK/err"
+ok $? "... the helper was uploaded for the attach"
+head -c 1048576 /dev/urandom >"$WORK/big"
+{ echo hello; cat "$WORK/big"; echo "bye 1048576"; } | sha256sum >"$WORK/want"
+run --connect "docker://$c4:$SOCK" <"$WORK/big" 2>"$WORK/err" | sha256sum >"$WORK/got"
+is "${PIPESTATUS[0]}" 0 "1 MiB of random bytes each way: exit 0"
+is "$(cat "$WORK/got")" "$(cat "$WORK/want")" "... every byte back, in order"
+# The server's end of file first, stdin still open: cprun ends at once.
+mkfifo "$WORK/hold"
+sleep 30 >"$WORK/hold" &
+hold=$!
+begin=$SECONDS
+out=$(run --connect "docker://$c4:/tmp/cpr-close.sock" <"$WORK/hold" 2>"$WORK/err")
+r=$?
+took=$((SECONDS - begin))
+kill $hold 2>/dev/null
+wait $hold 2>/dev/null
+is "$r $out" "0 hello" "the server closes first: the greeting, exit 0"
+[ $took -lt 20 ]
+ok $? "... with stdin still open (${took} s; the stdin lasted 30)"
+# Nothing listening: no file, then a stale one (its server SIGKILLed).
+run --connect "docker://$c4:/tmp/no-such.sock" </dev/null 2>"$WORK/err"
+is $? 255 "--connect to a path with no file: 255"
+is "$(cat "$WORK/err")" "cprun: docker://$c4: cannot connect to /tmp/no-such.sock: no such file or directory" "... saying so"
+dk exec "$c4" sh -c 'kill -KILL $(cat /tmp/server.pid)'
+run --connect "docker://$c4:$SOCK" </dev/null 2>"$WORK/err"
+is $? 255 "--connect to a socket file nobody listens on: 255"
+is "$(cat "$WORK/err")" "cprun: docker://$c4: cannot connect to $SOCK: no process listens on it (connection refused)" "... saying so"
+run -l cpruser --connect "docker://$c4:/tmp/cpr-close.sock" </dev/null 2>"$WORK/err"
+is $? 255 "-l cpruser: the attach runs as that user, whom the root-owned socket refuses: 255"
+grep -q "cannot connect to /tmp/cpr-close.sock: permission denied" "$WORK/err"
+ok $? "... saying so" || sed 's/^/# /' "$WORK/err"
+# Left in the container: its sleep and the server still listening.
+want="/bin/unix_server /tmp/cpr-close.sock close
+sleep 100000"
+for _ in $(seq 100); do
+	# (docker top wants the pid column, to pick the container's processes.)
+	left=$(dk top "$c4" -o pid,args | awk 'NR > 1 { $1 = ""; sub(/^ /, ""); print }' | sort)
+	[ "$left" = "$want" ] && break
+	sleep 0.1
+done
+is "$left" "$want" "after the attaches no helper, stub or connection is left in the container"
 
 daemon_pid=$DAEMON
 stop_daemon
