@@ -261,13 +261,23 @@ out:
 /*
  * The colon that ends HOST in a transport's URI ("openssh://h1:/run/x",
  * "openssh://bob@h1:2222:/run/x", "docker://c1:/run/x"): the first after
- * "://", skipping a ":PORT" that another colon follows.  NULL when
- * TARGET is no such URI.
+ * "://", skipping a ":PORT" that another colon follows; in
+ * "exec:COMMAND:/run/x" the last.  NULL when TARGET is no such URI, or an
+ * exec: one without a PATH.
  */
 static const char *uri_colon(const char *target)
 {
 	const char *scheme = strstr(target, "://"), *colon, *digits;
 
+	/*
+	 * exec:COMMAND:PATH — the command's words may hold colons of their
+	 * own (user@host:port), a socket path seldom does: PATH follows the
+	 * last colon.
+	 */
+	if (strncmp(target, "exec:", 5) == 0) {
+		colon = strrchr(target, ':');
+		return colon > target + 4 ? colon : NULL;
+	}
 	if (scheme == NULL || strchr(target, ':') != scheme)
 		return NULL;
 	colon = strchr(scheme + 3, ':');
@@ -283,7 +293,7 @@ static const char *split_target(const char *target, char **host)
 	const char *colon = target[0] == '[' ? strstr(target, "]:") : uri_colon(target);
 	size_t hlen;
 
-	if (colon == NULL && target[0] != '[')
+	if (colon == NULL && target[0] != '[' && strncmp(target, "exec:", 5) != 0)
 		colon = strchr(target, ':');
 
 	if (colon == NULL)

@@ -97,5 +97,26 @@ is $? 6 "ssm:// through standin-aws: exit code"
 is "$out" ssm "... output"
 is "$(head -n 9 "$WORK/aargv" | tr '\n' ' ')" "ssm start-session --target i-0123 --region eu-west-1 --document-name AWS-StartNonInteractiveCommand --parameters " "... aws's argv"
 
+# --connect through exec: and the stand-ins: the stub they run is local,
+# so the socket file's server is too.
+LSOCK=/tmp/cpr-local-connect-$$.sock
+socat "UNIX-LISTEN:$LSOCK,fork" EXEC:cat </dev/null 2>/dev/null &
+LSRV=$!
+for _ in $(seq 100); do [ -S "$LSOCK" ] && break; sleep 0.1; done
+out=$(echo via-exec | run --connect "exec:sh -c:$LSOCK" 2>"$WORK/err")
+is "$out" via-exec "--connect exec:COMMAND:PATH: PATH follows the last colon ($(cat "$WORK/err"))"
+out=$(echo via-k8s | CPREMOTE_KUBECTL=$SRC/standin-kubectl run --connect "k8s://ns1/pod1/c1:$LSOCK" 2>"$WORK/err")
+is "$out" via-k8s "--connect k8s://NS/POD/C:PATH through standin-kubectl ($(cat "$WORK/err"))"
+out=$(echo via-ssm | CPREMOTE_AWS=$SRC/standin-aws run --connect "ssm://i-0123@eu-west-1:$LSOCK" 2>"$WORK/err")
+is "$out" via-ssm "--connect ssm://ID@REGION:PATH through standin-aws ($(cat "$WORK/err"))"
+run --connect "exec:sh -c" </dev/null 2>"$WORK/err"
+is $? 2 "--connect exec:COMMAND without a PATH: a usage error"
+run --connect "exec:sh -c:/tmp/cpr-nobody-$$.sock" </dev/null 2>"$WORK/err"
+ok $([ $? = 255 ] && grep -q "cannot connect to /tmp/cpr-nobody-$$.sock" "$WORK/err"; echo $?) \
+	"--connect exec: to a missing path: 255 naming it ($(cat "$WORK/err"))"
+kill "$LSRV" 2>/dev/null
+wait "$LSRV" 2>/dev/null
+rm -f "$LSOCK"
+
 echo "1..$t"
 exit $failed
