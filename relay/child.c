@@ -285,7 +285,7 @@ static void take_fds(struct rchild *c, const int *fds, int nfds, int lost, size_
 static void read_local(struct rchild *c, int s)
 {
 	int fds[CPR_FDS_PER_READ], nfds = 0, lost = 0;
-	uint8_t buf[CPR_MAX_DATA];
+	uint8_t buf[RELAY_DATA_CHUNK];
 	size_t want = c->credit[s] < sizeof buf ? c->credit[s] : sizeof buf;
 	ssize_t n;
 

@@ -45,7 +45,7 @@ static void give_credit(struct rfdp *x)
 /* The caller's fd -> the helper, while credit lasts. */
 static void fd_read(struct rfdp *x)
 {
-	uint8_t buf[CPR_MAX_DATA];
+	uint8_t buf[RELAY_DATA_CHUNK];
 	size_t want = x->credit < sizeof buf ? x->credit : sizeof buf;
 	ssize_t n;
 

@@ -21,6 +21,14 @@
 
 /* The status socket carries one SPAWN request at most, then small frames. */
 #define REQUEST_LIMIT (CPR_HEADER_LEN + CPR_MAX_SPAWN)
+/*
+ * The most a DATA frame from the relay carries: the frame, with its header
+ * and 64 bytes to spare for the SSH message's own fields, fits one packet
+ * of sshd's session maximum (32 KiB).  A frame of CPR_MAX_DATA bytes took
+ * a full packet and a 44-byte one: twice the packets, sendto calls and
+ * libcrypto set-ups for bulk data.
+ */
+#define RELAY_DATA_CHUNK (CPR_MAX_DATA - CPR_HEADER_LEN - 64)
 
 enum rstate {
 	R_REQUEST, /* waiting for the caller's SPAWN request */
