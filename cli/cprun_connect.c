@@ -4,8 +4,11 @@
  * (cpremote_connect()).  Without a terminal the bytes pass untouched, both
  * ways, stdin's end of file a half-close; on a terminal the lines are
  * edited locally with libedit (history, the arrow keys), so that a plain
- * line-oriented REPL server feels like a console.
+ * line-oriented REPL server feels like a console.  libedit is loaded then
+ * (dlopen), not linked: every other cprun would map it and the libraries
+ * it needs (libtinfo, libbsd, libmd) at each start for nothing.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <histedit.h>
 #include <poll.h>
@@ -94,6 +97,40 @@ static int pump(int fd)
 
 /* ---- the terminal: libedit ---- */
 
+/* libedit's functions, from edit_load(). */
+static struct {
+	__typeof__(el_init) *el_init;
+	__typeof__(el_set) *el_set;
+	__typeof__(el_line) *el_line;
+	__typeof__(el_insertstr) *el_insertstr;
+	__typeof__(el_source) *el_source;
+	__typeof__(el_gets) *el_gets;
+	__typeof__(el_end) *el_end;
+	__typeof__(history_init) *history_init;
+	__typeof__(history) *history;
+	__typeof__(history_end) *history_end;
+} ed;
+
+/*
+ * Loads libedit (CPRUN_LIBEDIT_SONAME, never closed) into ED.  Returns 0,
+ * or -1 with dlerror()'s reason in WHY (WHYLEN bytes).
+ */
+static int edit_load(char *why, size_t whylen)
+{
+	void *h = dlopen(CPRUN_LIBEDIT_SONAME, RTLD_NOW | RTLD_LOCAL);
+	const char *e;
+
+#define ED_SYM(name) (*(void **)&ed.name = dlsym(h, #name)) != NULL
+	if (h && ED_SYM(el_init) && ED_SYM(el_set) && ED_SYM(el_line) && ED_SYM(el_insertstr) &&
+	    ED_SYM(el_source) && ED_SYM(el_gets) && ED_SYM(el_end) && ED_SYM(history_init) &&
+	    ED_SYM(history) && ED_SYM(history_end))
+		return 0;
+#undef ED_SYM
+	e = dlerror();
+	snprintf(why, whylen, "%s", e ? e : CPRUN_LIBEDIT_SONAME);
+	return -1;
+}
+
 static char prompt[PROMPT_MAX + 1];
 static int editing; /* libedit owns the terminal's line (until the input's end) */
 
@@ -106,8 +143,8 @@ static char *prompt_fn(EditLine *el)
 /* Starts a fresh line: libedit prints the prompt again, with the buffer empty. */
 static void line_reset(EditLine *el)
 {
-	el_set(el, EL_UNBUFFERED, 0);
-	el_set(el, EL_UNBUFFERED, 1);
+	ed.el_set(el, EL_UNBUFFERED, 0);
+	ed.el_set(el, EL_UNBUFFERED, 1);
 }
 
 /*
@@ -118,7 +155,7 @@ static void line_reset(EditLine *el)
  */
 static void show_output(EditLine *el, const char *buf, size_t n)
 {
-	const LineInfo *li = el_line(el);
+	const LineInfo *li = ed.el_line(el);
 	size_t plen = strlen(prompt), keep;
 	char *typed, *all;
 	const char *nl;
@@ -151,8 +188,8 @@ static void show_output(EditLine *el, const char *buf, size_t n)
 	prompt[keep] = '\0';
 	line_reset(el);
 	if (typed[0] != '\0') {
-		el_insertstr(el, typed);
-		el_set(el, EL_REFRESH);
+		ed.el_insertstr(el, typed);
+		ed.el_set(el, EL_REFRESH);
 	}
 out:
 	free(typed);
@@ -169,7 +206,7 @@ static int send_line(EditLine *el, History *hist, const char *line, int n, int f
 	if ((r = write_all(fd, line, (size_t)n, 1)) < 0)
 		return r;
 	if (n > 1 && (entry = strndup(line, (size_t)n - 1)) != NULL) {
-		history(hist, &ev, H_ENTER, entry);
+		ed.history(hist, &ev, H_ENTER, entry);
 		free(entry);
 	}
 	/* The server's next prompt comes with its answer. */
@@ -190,8 +227,8 @@ static int console(int fd, int sfd, int *sig)
 			       { .fd = fd, .events = POLLIN },
 			       { .fd = sfd, .events = POLLIN } };
 	struct signalfd_siginfo si;
-	EditLine *el = el_init("cprun", stdin, stdout, stderr);
-	History *hist = history_init();
+	EditLine *el = ed.el_init("cprun", stdin, stdout, stderr);
+	History *hist = ed.history_init();
 	HistEvent ev;
 	const char *line;
 	char buf[32768];
@@ -202,13 +239,13 @@ static int console(int fd, int sfd, int *sig)
 		r = -ENOMEM;
 		goto out;
 	}
-	history(hist, &ev, H_SETSIZE, HISTORY_SIZE);
-	el_set(el, EL_HIST, history, hist);
-	el_set(el, EL_EDITOR, "emacs");
-	el_set(el, EL_PROMPT, prompt_fn);
-	el_source(el, NULL); /* the user's ~/.editrc, as every editline program reads it */
+	ed.history(hist, &ev, H_SETSIZE, HISTORY_SIZE);
+	ed.el_set(el, EL_HIST, ed.history, hist);
+	ed.el_set(el, EL_EDITOR, "emacs");
+	ed.el_set(el, EL_PROMPT, prompt_fn);
+	ed.el_source(el, NULL); /* the user's ~/.editrc, as every editline program reads it */
 	/* One key at a time, so that the server's output can be shown between keys. */
-	el_set(el, EL_UNBUFFERED, 1);
+	ed.el_set(el, EL_UNBUFFERED, 1);
 	editing = 1;
 	while (p[1].fd >= 0) {
 		if (poll(p, 3, -1) < 0) {
@@ -227,7 +264,7 @@ static int console(int fd, int sfd, int *sig)
 			show_output(el, buf, (size_t)n);
 		}
 		if (p[0].revents) {
-			line = el_gets(el, &count);
+			line = ed.el_gets(el, &count);
 			/* Unbuffered, libedit gives Ctrl-D on an empty line as that one byte. */
 			if (line == NULL || count <= 0 || (count == 1 && line[0] == CTRL_D)) {
 				/* No more input (or the terminal is gone): the server sees end of file. */
@@ -237,7 +274,7 @@ static int console(int fd, int sfd, int *sig)
 				(void)write_all(1, "\r\033[K", 4, 0);
 				(void)write_all(1, prompt, strlen(prompt), 0);
 				(void)write_all(1, "\n", 1, 0);
-				el_set(el, EL_UNBUFFERED, 0);
+				ed.el_set(el, EL_UNBUFFERED, 0);
 				editing = 0;
 			} else if (line[count - 1] == '\n' && send_line(el, hist, line, count, fd) < 0) {
 				p[0].fd = -1; /* the server stopped reading; what it still says may come */
@@ -252,9 +289,9 @@ static int console(int fd, int sfd, int *sig)
 	}
 out:
 	if (el != NULL)
-		el_end(el); /* gives the terminal its modes back */
+		ed.el_end(el); /* gives the terminal its modes back */
 	if (hist != NULL)
-		history_end(hist);
+		ed.history_end(hist);
 	return r;
 }
 
@@ -315,6 +352,7 @@ int cprun_connect(struct cpremote_options *o, const char *target)
 	cpremote_child *child = NULL;
 	char *host = NULL;
 	const char *path = split_target(target, &host);
+	char why[256];
 	sigset_t ends;
 	int r, st = 0, sig = 0, sfd = -1, code = 255;
 
@@ -328,7 +366,11 @@ int cprun_connect(struct cpremote_options *o, const char *target)
 		code = r == CPREMOTE_EINVAL ? 2 : 255;
 		goto out;
 	}
-	if (isatty(0) && isatty(1)) {
+	if (isatty(0) && isatty(1) && edit_load(why, sizeof why) < 0) {
+		/* The bytes still pass, as without a terminal: only the line editing is lost. */
+		fprintf(stderr, "cprun: no line editing (%s)\n", why);
+		r = pump(cpremote_channel_fd(child));
+	} else if (isatty(0) && isatty(1)) {
 		/* The signals that end cprun come through the loop, so that the terminal is restored first. */
 		sigemptyset(&ends);
 		sigaddset(&ends, SIGINT);

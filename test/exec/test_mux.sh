@@ -61,6 +61,21 @@ is "$b" "$a" "the second cprun ran under the same remote helper (one SSH connect
 is "$(master_pid m1)" "$p1" "the same master relay answers afterwards"
 [ -n "$p1" ] && [ "$(stat -c %a "$WORK/m1")" = 600 ]
 ok $? "the socket is the user's alone (mode 600)"
+# A warm start maps no library it does not use: libcrypto (only --ship) and
+# libedit (only --connect on a terminal) are loaded when needed (each cost
+# the warm spawn about 0.3-0.7 ms at every start).
+(exec "$CPRUN" -F "$DIR/ssh_config" -o ControlMaster=auto -o ControlPath="$WORK/m1" \
+	-o ControlPersist=60 h1 sleep 2) &
+pid=$!
+maps=
+for _ in $(seq 50); do
+	sleep 0.1
+	maps=$(cat "/proc/$pid/maps" 2>/dev/null) || break
+	case $maps in *libcpremote*) break ;; esac
+done
+wait "$pid"
+case $maps in *libcpremote*) ! echo "$maps" | grep -Eq 'libcrypto|libedit' ;; *) false ;; esac
+ok $? "a warm cprun loads neither libcrypto nor libedit"
 
 # 2. -O check and -O exit, with ssh's messages and exit codes.
 out=$(mux m1 0 -O check h1 2>&1)
