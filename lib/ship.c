@@ -114,7 +114,8 @@ static void crypto_load(void)
 		const char *e = dlerror();
 
 		crypto.digest = NULL;
-		snprintf(crypto.why, sizeof crypto.why, "%s", e ? e : CPREMOTE_LIBCRYPTO_SONAME ": no EVP_Digest");
+		snprintf(crypto.why, sizeof crypto.why, "%s",
+			 e ? e : CPREMOTE_LIBCRYPTO_SONAME ": no EVP_Digest");
 	}
 }
 
