@@ -2,6 +2,8 @@
  * cprun_args.c — cprun's command line: the usage, the options (ssh's
  * letters where they mean the same as in ssh), the operands and the
  * ssh_config check, into a struct cprun_args (see cprun_args.h).
+ * Over 500 lines: the usage text and the option table are half of it, and
+ * each mode's operand checks belong beside the options they refuse.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,7 +65,7 @@
 	"  --ship LOCAL_FILE  run this local program or script: uploaded into HOST's\n"       \
 	"                     cache once while unchanged; its ARGS follow HOST (-H too)\n"    \
 	"  --ship-arg N       PROGRAM runs as given, LOCAL_FILE's cached copy is its\n"       \
-	"                     argument N (what argument N was only stands for it)\n"         \
+	"                     argument N (what argument N was only stands for it)\n"          \
 	"  --accept-new       add an unknown host key to known_hosts (never a changed one)\n" \
 	"  -H HOST,...        run on these hosts at once (repeatable)\n"                      \
 	"  -H @FILE           ... on the hosts of FILE: one a line, '#' comments\n"           \
