@@ -31,7 +31,8 @@ static int quiet;
  * that must tell the program's own exit code from cprun's: "exit CODE",
  * "signal N", or "error STATUS TEXT" when cprun itself failed (STATUS is
  * its exit status: 255 connection, 127/126 not started, 2 usage).  A
- * failed write is ignored: the exit status still says it.
+ * failed write is ignored: the exit status still says it.  With --ship a
+ * line "shipped BYTES" comes before it (ship_report()).
  */
 static void report_status(const char *kind, int value, const char *text)
 {
@@ -220,6 +221,9 @@ static void ship_report(const struct cpremote_options *o, const cpremote_child *
 	if (o->ship != NULL && o->verbosity > 0 && n >= 0)
 		fprintf(stderr, "cprun: %s: shipped %s: %lld bytes uploaded%s\n", o->host, o->ship, n,
 			n == 0 ? " (it was in the host's cache)" : "");
+	/* For the Node.js binding's child.shippedBytes: a line before the status line. */
+	if (o->ship != NULL && status_fd >= 0 && n >= 0)
+		(void)dprintf(status_fd, "shipped %lld\n", n);
 }
 
 /* cprun HOST PROGRAM: runs it with cprun's stdio and channel.  Returns cprun's exit status. */

@@ -2,6 +2,8 @@
  * cprun_args.c — cprun's command line: the usage, the options (ssh's
  * letters where they mean the same as in ssh), the operands and the
  * ssh_config check, into a struct cprun_args (see cprun_args.h).
+ * Over 500 lines: the usage text and the option table are half of it, and
+ * each mode's operand checks belong beside the options they refuse.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #define USAGE                                                                                 \
 	"usage: cprun [options] HOST PROGRAM [ARGS...]\n"                                     \
 	"       cprun [options] --ship LOCAL_FILE HOST [ARGS...]\n"                           \
+	"       cprun [options] --ship LOCAL_FILE --ship-arg N HOST PROGRAM [ARGS...]\n"      \
 	"       cprun [options] -H HOST,...|@FILE [-b] [--no-prefix] PROGRAM [ARGS...]\n"     \
 	"       cprun [options] --connect HOST:PATH\n"                                        \
 	"       cprun [options] HOST        (the login shell, on a terminal)\n"               \
@@ -60,7 +63,9 @@
 	"                     ~/ and ~USER/ are HOST's home directories\n"                    \
 	"  --no-upload        never upload the helper; fail when HOST has none\n"             \
 	"  --ship LOCAL_FILE  run this local program or script: uploaded into HOST's\n"       \
-	"                     cache once while unchanged; its ARGS follow HOST\n"             \
+	"                     cache once while unchanged; its ARGS follow HOST (-H too)\n"    \
+	"  --ship-arg N       PROGRAM runs as given, LOCAL_FILE's cached copy is its\n"       \
+	"                     argument N (what argument N was only stands for it)\n"          \
 	"  --accept-new       add an unknown host key to known_hosts (never a changed one)\n" \
 	"  -H HOST,...        run on these hosts at once (repeatable)\n"                      \
 	"  -H @FILE           ... on the hosts of FILE: one a line, '#' comments\n"           \
@@ -89,6 +94,7 @@ enum {
 	OPT_CHDIR,
 	OPT_CONNECT,
 	OPT_SHIP,
+	OPT_SHIP_ARG,
 	OPT_HELP,
 	OPT_VERSION
 };
@@ -104,6 +110,7 @@ static const struct option long_opts[] = {
 	{ "chdir", required_argument, NULL, OPT_CHDIR },
 	{ "connect", required_argument, NULL, OPT_CONNECT },
 	{ "ship", required_argument, NULL, OPT_SHIP },
+	{ "ship-arg", required_argument, NULL, OPT_SHIP_ARG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -290,6 +297,10 @@ static void parse_option(struct cprun_args *cl, int c, const char *arg)
 	case OPT_SHIP:
 		o->ship = arg;
 		break;
+	case OPT_SHIP_ARG:
+		if ((o->ship_arg = cprun_parse_nonneg(arg)) < 1)
+			usage_error("bad --ship-arg (1 or more): %s", arg);
+		break;
 	case OPT_NO_UPLOAD:
 		o->flags |= CPREMOTE_NO_UPLOAD;
 		break;
@@ -340,26 +351,31 @@ static void check_dest(const char *arg)
 }
 
 /*
- * The operands with --ship FILE: FILE takes PROGRAM's place, so what
- * follows HOST is its ARGS; its argv[0] is FILE's base name, in the slot
- * HOST leaves (main()'s argv is ours to change, and lives as long).  O's
- * file is FILE, for messages: the library runs the cached copy.  Not with
- * -H yet: each host would be shipped to in turn before any starts.
+ * The N operands at ARGV after HOST (or with -H all of them) with --ship
+ * FILE.  Without --ship-arg, FILE takes PROGRAM's place, so they are its
+ * ARGS; its argv[0] is FILE's base name, in the slot before them (HOST's,
+ * or with -H that of the last option word or of cprun's own name, whose
+ * strings stay where they are: main()'s argv is ours to change, and lives
+ * as long).  O's file is FILE then, for messages: the library runs the
+ * cached copy.  With --ship-arg N they are PROGRAM and its ARGS, as
+ * without --ship, and the library puts the cached copy's path in argv[N].
  */
 static void ship_operands(struct cprun_args *cl, int n, char **argv)
 {
 	const char *base = strrchr(cl->o.ship, '/') != NULL ? strrchr(cl->o.ship, '/') + 1 : cl->o.ship;
-	char err[256];
+	char num[16];
 
-	if (cl->multi)
-		usage_error("--ship cannot be used with -H yet", NULL);
-	if (n < 1)
-		usage_error("no HOST given", NULL);
-	if (cprun_dest_apply(argv[0], &cl->o, &cl->dest, err, sizeof(err)) < 0)
-		usage_error("%s", err);
-	argv[0] = (char *)base;
+	if (cl->o.ship_arg > 0) {
+		snprintf(num, sizeof(num), "%d", cl->o.ship_arg);
+		if (n <= cl->o.ship_arg)
+			usage_error("--ship-arg %s: PROGRAM has not that many arguments", num);
+		cl->o.file = argv[0];
+		cl->o.argv = (const char *const *)argv;
+		return;
+	}
+	argv[-1] = (char *)base;
 	cl->o.file = cl->o.ship;
-	cl->o.argv = (const char *const *)argv;
+	cl->o.argv = (const char *const *)argv - 1;
 }
 
 /* Takes the operands (HOST unless -H, PROGRAM, ARGS) of the N at ARGV. */
@@ -385,8 +401,16 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 				    NULL);
 		return;
 	}
-	if (cl->o.ship != NULL) {
-		ship_operands(cl, n, argv);
+	if (cl->o.ship_arg > 0 && cl->o.ship == NULL)
+		usage_error("--ship-arg needs --ship", NULL);
+	if (cl->o.ship != NULL && !cl->multi) {
+		char err[256];
+
+		if (n < 1)
+			usage_error("no HOST given", NULL);
+		if (cprun_dest_apply(argv[0], &cl->o, &cl->dest, err, sizeof(err)) < 0)
+			usage_error("%s", err);
+		ship_operands(cl, n - 1, argv + 1);
 		return;
 	}
 	if (cl->multi) {
@@ -399,10 +423,14 @@ static void parse_operands(struct cprun_args *cl, int n, char **argv)
 			usage_error("--status-fd cannot be used with -H", NULL);
 		if (cprun_tty_asked())
 			usage_error("-t cannot be used with -H (one terminal, many hosts)", NULL);
-		if (n < 1)
+		if (n < 1 && cl->o.ship == NULL)
 			usage_error("no PROGRAM given", NULL);
 		for (size_t i = 0; i < cl->hosts.n; i++)
 			check_dest(cl->hosts.v[i]);
+		if (cl->o.ship != NULL) {
+			ship_operands(cl, n, argv);
+			return;
+		}
 	} else {
 		char err[256];
 

@@ -242,6 +242,10 @@ static void start(struct run *r, const struct cpremote_options *base, struct pro
 		r->done = 1;
 		return;
 	}
+	/* With -v and --ship, as cprun's single mode: whether this host needed the upload. */
+	if (o.ship != NULL && o.verbosity > 0)
+		report(pg, "%s: shipped %s: %lld bytes uploaded", r->host, o.ship,
+		       cpremote_shipped_bytes(r->child));
 	/* No one talks to the children: their channel ends at once, as in cprun's single mode. */
 	(void)shutdown(cpremote_channel_fd(r->child), SHUT_RDWR);
 	for (int i = 1; i <= 2; i++) {

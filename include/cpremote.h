@@ -202,6 +202,14 @@ struct cpremote_options {
 	 */
 	const struct termios *termios;
 	unsigned short rows, cols; /* the window; 0: stdin's size when a terminal, else 24 by 80 */
+	/*
+	 * With .ship: 0, the shipped file is the program (above).  N > 0:
+	 * the shipped file is data for .file, which runs as given (a script
+	 * for node, python ...), and argv[N] is replaced by the cached
+	 * copy's path (argv must have more than N entries; what argv[N]
+	 * held only stands in for it, e.g. the local path).
+	 */
+	int ship_arg;
 };
 
 /* The initialiser of a struct cpremote_options: every field 0, .size set. */

@@ -143,6 +143,25 @@ void lib_error_fields(const uint8_t *payload, uint32_t len, int *code, const uin
  */
 int lib_ship(const struct cpremote_options *opts, char *path, size_t pathlen, long long *uploaded);
 
+/* What lib_ship_apply() made: the cached copy's path and the argv that names it. */
+struct lib_shipped {
+	char path[512];
+	const char *base_argv[2]; /* { the file's base name } when the caller gave no argv */
+	const char **argv; /* with .ship_arg: the caller's argv with that entry replaced (malloc'ed) */
+	long long bytes; /* uploaded, or -1 without .ship */
+};
+
+/*
+ * With OPTS->ship: ships it (lib_ship()) and points OPTS at the cached
+ * copy: as the program, or with .ship_arg as that argv entry.  OPTS's
+ * strings then live in *S, released with lib_shipped_free().  Without
+ * .ship does nothing (S->bytes -1).  Returns 0 or a code (message set).
+ */
+int lib_ship_apply(struct cpremote_options *opts, struct lib_shipped *s);
+
+/* Releases what lib_ship_apply() allocated in S (S itself is the caller's). */
+void lib_shipped_free(struct lib_shipped *s);
+
 /* Writes all of BUF on the socket FD without SIGPIPE, retrying EINTR.  Returns 0 or -errno. */
 int lib_send_all(int fd, const void *buf, size_t len);
 

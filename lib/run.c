@@ -98,6 +98,22 @@ static int validate_connect(const struct cpremote_options *opts, const char *pat
 	return 0;
 }
 
+/* .ship_arg: a shipped file for .file to read, at an argv entry that exists.  Returns 0 or CPREMOTE_EINVAL. */
+static int validate_ship_arg(const struct cpremote_options *opts)
+{
+	int n = 0;
+
+	while (opts->argv != NULL && opts->argv[n] != NULL && n <= opts->ship_arg)
+		n++;
+	if (opts->ship == NULL || opts->ship_arg < 0 || opts->file == NULL || *opts->file == '\0' ||
+	    n <= opts->ship_arg) {
+		lib_errmsg_set("%s: .ship_arg %d needs .ship, .file and an argv with that entry", opts->host,
+			       opts->ship_arg);
+		return CPREMOTE_EINVAL;
+	}
+	return 0;
+}
+
 /*
  * Checks OPTS (and PATH, for a connection) before anything is created.
  * Returns 0 or CPREMOTE_EINVAL with the message set.
@@ -124,6 +140,8 @@ static int validate(const struct cpremote_options *opts, const char *path)
 		lib_errmsg_set("%s: no program given", opts->host);
 		return CPREMOTE_EINVAL;
 	}
+	if (opts->ship_arg != 0 && (r = validate_ship_arg(opts)) < 0)
+		return r;
 	if ((opts->flags & CPREMOTE_TTY) && opts->stdio[1].mode == CPREMOTE_STDIO_NULL) {
 		lib_errmsg_set("%s: CPREMOTE_TTY: the terminal's output needs a stdout (stdio[1])",
 			       opts->host);
@@ -339,9 +357,7 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 	struct cpremote_child *c = NULL;
 	struct cpr_buf frame = { 0 };
 	struct passed_fds pf = { .nfds = 0 };
-	char shipped_path[512];
-	const char *ship_argv[2];
-	long long shipped = -1;
+	struct lib_shipped shipped = { .argv = NULL, .bytes = -1 };
 	struct lib_mux mux;
 	const char **mux_opts = NULL;
 	const char *what;
@@ -352,14 +368,8 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 	if ((r = options_copy(caller_opts, childp, &copy)) < 0 || (r = validate(opts, path)) < 0)
 		return r;
 	/* A shipped file is installed first; the child then runs the cached copy. */
-	if (opts->ship != NULL) {
-		if ((r = lib_ship(opts, shipped_path, sizeof shipped_path, &shipped)) < 0)
-			return r;
-		ship_argv[0] = strrchr(opts->ship, '/') ? strrchr(opts->ship, '/') + 1 : opts->ship;
-		ship_argv[1] = NULL;
-		opts->file = shipped_path;
-		opts->argv = opts->argv ? opts->argv : ship_argv;
-	}
+	if ((r = lib_ship_apply(opts, &shipped)) < 0)
+		goto out;
 	/* What the messages call it; the frame carries no program for it (spawn_frame.c). */
 	if (path == NULL && (opts->flags & CPREMOTE_LOGIN_SHELL))
 		opts->file = "login shell";
@@ -376,7 +386,7 @@ static int start(const struct cpremote_options *caller_opts, const char *path, c
 		lib_errmsg_set("%s: %s: out of memory", opts->host, what);
 		goto out;
 	}
-	c->shipped = shipped;
+	c->shipped = shipped.bytes;
 	c->tty = (opts->flags & CPREMOTE_TTY) != 0;
 	if ((r = child_fds_make(c, opts, &pf)) < 0) {
 		lib_errmsg_set("%s: %s: %s", opts->host, what, cpremote_strerror(r));
@@ -409,6 +419,7 @@ out:
 	cpremote_free(c);
 	cpr_buf_free(&frame);
 	free(mux_opts);
+	lib_shipped_free(&shipped);
 	return r;
 }
 

@@ -159,6 +159,7 @@ static int start_install(const struct cpremote_options *opts, const char *script
 	o.env = NULL;
 	o.cwd = NULL;
 	o.ship = NULL;
+	o.ship_arg = 0;
 	o.flags &= CPREMOTE_ACCEPT_NEW | CPREMOTE_NO_UPLOAD;
 	o.stdio[0] = (struct cpremote_stdio){ CPREMOTE_STDIO_FD, sv[1] };
 	o.stdio[1].mode = o.stdio[2].mode = CPREMOTE_STDIO_PIPE;
@@ -334,4 +335,42 @@ out:
 	free(script);
 	free(data);
 	return r;
+}
+
+int lib_ship_apply(struct cpremote_options *opts, struct lib_shipped *s)
+{
+	const char *base = strrchr(opts->ship ? opts->ship : "", '/');
+	size_t n = 0;
+	int r;
+
+	s->argv = NULL;
+	s->bytes = -1;
+	if (opts->ship == NULL)
+		return 0;
+	if ((r = lib_ship(opts, s->path, sizeof s->path, &s->bytes)) < 0)
+		return r;
+	if (opts->ship_arg == 0) {
+		s->base_argv[0] = base ? base + 1 : opts->ship;
+		s->base_argv[1] = NULL;
+		opts->file = s->path;
+		opts->argv = opts->argv ? opts->argv : s->base_argv;
+		return 0;
+	}
+	/* validate() saw argv[ship_arg] exist. */
+	while (opts->argv[n] != NULL)
+		n++;
+	if ((s->argv = malloc((n + 1) * sizeof *s->argv)) == NULL) {
+		lib_errmsg_set("%s: --ship %s: out of memory", opts->host, opts->ship);
+		return -ENOMEM;
+	}
+	memcpy(s->argv, opts->argv, (n + 1) * sizeof *s->argv);
+	s->argv[opts->ship_arg] = s->path;
+	opts->argv = s->argv;
+	return 0;
+}
+
+void lib_shipped_free(struct lib_shipped *s)
+{
+	free(s->argv);
+	s->argv = NULL;
 }

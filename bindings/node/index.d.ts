@@ -33,6 +33,13 @@ export interface Options {
   cprun?: string;
   /** Add an unknown host key to known_hosts (never a changed one). */
   acceptNew?: boolean;
+  /**
+   * modulePath is a file of THIS machine: it is uploaded into the host's
+   * program cache (once while unchanged, checked by its SHA-256) and run
+   * from there, so the host needs only node (cprun --ship --ship-arg).  One
+   * file: its own relative require()s are not shipped.
+   */
+  ship?: boolean;
 }
 
 /**
@@ -53,6 +60,8 @@ export interface RemoteChildProcess extends ChildProcess {
   readonly connectionLost: boolean;
   /** cprun's message when it failed itself (not started, or connection lost); else null. */
   readonly cprunError: string | null;
+  /** With ship: the bytes uploaded (0 when the host's cache had the file), once started; else null. */
+  readonly shippedBytes: number | null;
 }
 
 /** ECONNLOST errors carry the host. */

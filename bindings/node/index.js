@@ -26,7 +26,7 @@ const CHANNEL_FD = 3;
 const STATUS_FD = 4;
 
 const OPTION_NAMES = new Set(['sshConfig', 'sshOptions', 'user', 'port', 'identity',
-  'env', 'cwd', 'stdio', 'node', 'nodeArgs', 'serialization', 'cprun', 'acceptNew']);
+  'env', 'cwd', 'stdio', 'node', 'nodeArgs', 'serialization', 'cprun', 'acceptNew', 'ship']);
 
 // One argument as cp-remote delivers it: the value after a JSON round trip.
 // JSON.stringify() of undefined, a function or a symbol is no text at all;
@@ -44,6 +44,7 @@ function checkOptions(o) {
   if (o.serialization !== undefined && o.serialization !== 'json' && o.serialization !== 'advanced') {
     throw new TypeError("cpremote: serialization is 'json' or 'advanced'");
   }
+  if (o.ship !== undefined && typeof o.ship !== 'boolean') throw new TypeError('cpremote: ship is true or false');
 }
 
 // The program and arguments cprun runs on the host.  With 'json' (Node's
@@ -75,6 +76,9 @@ function cprunArgs(o, host, modulePath, args) {
   if (o.cwd) a.push('--chdir', o.cwd);
   if (o.acceptNew) a.push('--accept-new');
   const cmd = nodeCommand(o, modulePath, args);
+  // ship: modulePath is a local file, uploaded into the host's cache (once
+  // while unchanged); cprun puts the cached copy's path in its place.
+  if (o.ship) a.push('--ship', modulePath, '--ship-arg', String(cmd.argv.length - args.length - 1));
   a.push(...cmd.flags, '--channel-fd', String(CHANNEL_FD), '--status-fd', String(STATUS_FD));
   // '--': a host name starting with '-' is still a host name.
   a.push('--', host, ...cmd.argv);
@@ -104,6 +108,7 @@ function start(o, host, modulePath, args) {
     serialization: o.serialization || 'json',
   });
   child.host = host;
+  child.shippedBytes = null;
   watchStatus(child, child.stdio[STATUS_FD]);
   return child;
 }

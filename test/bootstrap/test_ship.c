@@ -3,8 +3,12 @@
  * .ship): a local script or executable is uploaded into the host's
  * program cache once and run with ARGS; a second run uploads nothing; a
  * changed file is uploaded anew; 8 first uses at once upload it once; a
- * cached copy that was tampered with never runs (it is replaced).  The
- * uploads are counted by cprun's -v line "shipped FILE: N bytes uploaded".
+ * cached copy that was tampered with never runs (it is replaced).  With
+ * -H each host gets the file (two users, two caches: cprship on h1,
+ * cprship2 on h2) and runs it, output prefixed, then a summary.  With
+ * --ship-arg N the program runs as given and its argument N is the cached
+ * copy's path.  The uploads are counted by cprun's -v line "shipped FILE:
+ * N bytes uploaded".
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -162,7 +166,6 @@ static void binary_and_errors(const struct boot_user *u)
 {
 	struct fixture_result r;
 	const char *missing[] = { "-l", u->name, "--ship", "/nonexistent/prog", "h1", NULL };
-	const char *with_h[] = { "-H", "h1", "--ship", local, NULL };
 
 	ok_int(boot_sh("cp /bin/echo '%s'", local), 0, "an executable to ship");
 	ok_int(ship(u, &r, "binary", "ok"), 0, "a shipped executable runs");
@@ -172,14 +175,108 @@ static void binary_and_errors(const struct boot_user *u)
 	ok(WIFEXITED(r.status) && WEXITSTATUS(r.status) != 0 && strstr(r.err, "/nonexistent/prog"),
 	   "a missing local file fails, naming it");
 	fixture_result_free(&r);
-	ok_int(fixture_cprun(with_h, NULL, 0, 30, &r), 0, "cprun -H --ship ran");
-	ok(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2, "--ship with -H is a usage error (not yet)");
+}
+
+/* The bytes the -v line of HOST ("HOST: shipped ...") says were uploaded, or -1. */
+static long long host_uploaded(const struct fixture_result *r, const char *host)
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof key, "cprun: %s: shipped ", host);
+	/* "cprun: HOST: shipped FILE: N bytes uploaded": N follows FILE's ": ". */
+	if (r->err == NULL || (p = strstr(r->err, key)) == NULL ||
+	    (p = strstr(p + strlen(key), ": ")) == NULL)
+		return -1;
+	return atoll(p + 2);
+}
+
+/* Runs "cprun -v -H cprship@h1,cprship2@h2 --ship LOCAL ARGS..." (ARGS NULL-terminated, at most 4). */
+static int ship_multi(struct fixture_result *r, const char *const *args)
+{
+	const char *a[12] = { "-v", "-H", "cprship@h1,cprship2@h2", "--ship", local };
+	size_t n = 5;
+
+	for (; *args != NULL && n < 11; args++)
+		a[n++] = *args;
+	a[n] = NULL;
+	if (fixture_cprun(a, NULL, 0, 60, r) != 0)
+		return -1;
+	if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0) {
+		printf("# cprun -H --ship: status 0x%x, stderr: ", r->status);
+		tap_print_escaped(r->err);
+		putchar('\n');
+	}
+	return WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
+}
+
+static void multi(const struct boot_user *u, const struct boot_user *u2)
+{
+	const char *plain[] = { "p", "q", NULL };
+	const char *again[] = { "r", NULL };
+	const char *as_arg[] = { "--ship-arg", "1", "sh", local, "s", NULL };
+	struct fixture_result r;
+	char path[600];
+
+	boot_clean(u);
+	boot_clean(u2);
+	write_script("multi");
+	ok_int(ship_multi(&r, plain), 0, "-H --ship: cold, every host ran it");
+	ok(r.out && strstr(r.out, "cprship@h1: multi p q\n") && strstr(r.out, "cprship2@h2: multi p q\n"),
+	   "each host's output, prefixed by host");
+	ok(r.err && strstr(r.err, "cprun: 2 of 2 hosts succeeded\n"), "the summary");
+	ok(host_uploaded(&r, "cprship@h1") > 0 && host_uploaded(&r, "cprship2@h2") > 0,
+	   "each host got the file uploaded");
+	fixture_result_free(&r);
+	ok(cached(u, path, sizeof path) == 1 && cached(u2, path, sizeof path) == 1,
+	   "each host's cache holds it");
+
+	ok_int(ship_multi(&r, again), 0, "-H --ship: warm, every host ran it");
+	ok(r.out && strstr(r.out, "cprship@h1: multi r \n") && strstr(r.out, "cprship2@h2: multi r \n"),
+	   "each host's output, with the new arguments");
+	ok_int((int)host_uploaded(&r, "cprship@h1"), 0, "warm: nothing uploaded to h1");
+	ok_int((int)host_uploaded(&r, "cprship2@h2"), 0, "warm: nothing uploaded to h2");
+	fixture_result_free(&r);
+
+	ok_int(ship_multi(&r, as_arg), 0, "-H --ship --ship-arg 1 sh LOCAL s: ran");
+	ok(r.out && strstr(r.out, "cprship@h1: multi s \n") && strstr(r.out, "cprship2@h2: multi s \n"),
+	   "sh ran the cached copy given as its argument 1, with the next argument");
+	ok_int((int)host_uploaded(&r, "cprship@h1"), 0, "the same cache entry (nothing uploaded)");
+	fixture_result_free(&r);
+}
+
+/* --ship-arg N: PROGRAM runs as given, argv[N] is the cached copy; what the command line refuses. */
+static void ship_arg(const struct boot_user *u)
+{
+	const char *shown[] = { "-l", u->name, "--ship", local,        "--ship-arg", "3",
+				"h1", "sh",    "-c",     "cat \"$0\"", "LOCAL",      NULL };
+	const char *few[] = { "-l", u->name, "--ship", local, "--ship-arg", "2", "h1", "cat", NULL };
+	const char *alone[] = { "-l", u->name, "--ship-arg", "1", "h1", "cat", "x", NULL };
+	const char *zero[] = { "-l", u->name, "--ship", local, "--ship-arg", "0", "h1", "cat", "x", NULL };
+	struct fixture_result r;
+
+	/* sh -c 'cat "$0"' PATH: the cached copy is $0 of that script; cat shows it is the file. */
+	write_script("arg");
+	ok_int(fixture_cprun(shown, NULL, 0, 60, &r), 0, "cprun --ship-arg 3 h1 sh -c SCRIPT LOCAL ran");
+	ok(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0 && r.out &&
+		   strcmp(r.out, "#!/bin/sh\necho \"arg $1 $2\"\n") == 0,
+	   "argument 3 is the cached copy of the local file");
+	fixture_result_free(&r);
+	ok_int(fixture_cprun(few, NULL, 0, 30, &r), 0, "cprun --ship-arg past the arguments ran");
+	ok(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2,
+	   "--ship-arg past PROGRAM's arguments: usage error");
+	fixture_result_free(&r);
+	ok_int(fixture_cprun(alone, NULL, 0, 30, &r), 0, "cprun --ship-arg without --ship ran");
+	ok(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2, "--ship-arg without --ship: usage error");
+	fixture_result_free(&r);
+	ok_int(fixture_cprun(zero, NULL, 0, 30, &r), 0, "cprun --ship-arg 0 ran");
+	ok(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2, "--ship-arg 0: usage error");
 	fixture_result_free(&r);
 }
 
 int main(void)
 {
-	struct boot_user u;
+	struct boot_user u, u2;
 
 	boot_init();
 	if (boot_user("cprship", &u) != 0)
@@ -190,6 +287,13 @@ int main(void)
 	concurrent(&u);
 	tampered(&u);
 	binary_and_errors(&u);
+	ship_arg(&u);
+	if (boot_user("cprship2", &u2) == 0) {
+		multi(&u, &u2);
+		boot_clean(&u2);
+	} else {
+		ok(0, "no user cprship2 for the -H test (scripts/test-hosts makes it)");
+	}
 	unlink(local);
 	boot_clean(&u);
 	if (tap_failed)

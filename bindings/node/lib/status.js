@@ -20,7 +20,8 @@ function signalName(n) {
 // Parses cprun's status line: {kind: 'exit'|'signal'|'error', value, text},
 // or null when cprun wrote none (it was killed, or it is too old).
 function parseStatus(text) {
-  const m = /^(exit|signal|error) (\d+)(?: (.*))?\n/.exec(text);
+  // With --ship, a line "shipped BYTES" comes first (see watchStatus()).
+  const m = /^(?:shipped \d+\n)?(exit|signal|error) (\d+)(?: (.*))?\n/.exec(text);
   return m ? { kind: m[1], value: Number(m[2]), text: m[3] || null } : null;
 }
 
@@ -31,7 +32,8 @@ function parseStatus(text) {
 // (exit status 255: connection, host key, authentication, helper, relay)
 // child.connectionLost becomes true and, if anyone listens, an 'error'
 // event comes first, with err.code 'ECONNLOST'.  'exit' then says 255, as
-// cprun and ssh do.
+// cprun and ssh do.  With the ship option, child.shippedBytes is set as soon
+// as cprun's "shipped BYTES" line is read (once the program has started).
 function watchStatus(child, stream) {
   let text = '';
   let ended = false;
@@ -88,6 +90,9 @@ function watchStatus(child, stream) {
   stream.setEncoding('utf8');
   stream.on('data', (d) => {
     if (text.length < STATUS_MAX) text += d;
+    // With ship, cprun says first how many bytes the upload took (0: the host's cache had it).
+    const m = /^shipped (\d+)\n/.exec(text);
+    if (m) child.shippedBytes = Number(m[1]);
   });
   // 'end' comes before the stream's 'close', which ChildProcess waits for
   // before its own 'close': so 'exit' still comes first.
